@@ -1,0 +1,189 @@
+/**
+ * Codes: the bit patterns of a format. `encode` rounds values and returns their codes, `decode`
+ * and `codeTable` turn codes back into values.
+ *
+ * @module
+ */
+import type { FloatFormat } from "./format.ts";
+import { nanCode } from "./_plan.ts";
+import { checkFloat32Array, checkOutLength } from "./_check.ts";
+import { quantize, type QuantizeOptions } from "./quantize.ts";
+
+const tables = new WeakMap<FloatFormat, Float32Array>();
+
+/**
+ * The value of every code of `format`, indexed by code (2^bits entries; formats of at most 16
+ * bits). Computed from the field definitions: sign, biased exponent, mantissa with an implicit 1
+ * for normals; the special codes give ±Inf and NaN as the format defines them.
+ *
+ * @param format the format
+ * @returns a read-only view of the table, shared by all callers (copy it before writing)
+ * @throws {RangeError} for formats wider than 16 bits
+ *
+ * @example Every value of FP4 E2M1
+ * ```ts
+ * import { codeTable, E2M1 } from "@fp4lab/fp4-format";
+ * console.log(Array.from(codeTable(E2M1)));
+ * // [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6]
+ * ```
+ */
+export function codeTable(format: FloatFormat): Float32Array {
+  let table = tables.get(format);
+  if (table) return table;
+  if (format.bits > 16) throw new RangeError(`format.bits must be at most 16, got ${format.bits}`);
+  const e = format.exponentBits;
+  const m = format.mantissaBits;
+  const magnitudeCodes = 2 ** (e + m);
+  const topExponent = 2 ** e - 1;
+  table = new Float32Array(2 ** format.bits);
+  for (let code = 0; code < magnitudeCodes; code++) {
+    const exponentField = Math.floor(code / 2 ** m);
+    const mantissa = code % 2 ** m;
+    let value: number;
+    if (e > 0 && exponentField === topExponent && format.specials === "ieee") {
+      value = mantissa === 0 ? Infinity : NaN;
+    } else if (format.specials === "nan-only" && code === magnitudeCodes - 1) {
+      value = NaN;
+    } else if (exponentField === 0) {
+      value = 2 ** (1 - format.bias) * (mantissa / 2 ** m);
+    } else {
+      value = 2 ** (exponentField - format.bias) * (1 + mantissa / 2 ** m);
+    }
+    table[code] = value;
+    if (format.signed) table[code + magnitudeCodes] = -value;
+  }
+  tables.set(format, table);
+  return table;
+}
+
+/**
+ * Decodes codes of `format` into f32 values.
+ *
+ * @param codes one code per element (as `encode` returns them)
+ * @param format the format the codes belong to
+ * @param out optional output buffer of the same length
+ * @returns the values
+ * @throws {RangeError} for a code that does not fit in `format.bits` or a wrong-length `out`
+ *
+ * @example
+ * ```ts
+ * import { decode, E4M3 } from "@fp4lab/fp4-format";
+ * console.log(decode(new Uint8Array([0x7e, 0x01, 0x7f]), E4M3)); // [448, 0.001953125, NaN]
+ * ```
+ */
+export function decode(
+  codes: Uint8Array | Uint16Array,
+  format: FloatFormat,
+  out?: Float32Array,
+): Float32Array {
+  const table = codeTable(format);
+  const n = codes.length;
+  const result = out ?? new Float32Array(n);
+  checkFloat32Array("out", result);
+  checkOutLength("out", result, n);
+  const limit = table.length;
+  for (let i = 0; i < n; i++) {
+    const code = codes[i];
+    if (code >= limit) {
+      throw new RangeError(`codes[${i}] must be below ${limit} for ${format.name}, got ${code}`);
+    }
+    result[i] = table[code];
+  }
+  return result;
+}
+
+/** Options of {@link encode}: {@link QuantizeOptions} less `scale` and `out`, plus `out` codes. */
+export interface EncodeOptions extends Omit<QuantizeOptions, "out" | "scale"> {
+  /** Output buffer of codes, one per value. */
+  out?: Uint8Array;
+}
+
+/**
+ * Rounds `values` to `format` (as {@link quantize} does, with the same options) and returns one
+ * code per value, for formats of at most 8 bits. NaN becomes the format's NaN code (E4M3 0x7F,
+ * E5M2 0x7E); a format without NaN refuses it.
+ *
+ * @param values the values to encode
+ * @param format a format of at most 8 bits
+ * @param options rounding mode, seed, saturation and output buffer
+ * @returns the codes
+ * @throws {RangeError} for formats wider than 8 bits, NaN in a format without NaN (naming the
+ *   index), a negative value in an unsigned format, or a wrong-length `out`
+ *
+ * @example FP4 codes, two to a byte
+ * ```ts
+ * import { E2M1, encode, packNibbles } from "@fp4lab/fp4-format";
+ * const codes = encode(new Float32Array([1, -6, 0.5, 3]), E2M1);
+ * console.log(codes); // Uint8Array [2, 15, 1, 5]
+ * console.log(packNibbles(codes)); // Uint8Array [0xf2, 0x51]
+ * ```
+ */
+export function encode(
+  values: Float32Array,
+  format: FloatFormat,
+  options: EncodeOptions = {},
+): Uint8Array {
+  if (format.bits > 8) {
+    throw new RangeError(
+      `format.bits must be at most 8 for encode, got ${format.bits} (${format.name})`,
+    );
+  }
+  const n = values.length;
+  const codes = options.out ?? new Uint8Array(n);
+  if (!(codes instanceof Uint8Array)) throw new TypeError("options.out must be a Uint8Array");
+  checkOutLength("options.out", codes, n);
+  const rounded = quantize(values, format, { ...options, out: new Float32Array(n) });
+  codesOfRounded(rounded, format, codes);
+  return codes;
+}
+
+/**
+ * Codes of values that already lie on `format`'s grid (the output of `quantize`), read straight
+ * from their f32 bit fields.
+ */
+export function codesOfRounded(
+  rounded: Float32Array,
+  format: FloatFormat,
+  codes: Uint8Array | Uint16Array,
+): void {
+  const m = format.mantissaBits;
+  const magnitudeBits = format.exponentBits + m;
+  const signBit = format.signed ? 2 ** magnitudeBits : 0;
+  const infCode = format.hasInf ? (2 ** format.exponentBits - 1) * 2 ** m : -1;
+  const nan = format.hasNaN ? nanCode(format) : -1;
+  const minNormal = format.minNormal;
+  const subnormalScale = 1 / format.minSubnormal;
+  const shift = 23 - m;
+  const mask = 2 ** m - 1;
+  const bias = format.bias;
+  const bits = new Uint32Array(rounded.buffer, rounded.byteOffset, rounded.length);
+  for (let i = 0; i < rounded.length; i++) {
+    const v = rounded[i];
+    const b = bits[i];
+    const negative = b >>> 31;
+    let magnitude: number;
+    if (v !== v) {
+      if (nan < 0) throw new RangeError(`values[${i}] is NaN, which ${format.name} cannot encode`);
+      codes[i] = nan;
+      continue;
+    }
+    const a = negative ? -v : v;
+    if (a === Infinity) {
+      magnitude = infCode;
+    } else if (a < minNormal) {
+      magnitude = a * subnormalScale;
+    } else {
+      magnitude = ((((b >>> 23) & 255) - 127 + bias) << m) | ((b >>> shift) & mask);
+    }
+    if (negative) {
+      if (signBit === 0) {
+        if (a !== 0) {
+          throw new RangeError(`values[${i}] is ${v}, but ${format.name} is unsigned`);
+        }
+      } else {
+        magnitude += signBit;
+      }
+    }
+    codes[i] = magnitude;
+  }
+}
