@@ -1,0 +1,471 @@
+/**
+ * The non-GEMM layers of LLaMA, forward and backward over flat f32 buffers with explicit sizes
+ * (llm.c style): every `_backward` ADDS into its gradient buffers, so callers zero them once per
+ * step. Math follows Hugging Face's `LlamaForCausalLM` in f32.
+ *
+ * @module
+ */
+
+/**
+ * Token embedding lookup: out[m, :] = table[tokens[m], :].
+ *
+ * @param out [M, D] output
+ * @param tokens M token ids
+ * @param table [V, D] embedding table
+ * @param M token count
+ * @param D hidden size
+ * @example
+ * ```ts
+ * import { embeddingForward } from "./layers.ts";
+ * const out = new Float32Array(2);
+ * embeddingForward(out, new Int32Array([1]), new Float32Array([0, 0, 5, 6]), 1, 2);
+ * console.log(out); // [5, 6]
+ * ```
+ */
+export function embeddingForward(
+  out: Float32Array,
+  tokens: Int32Array,
+  table: Float32Array,
+  M: number,
+  D: number,
+): void {
+  for (let m = 0; m < M; m++) out.set(table.subarray(tokens[m] * D, tokens[m] * D + D), m * D);
+}
+
+/**
+ * Embedding backward: dtable[tokens[m], :] += dout[m, :].
+ *
+ * @param dtable [V, D] gradient (accumulated)
+ * @param dout [M, D] output gradient
+ * @param tokens M token ids
+ * @param M token count
+ * @param D hidden size
+ * @example
+ * ```ts
+ * import { embeddingBackward } from "./layers.ts";
+ * const g = new Float32Array(4);
+ * embeddingBackward(g, new Float32Array([1, 2]), new Int32Array([1]), 1, 2);
+ * console.log(g); // [0, 0, 1, 2]
+ * ```
+ */
+export function embeddingBackward(
+  dtable: Float32Array,
+  dout: Float32Array,
+  tokens: Int32Array,
+  M: number,
+  D: number,
+): void {
+  for (let m = 0; m < M; m++) {
+    const t = tokens[m] * D, o = m * D;
+    for (let d = 0; d < D; d++) dtable[t + d] += dout[o + d];
+  }
+}
+
+/**
+ * RMSNorm: out = x · rsqrt(mean(x²) + eps) · weight, per row; saves rstd per row.
+ *
+ * @param out [M, D] output
+ * @param rstd [M] saved reciprocal RMS
+ * @param x [M, D] input
+ * @param weight [D] gain
+ * @param M rows
+ * @param D row length
+ * @param eps epsilon inside the square root
+ * @example
+ * ```ts
+ * import { rmsnormForward } from "./layers.ts";
+ * const out = new Float32Array(2), rstd = new Float32Array(1);
+ * rmsnormForward(out, rstd, new Float32Array([3, 4]), new Float32Array([1, 1]), 1, 2, 0);
+ * console.log(out[1].toFixed(4)); // "1.1314"
+ * ```
+ */
+export function rmsnormForward(
+  out: Float32Array,
+  rstd: Float32Array,
+  x: Float32Array,
+  weight: Float32Array,
+  M: number,
+  D: number,
+  eps: number,
+): void {
+  for (let m = 0; m < M; m++) {
+    const o = m * D;
+    let ss = 0;
+    for (let d = 0; d < D; d++) ss += x[o + d] * x[o + d];
+    const r = Math.fround(1 / Math.sqrt(Math.fround(ss / D) + eps));
+    rstd[m] = r;
+    for (let d = 0; d < D; d++) out[o + d] = weight[d] * Math.fround(x[o + d] * r);
+  }
+}
+
+/**
+ * RMSNorm backward: dx += rstd·(w⊙dy − x̂·mean(x̂⊙w⊙dy)), dweight += Σ_rows dy⊙x̂.
+ *
+ * @param dx [M, D] input gradient (accumulated)
+ * @param dweight [D] gain gradient (accumulated)
+ * @param dout [M, D] output gradient
+ * @param x [M, D] forward input
+ * @param weight [D] gain
+ * @param rstd [M] saved reciprocal RMS
+ * @param M rows
+ * @param D row length
+ * @example
+ * ```ts
+ * import { rmsnormBackward } from "./layers.ts";
+ * const dx = new Float32Array(2), dw = new Float32Array(2);
+ * rmsnormBackward(dx, dw, new Float32Array([1, 0]), new Float32Array([1, 1]),
+ *   new Float32Array([1, 1]), new Float32Array([1]), 1, 2);
+ * console.log(dw); // [1, 0]
+ * ```
+ */
+export function rmsnormBackward(
+  dx: Float32Array,
+  dweight: Float32Array,
+  dout: Float32Array,
+  x: Float32Array,
+  weight: Float32Array,
+  rstd: Float32Array,
+  M: number,
+  D: number,
+): void {
+  for (let m = 0; m < M; m++) {
+    const o = m * D, r = rstd[m];
+    let dot = 0;
+    for (let d = 0; d < D; d++) dot += dout[o + d] * weight[d] * x[o + d] * r;
+    const mean = dot / D;
+    for (let d = 0; d < D; d++) {
+      const xhat = x[o + d] * r;
+      dweight[d] += dout[o + d] * xhat;
+      dx[o + d] += r * (dout[o + d] * weight[d] - xhat * mean);
+    }
+  }
+}
+
+/**
+ * RoPE tables as Hugging Face builds them: inv_freq[i] = 1/theta^(2i/hd) in f32, angle =
+ * position·inv_freq, cos/sin of it, for the first half of the head (the second half repeats).
+ *
+ * @param T positions
+ * @param headDim head dimension (even)
+ * @param theta base
+ * @returns cos and sin, each [T, headDim/2]
+ * @example
+ * ```ts
+ * import { ropeTables } from "./layers.ts";
+ * const { cos } = ropeTables(2, 4, 10000);
+ * console.log(cos[0]); // 1
+ * ```
+ */
+export function ropeTables(
+  T: number,
+  headDim: number,
+  theta: number,
+): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(T * half), sin = new Float32Array(T * half);
+  for (let i = 0; i < half; i++) {
+    const invFreq = Math.fround(1 / Math.pow(theta, (2 * i) / headDim));
+    for (let t = 0; t < T; t++) {
+      const angle = Math.fround(t * invFreq);
+      cos[t * half + i] = Math.cos(angle);
+      sin[t * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * Applies rotate-half RoPE in place to `heads` heads of each token row (row stride `stride`,
+ * starting at `offset`): for i < hd/2, (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin). With
+ * `inverse` it rotates by −angle, which is the backward pass (the rotation is orthogonal).
+ *
+ * @param buf token-major buffer
+ * @param B batch
+ * @param T sequence length
+ * @param stride values per token row in `buf`
+ * @param offset first value of the rotated block inside a row
+ * @param heads head count
+ * @param headDim head dimension
+ * @param cos [T, hd/2] table
+ * @param sin [T, hd/2] table
+ * @param inverse rotate backward
+ * @example
+ * ```ts
+ * import { ropeApply, ropeTables } from "./layers.ts";
+ * const { cos, sin } = ropeTables(1, 2, 10000);
+ * const x = new Float32Array([1, 2]);
+ * ropeApply(x, 1, 1, 2, 0, 1, 2, cos, sin, false);
+ * console.log(x); // [1, 2] (position 0 does not rotate)
+ * ```
+ */
+export function ropeApply(
+  buf: Float32Array,
+  B: number,
+  T: number,
+  stride: number,
+  offset: number,
+  heads: number,
+  headDim: number,
+  cos: Float32Array,
+  sin: Float32Array,
+  inverse: boolean,
+): void {
+  const half = headDim / 2;
+  const sign = inverse ? -1 : 1;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * stride + offset;
+      for (let h = 0; h < heads; h++) {
+        const base = row + h * headDim;
+        for (let i = 0; i < half; i++) {
+          const c = cos[t * half + i], s = sign * sin[t * half + i];
+          const x1 = buf[base + i], x2 = buf[base + i + half];
+          buf[base + i] = x1 * c - x2 * s;
+          buf[base + i + half] = x2 * c + x1 * s;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Causal multi-head attention over a fused QKV buffer [B·T, 3D] (q | k | v per token, RoPE
+ * already applied): out[B·T, D] = softmax(q kᵀ/√hd, causal) v per head; saves the
+ * probabilities [B, H, T, T] (upper triangle left untouched).
+ *
+ * @param out [B·T, D] output
+ * @param probs [B·H·T·T] saved softmax
+ * @param qkv [B·T, 3D] input
+ * @param B batch
+ * @param T sequence length
+ * @param D hidden size
+ * @param H heads
+ * @example
+ * ```ts
+ * import { attentionForward } from "./layers.ts";
+ * const out = new Float32Array(1), probs = new Float32Array(1);
+ * attentionForward(out, probs, new Float32Array([1, 1, 7]), 1, 1, 1, 1);
+ * console.log(out); // [7]
+ * ```
+ */
+export function attentionForward(
+  out: Float32Array,
+  probs: Float32Array,
+  qkv: Float32Array,
+  B: number,
+  T: number,
+  D: number,
+  H: number,
+): void {
+  const hd = D / H, C3 = 3 * D;
+  const scale = 1 / Math.sqrt(hd);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const q = (b * T + t) * C3 + h * hd;
+        const p = ((b * H + h) * T + t) * T;
+        let max = -Infinity;
+        for (let t2 = 0; t2 <= t; t2++) {
+          const k = (b * T + t2) * C3 + D + h * hd;
+          let s = 0;
+          for (let i = 0; i < hd; i++) s += qkv[q + i] * qkv[k + i];
+          s *= scale;
+          probs[p + t2] = s;
+          if (s > max) max = s;
+        }
+        let sum = 0;
+        for (let t2 = 0; t2 <= t; t2++) {
+          const e = Math.exp(probs[p + t2] - max);
+          probs[p + t2] = e;
+          sum += e;
+        }
+        const inv = 1 / sum;
+        for (let t2 = 0; t2 <= t; t2++) probs[p + t2] *= inv;
+        const o = (b * T + t) * D + h * hd;
+        for (let i = 0; i < hd; i++) out[o + i] = 0;
+        for (let t2 = 0; t2 <= t; t2++) {
+          const v = (b * T + t2) * C3 + 2 * D + h * hd;
+          const w = probs[p + t2];
+          for (let i = 0; i < hd; i++) out[o + i] += w * qkv[v + i];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Attention backward: accumulates dq, dk, dv into dqkv [B·T, 3D] (before un-rotating RoPE).
+ *
+ * @param dqkv [B·T, 3D] input gradient (accumulated)
+ * @param dout [B·T, D] output gradient
+ * @param qkv [B·T, 3D] forward input
+ * @param probs saved softmax
+ * @param B batch
+ * @param T sequence length
+ * @param D hidden size
+ * @param H heads
+ * @example
+ * ```ts
+ * import { attentionBackward } from "./layers.ts";
+ * const d = new Float32Array(3);
+ * attentionBackward(d, new Float32Array([2]), new Float32Array([1, 1, 7]),
+ *   new Float32Array([1]), 1, 1, 1, 1);
+ * console.log(d); // [0, 0, 2] (one key: all the gradient goes to v)
+ * ```
+ */
+export function attentionBackward(
+  dqkv: Float32Array,
+  dout: Float32Array,
+  qkv: Float32Array,
+  probs: Float32Array,
+  B: number,
+  T: number,
+  D: number,
+  H: number,
+): void {
+  const hd = D / H, C3 = 3 * D;
+  const scale = 1 / Math.sqrt(hd);
+  const dp = new Float32Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const p = ((b * H + h) * T + t) * T;
+        const o = (b * T + t) * D + h * hd;
+        const q = (b * T + t) * C3 + h * hd;
+        // dP = dout·vᵀ, dv += P dout
+        let dot = 0;
+        for (let t2 = 0; t2 <= t; t2++) {
+          const v = (b * T + t2) * C3 + 2 * D + h * hd;
+          let s = 0;
+          const w = probs[p + t2];
+          for (let i = 0; i < hd; i++) {
+            s += dout[o + i] * qkv[v + i];
+            dqkv[v + i] += w * dout[o + i];
+          }
+          dp[t2] = s;
+          dot += w * s;
+        }
+        // dS = P ⊙ (dP − Σ P dP); dq += dS k·scale; dk += dS q·scale
+        for (let t2 = 0; t2 <= t; t2++) {
+          const ds = probs[p + t2] * (dp[t2] - dot) * scale;
+          const k = (b * T + t2) * C3 + D + h * hd;
+          for (let i = 0; i < hd; i++) {
+            dqkv[q + i] += ds * qkv[k + i];
+            dqkv[k + i] += ds * qkv[q + i];
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * SwiGLU: out = silu(gate) ⊙ up over a fused [M, 2F] buffer (gate | up per token).
+ *
+ * @param out [M, F] output
+ * @param gateUp [M, 2F] input
+ * @param M rows
+ * @param F intermediate size
+ * @example
+ * ```ts
+ * import { swigluForward } from "./layers.ts";
+ * const out = new Float32Array(1);
+ * swigluForward(out, new Float32Array([0, 3]), 1, 1);
+ * console.log(out); // [0]
+ * ```
+ */
+export function swigluForward(out: Float32Array, gateUp: Float32Array, M: number, F: number): void {
+  for (let m = 0; m < M; m++) {
+    const g0 = m * 2 * F, o = m * F;
+    for (let f = 0; f < F; f++) {
+      const g = gateUp[g0 + f];
+      out[o + f] = (g / (1 + Math.exp(-g))) * gateUp[g0 + F + f];
+    }
+  }
+}
+
+/**
+ * SwiGLU backward: dgate += dout·up·σ(g)(1 + g(1 − σ(g))), dup += dout·silu(g).
+ *
+ * @param dgateUp [M, 2F] input gradient (accumulated)
+ * @param dout [M, F] output gradient
+ * @param gateUp [M, 2F] forward input
+ * @param M rows
+ * @param F intermediate size
+ * @example
+ * ```ts
+ * import { swigluBackward } from "./layers.ts";
+ * const d = new Float32Array(2);
+ * swigluBackward(d, new Float32Array([1]), new Float32Array([0, 3]), 1, 1);
+ * console.log(d); // [1.5, 0]
+ * ```
+ */
+export function swigluBackward(
+  dgateUp: Float32Array,
+  dout: Float32Array,
+  gateUp: Float32Array,
+  M: number,
+  F: number,
+): void {
+  for (let m = 0; m < M; m++) {
+    const g0 = m * 2 * F, o = m * F;
+    for (let f = 0; f < F; f++) {
+      const g = gateUp[g0 + f], u = gateUp[g0 + F + f];
+      const sig = 1 / (1 + Math.exp(-g));
+      dgateUp[g0 + f] += dout[o + f] * u * sig * (1 + g * (1 - sig));
+      dgateUp[g0 + F + f] += dout[o + f] * g * sig;
+    }
+  }
+}
+
+/**
+ * Softmax cross-entropy, mean over the M positions. Overwrites `logits` with the probabilities
+ * and, when `dlogits` is given, writes (p − onehot)/M there (not accumulated: the loss is the
+ * start of the backward pass).
+ *
+ * @param logits [M, V] logits, replaced by probabilities
+ * @param targets M target ids
+ * @param M positions
+ * @param V vocabulary
+ * @param dlogits optional [M, V] gradient output (may be `logits` itself)
+ * @returns the mean loss in nats
+ * @example
+ * ```ts
+ * import { crossEntropy } from "./layers.ts";
+ * console.log(crossEntropy(new Float32Array([0, 0]), new Int32Array([1]), 1, 2).toFixed(4)); // "0.6931"
+ * ```
+ */
+export function crossEntropy(
+  logits: Float32Array,
+  targets: Int32Array,
+  M: number,
+  V: number,
+  dlogits?: Float32Array,
+): number {
+  let loss = 0;
+  for (let m = 0; m < M; m++) {
+    const o = m * V;
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) if (logits[o + v] > max) max = logits[o + v];
+    let sum = 0;
+    for (let v = 0; v < V; v++) {
+      const e = Math.exp(logits[o + v] - max);
+      logits[o + v] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let v = 0; v < V; v++) logits[o + v] *= inv;
+    loss -= Math.log(logits[o + targets[m]]);
+    // A NaN logit makes max NaN and every probability NaN: the loss reports it.
+    if (Number.isNaN(max)) loss = NaN;
+  }
+  if (dlogits) {
+    const invM = 1 / M;
+    for (let m = 0; m < M; m++) {
+      const o = m * V;
+      for (let v = 0; v < V; v++) dlogits[o + v] = logits[o + v] * invM;
+      dlogits[o + targets[m]] -= invM;
+    }
+  }
+  return loss / M;
+}
