@@ -1,0 +1,349 @@
+/**
+ * The run's outputs: `metrics.csv`, `report.json`, `report.md`, `loss.svg` (vega-lite, rendered
+ * headless), one folder per recipe, and the summary table printed at the end.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import * as vega from "vega";
+import * as vl from "vega-lite";
+import { hfConfig, type ModelConfig } from "./config.ts";
+import type { Recipe } from "./recipe.ts";
+import type { RecipeResult } from "./train.ts";
+
+/** Everything a report holds besides the per-recipe results. */
+export interface RunInfo {
+  /** run folder name */
+  name: string;
+  /** the command line */
+  command: string;
+  /** CPU model line */
+  machine: string;
+  /** model configuration */
+  config: ModelConfig;
+  /** run settings */
+  settings: { steps: number; batch: number; ranks: number; lr: number; seed: number };
+  /** data description */
+  data: { source: string; trainBytes: number; valBytes: number; entropyRate: number | null };
+  /** wall-clock seconds of the whole run */
+  seconds: number;
+}
+
+/** One row of the summary table. */
+export interface SummaryRow {
+  /** recipe */
+  recipe: string;
+  /** mean training loss over the last 10% of steps */
+  finalTrainLoss: number;
+  /** validation loss */
+  valLoss: number;
+  /** validation loss minus bf16's, or null without a bf16 run */
+  gapToBf16: number | null;
+  /** training tokens per second */
+  tokensPerSec: number;
+  /** bytes of weights and optimizer state */
+  memoryBytes: number;
+}
+
+/**
+ * The summary rows, with the gap to the bf16 run's validation loss.
+ *
+ * @param results per-recipe results
+ * @returns rows in run order
+ * @example
+ * ```ts ignore
+ * const rows = summarize(results);
+ * ```
+ */
+export function summarize(results: RecipeResult[]): SummaryRow[] {
+  const bf16 = results.find((r) => r.recipe === "bf16");
+  return results.map((r) => ({
+    recipe: r.recipe,
+    finalTrainLoss: r.finalTrainLoss,
+    valLoss: r.valLoss,
+    gapToBf16: bf16 ? r.valLoss - bf16.valLoss : null,
+    tokensPerSec: r.tokensPerSec,
+    memoryBytes: r.memoryBytes,
+  }));
+}
+
+/**
+ * Bytes as `1.2 MB` (powers of 1000).
+ *
+ * @param bytes count
+ * @returns text
+ * @example
+ * ```ts
+ * import { formatBytes } from "./report.ts";
+ * console.log(formatBytes(6_431_000)); // "6.43 MB"
+ * ```
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(2)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+/**
+ * The summary as a Markdown table (also printed to the terminal).
+ *
+ * @param rows summary rows
+ * @returns Markdown
+ * @example
+ * ```ts
+ * import { markdownTable } from "./report.ts";
+ * console.log(markdownTable([{ recipe: "bf16", finalTrainLoss: 2, valLoss: 2.1, gapToBf16: 0,
+ *   tokensPerSec: 100, memoryBytes: 1000 }]).split("\n").length); // 3
+ * ```
+ */
+export function markdownTable(rows: SummaryRow[]): string {
+  const head =
+    "| recipe | final train loss | val loss | gap to bf16 | tokens/s | weights+optimizer |";
+  const sep = "| --- | ---: | ---: | ---: | ---: | ---: |";
+  const lines = rows.map((r) =>
+    `| ${r.recipe} | ${r.finalTrainLoss.toFixed(4)} | ${r.valLoss.toFixed(4)} | ${
+      r.gapToBf16 === null ? "—" : (r.gapToBf16 >= 0 ? "+" : "") + r.gapToBf16.toFixed(4)
+    } | ${Math.round(r.tokensPerSec)} | ${formatBytes(r.memoryBytes)} |`
+  );
+  return [head, sep, ...lines].join("\n");
+}
+
+/**
+ * The per-step metrics as CSV: recipe,step,tokens,train_loss,val_loss,lr,elapsed_s.
+ *
+ * @param results per-recipe results
+ * @param tokensPerStep batch · T
+ * @returns CSV text
+ * @example
+ * ```ts
+ * import { metricsCsv } from "./report.ts";
+ * console.log(metricsCsv([], 1)); // "recipe,step,tokens,train_loss,val_loss,lr,elapsed_s\n"
+ * ```
+ */
+export function metricsCsv(results: RecipeResult[], tokensPerStep: number): string {
+  let csv = "recipe,step,tokens,train_loss,val_loss,lr,elapsed_s\n";
+  for (const r of results) {
+    for (const s of r.records) {
+      csv += `${r.recipe},${s.step},${s.step * tokensPerStep},${s.loss},${
+        s.valLoss ?? ""
+      },${s.lr},${s.elapsed.toFixed(3)}\n`;
+    }
+  }
+  return csv;
+}
+
+function smooth(values: number[], window: number): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i];
+    if (i >= window) sum -= values[i - window];
+    out.push(sum / Math.min(i + 1, window));
+  }
+  return out;
+}
+
+/**
+ * Renders the loss curves (and, with a bf16 run, each recipe's smoothed per-step gap to it:
+ * every recipe sees the same batches, so the difference is paired) as SVG via vega-lite.
+ *
+ * @param results per-recipe results
+ * @returns SVG text
+ * @example
+ * ```ts ignore
+ * const svg = await lossSvg(results);
+ * ```
+ */
+export async function lossSvg(results: RecipeResult[]): Promise<string> {
+  const steps = results[0]?.records.length ?? 1;
+  const window = Math.max(1, Math.round(steps / 20));
+  const curves = [];
+  for (const r of results) {
+    const sm = smooth(r.records.map((s) => s.loss), window);
+    for (let i = 0; i < r.records.length; i++) {
+      const s = r.records[i];
+      curves.push({ recipe: r.recipe, step: s.step, loss: sm[i], kind: "train (smoothed)" });
+      if (s.valLoss !== null) {
+        curves.push({ recipe: r.recipe, step: s.step, loss: s.valLoss, kind: "validation" });
+      }
+    }
+  }
+  const lossChart = {
+    title: "loss (nats per byte)",
+    width: 420,
+    height: 280,
+    data: { values: curves },
+    layer: [
+      {
+        transform: [{ filter: "datum.kind === 'train (smoothed)'" }],
+        mark: "line",
+        encoding: {
+          x: { field: "step", type: "quantitative" },
+          y: { field: "loss", type: "quantitative", scale: { zero: false } },
+          color: { field: "recipe", type: "nominal" },
+        },
+      },
+      {
+        transform: [{ filter: "datum.kind === 'validation'" }],
+        mark: { type: "point", filled: true },
+        encoding: {
+          x: { field: "step", type: "quantitative" },
+          y: { field: "loss", type: "quantitative" },
+          color: { field: "recipe", type: "nominal" },
+          shape: { field: "kind", type: "nominal", title: "" },
+        },
+      },
+    ],
+  };
+  const bf16 = results.find((r) => r.recipe === "bf16");
+  const charts: unknown[] = [lossChart];
+  if (bf16) {
+    const gaps = [];
+    for (const r of results) {
+      if (r === bf16) continue;
+      const d = r.records.map((s, i) => s.loss - bf16.records[i].loss);
+      const sm = smooth(d, window);
+      for (let i = 0; i < sm.length; i++) gaps.push({ recipe: r.recipe, step: i + 1, gap: sm[i] });
+    }
+    if (gaps.length > 0) {
+      charts.push({
+        title: "train loss minus bf16 (smoothed, same batches)",
+        width: 420,
+        height: 280,
+        data: { values: gaps },
+        layer: [
+          {
+            mark: "line",
+            encoding: {
+              x: { field: "step", type: "quantitative" },
+              y: { field: "gap", type: "quantitative" },
+              color: { field: "recipe", type: "nominal" },
+            },
+          },
+          { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
+        ],
+      });
+    }
+  }
+  const spec = { hconcat: charts, resolve: { scale: { color: "independent" } } };
+  // deno-lint-ignore no-explicit-any
+  const compiled = vl.compile(spec as any).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  return await view.toSVG();
+}
+
+function recipeJson(recipe: Recipe): string {
+  return JSON.stringify(recipe, null, 2) + "\n";
+}
+
+/**
+ * Writes the run folder: metrics.csv, report.json, report.md, loss.svg and `<recipe>/` folders
+ * (recipe.json and the Hugging Face config.json; issue 10 adds the checkpoint there).
+ *
+ * @param dir run folder
+ * @param info run description
+ * @param recipes the recipes, in run order
+ * @param results their results
+ * @returns the JSON report object
+ * @example
+ * ```ts ignore
+ * await writeReport("runs/x", info, recipes, results);
+ * ```
+ */
+export async function writeReport(
+  dir: string,
+  info: RunInfo,
+  recipes: Recipe[],
+  results: RecipeResult[],
+): Promise<Record<string, unknown>> {
+  await Deno.mkdir(dir, { recursive: true });
+  const T = info.config.contextLength;
+  const rows = summarize(results);
+  const report = {
+    name: info.name,
+    command: info.command,
+    machine: info.machine,
+    preset: info.config.name,
+    config: info.config,
+    parameters: results[0]?.parameters ?? 0,
+    settings: info.settings,
+    data: info.data,
+    seconds: info.seconds,
+    created: new Date().toISOString(),
+    recipes: results.map((r, i) => ({
+      ...rows[i],
+      description: recipes[i].description,
+      stepSeconds: r.stepSeconds,
+      parameters: r.parameters,
+      skippedSteps: r.skippedSteps,
+      allReduceBytesPerStep: r.allReduceBytesPerStep,
+      allReduceBytesTotal: r.allReduceBytesPerStep * info.settings.steps * info.settings.ranks,
+      recipe: recipes[i],
+      gemmStats: r.gemmStats,
+    })),
+  };
+  await Deno.writeTextFile(join(dir, "metrics.csv"), metricsCsv(results, info.settings.batch * T));
+  await Deno.writeTextFile(join(dir, "report.json"), JSON.stringify(report, null, 2) + "\n");
+  await Deno.writeTextFile(join(dir, "loss.svg"), await lossSvg(results));
+  await Deno.writeTextFile(join(dir, "report.md"), reportMarkdown(info, rows, results));
+  for (let i = 0; i < recipes.length; i++) {
+    const sub = join(dir, recipes[i].name);
+    await Deno.mkdir(sub, { recursive: true });
+    await Deno.writeTextFile(join(sub, "recipe.json"), recipeJson(recipes[i]));
+    await Deno.writeTextFile(
+      join(sub, "config.json"),
+      JSON.stringify(hfConfig(info.config), null, 2) + "\n",
+    );
+  }
+  return report;
+}
+
+function reportMarkdown(info: RunInfo, rows: SummaryRow[], results: RecipeResult[]): string {
+  const s = info.settings;
+  const lines = [
+    `# Training run ${info.name}`,
+    "",
+    `\`${info.command}\``,
+    "",
+    `- preset \`${info.config.name}\`: ${results[0]?.parameters ?? 0} parameters, ` +
+    `${info.config.numLayers} layers, hidden ${info.config.hiddenSize}, context ${info.config.contextLength}`,
+    `- ${s.steps} steps x ${s.batch} sequences (${
+      s.batch * info.config.contextLength
+    } tokens per step), ` +
+    `${s.ranks} rank(s), peak lr ${s.lr}, seed ${s.seed}`,
+    `- data: ${info.data.source}; ${info.data.trainBytes} training bytes, ${info.data.valBytes} validation bytes` +
+    (info.data.entropyRate === null
+      ? ""
+      : `; entropy rate ${info.data.entropyRate.toFixed(4)} nats/byte`),
+    `- machine: ${info.machine}; ${info.seconds.toFixed(0)} s in all`,
+    "",
+    markdownTable(rows),
+    "",
+    "Final train loss is the mean over the last 10% of steps; the gap is validation loss minus bf16's.",
+    "At this scale seed-to-seed noise is about 0.02 nats (SPEC.md 17): compare recipes over several seeds.",
+    "",
+    "![loss curves](loss.svg)",
+    "",
+    "## Quantized GEMM inputs at the last step",
+    "",
+    "Crest = max|a| / rms(a) per row (mean over rows); zero = fraction of entries flushed to zero.",
+    "",
+    "| recipe | layer | A crest | A zero | W crest | W zero | DGE mean factor | DGE capped | OCC sparsity |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const f = (v: number | undefined, d = 3) => v === undefined ? "—" : v.toFixed(d);
+  for (const r of results) {
+    for (const [name, st] of Object.entries(r.gemmStats)) {
+      if (!st.a && !st.w) continue;
+      lines.push(
+        `| ${r.recipe} | ${name} | ${f(st.a?.crestMean, 2)} | ${f(st.a?.zeroFraction, 4)} | ${
+          f(st.w?.crestMean, 2)
+        } | ${f(st.w?.zeroFraction, 4)} | ${f(st.dge?.meanFactor)} | ${
+          f(st.dge?.cappedFraction, 4)
+        } | ${f(st.occSparsity, 4)} |`,
+      );
+    }
+  }
+  return lines.join("\n") + "\n";
+}
