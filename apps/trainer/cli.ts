@@ -119,7 +119,8 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
       },
     }));
   } catch (e) {
-    throw new UsageError(`${e instanceof Error ? e.message : e} (see --help)`);
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new UsageError(`${msg.split("\n")[0]} (see --help)`);
   }
   const help = values.help ?? false;
   let config: ModelConfig, recipes: Recipe[];

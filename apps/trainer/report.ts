@@ -279,7 +279,7 @@ export async function writeReport(
       skippedSteps: r.skippedSteps,
       allReduceBytesPerStep: r.allReduceBytesPerStep,
       allReduceBytesTotal: r.allReduceBytesPerStep * info.settings.steps * info.settings.ranks,
-      recipe: recipes[i],
+      spec: recipes[i],
       gemmStats: r.gemmStats,
     })),
   };

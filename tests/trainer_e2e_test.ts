@@ -1,0 +1,145 @@
+/**
+ * `deno task train` run as a user runs it, on the smoke preset: the report files exist and agree
+ * with each other, bad flags and bad data exit 2 with one line, a diverging run exits 1 naming
+ * the step and the layer.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dirname!, "..");
+
+async function train(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "train", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+}
+
+Deno.test("e2e: deno task train --preset smoke writes a consistent run folder", async () => {
+  const out = await Deno.makeTempDir({ prefix: "trainer_e2e_" });
+  try {
+    const run = join(out, "smoke-run");
+    const steps = 8;
+    const r = await train([
+      "--preset",
+      "smoke",
+      "--recipes",
+      "bf16,fp4,fp4-direct",
+      "--steps",
+      String(steps),
+      "--data",
+      "markov",
+      "--ranks",
+      "2",
+      "--out",
+      run,
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const printed = JSON.parse(r.stdout); // --json: only JSON on stdout
+    assert.ok(r.stderr.includes("tok/s") && r.stderr.includes("ETA"), "progress on stderr");
+    for (const f of ["metrics.csv", "report.json", "report.md", "loss.svg"]) {
+      assert.ok((await Deno.stat(join(run, f))).size > 0, f);
+    }
+    for (const recipe of ["bf16", "fp4", "fp4-direct"]) {
+      assert.ok((await Deno.stat(join(run, recipe))).isDirectory);
+      const cfg = JSON.parse(await Deno.readTextFile(join(run, recipe, "config.json")));
+      assert.deepEqual(cfg.architectures, ["LlamaForCausalLM"]);
+    }
+    const report = JSON.parse(await Deno.readTextFile(join(run, "report.json")));
+    assert.deepEqual(printed.recipes.map((x: { recipe: string }) => x.recipe), [
+      "bf16",
+      "fp4",
+      "fp4-direct",
+    ]);
+    // The report's numbers come from the metrics: last val_loss and last-10% train mean.
+    const rows = (await Deno.readTextFile(join(run, "metrics.csv"))).trim().split("\n").slice(1)
+      .map((l) => l.split(","));
+    assert.equal(rows.length, 3 * steps);
+    for (const rec of report.recipes) {
+      const mine = rows.filter((x) => x[0] === rec.recipe);
+      assert.equal(Number(mine[steps - 1][4]), rec.valLoss);
+      assert.equal(Number(mine[steps - 1][3]), rec.finalTrainLoss); // 10% of 8 steps = 1 step
+      assert.ok(rec.valLoss < Math.log(256), "it learned something");
+      assert.ok(rec.allReduceBytesPerStep > 0, "two ranks move FP8 gradients");
+      assert.ok(rec.memoryBytes > 4 * report.parameters);
+    }
+    const bf16 = report.recipes[0].valLoss;
+    assert.equal(report.recipes[1].gapToBf16, report.recipes[1].valLoss - bf16);
+    const fp4Stats = report.recipes[1].gemmStats["model.layers.0.mlp.down_proj"];
+    assert.ok(fp4Stats.a.crestMean > 1 && fp4Stats.dge.meanFactor > 0);
+    const svg = await Deno.readTextFile(join(run, "loss.svg"));
+    assert.ok(svg.startsWith("<svg") && svg.includes("fp4-direct") && svg.includes("bf16"));
+    const md = await Deno.readTextFile(join(run, "report.md"));
+    assert.ok(md.includes("| fp4 |") && md.includes("loss.svg"));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("e2e: bad flags and bad data exit 2 with one line on stderr", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "trainer_bad_" });
+  try {
+    const small = join(dir, "small.txt");
+    await Deno.writeTextFile(small, "too short");
+    const empty = join(dir, "empty.txt");
+    await Deno.writeTextFile(empty, "");
+    const cases: [string[], RegExp][] = [
+      [["--recipes", "fp5"], /unknown recipe "fp5"/],
+      [["--preset", "huge"], /unknown preset "huge"/],
+      [["--steps", "0"], /--steps must be a positive integer/],
+      [["--batch", "3", "--ranks", "2"], /not divisible/],
+      [["--lr=-1"], /--lr must be a positive number/],
+      [["--lr", "-1"], /--lr/],
+      [["--frobnicate"], /frobnicate/],
+      [["--preset", "smoke", "--data", join(dir, "missing.txt")], /cannot read/],
+      [["--preset", "smoke", "--data", empty], /empty/],
+      [["--preset", "smoke", "--data", small], /fewer than one batch/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await train([...args, "--out", join(dir, "run")]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(lines[0], pattern);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e: a diverging run exits 1 naming the step and the layer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "trainer_nan_" });
+  try {
+    const r = await train([
+      "--preset",
+      "smoke",
+      "--recipes",
+      "fp32",
+      "--lr",
+      "1e30",
+      "--steps",
+      "10",
+      "--data",
+      "markov",
+      "--out",
+      join(dir, "run"),
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /non-finite loss .* at step \d+ .*first non-finite values in model\./);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e: --help exits 0 and names every flag", async () => {
+  const r = await train(["--help"]);
+  assert.equal(r.code, 0);
+  for (const f of ["--recipes", "--preset", "--steps", "--ranks", "--data", "--seed", "--lr"]) {
+    assert.ok(r.stdout.includes(f), f);
+  }
+});
