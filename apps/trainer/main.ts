@@ -68,8 +68,8 @@ export async function main(args: string[]): Promise<number> {
         ranks: plan.ranks,
         lr: plan.lr,
         seed: plan.seed,
-        evalPoints: 5,
-        valWindows: 64,
+        evalPoints: 4,
+        valWindows: 48,
       }, progress.update));
       progress.done();
     }

@@ -1,0 +1,97 @@
+/**
+ * One training step (forward, backward, clipping, AdamW) of the trainer next to the same model
+ * and batch in PyTorch on the CPU at the same thread count, measured side by side in one run:
+ *
+ * - fp32 recipe vs PyTorch f32 (target ≥ 0.5x PyTorch's tokens/s);
+ * - fp4 recipe vs the paper-style fake-quant recipe in PyTorch (train_step_torch.py; target ≥ 1x);
+ * - fp4 recipe step time / bf16 recipe step time (target ≤ 1.5x).
+ *
+ * usage: deno run -A benchmarks/train_step.ts [--presets tiny,small] [--steps N] [--batch B]
+ * PyTorch is Debian's python3-torch (/usr/bin/python3); without it only the trainer's own ratio
+ * is reported.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { presetByName } from "../apps/trainer/config.ts";
+import { markovSource } from "../apps/trainer/data.ts";
+import { RECIPES } from "../apps/trainer/recipe.ts";
+import { trainRecipe } from "../apps/trainer/train.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    presets: { type: "string", default: "tiny" },
+    steps: { type: "string", default: "4" },
+    batch: { type: "string", default: "4" },
+    threads: { type: "string", default: "1" },
+  },
+});
+const steps = Number(values.steps), batch = Number(values.batch), threads = Number(values.threads);
+const data = markovSource(400_000, { seed: 1 });
+
+// Mean seconds of steps 2..steps+1 (step 1 warms the JIT; the last step also validates).
+function ours(recipe: string, preset: string): number {
+  const r = trainRecipe(RECIPES[recipe], data, {
+    config: presetByName(preset),
+    steps: steps + 2,
+    batch,
+    ranks: 1,
+    lr: 1e-3,
+    seed: 1,
+    evalPoints: 1,
+    valWindows: batch,
+  });
+  return (r.records[steps].elapsed - r.records[0].elapsed) / steps;
+}
+
+function torch(recipe: string, preset: string): { step_s: number; torch: string } | null {
+  try {
+    const r = new Deno.Command("/usr/bin/python3", {
+      args: [
+        join(import.meta.dirname!, "train_step_torch.py"),
+        JSON.stringify(presetByName(preset)),
+        recipe,
+        String(batch),
+        String(steps),
+        String(threads),
+      ],
+      stderr: "inherit",
+    }).outputSync();
+    if (!r.success) return null;
+    return JSON.parse(new TextDecoder().decode(r.stdout));
+  } catch {
+    return null;
+  }
+}
+
+const cpu = (() => {
+  try {
+    return Deno.readTextFileSync("/proc/cpuinfo").split("\n").find((l) =>
+      l.startsWith("model name")
+    )?.split(":")[1].trim() ?? "?";
+  } catch {
+    return "?";
+  }
+})();
+console.log(`CPU: ${cpu}; ${threads} thread(s) each side; batch ${batch}; ${steps} timed steps`);
+for (const preset of values.presets!.split(",")) {
+  const T = presetByName(preset).contextLength;
+  const tok = (s: number) => Math.round((batch * T) / s);
+  const f32 = ours("fp32", preset), bf16 = ours("bf16", preset), fp4 = ours("fp4", preset);
+  const tf32 = torch("fp32", preset), tfp4 = torch("fp4", preset);
+  console.log(`\n${preset}: tokens/s  fp32 ${tok(f32)}  bf16 ${tok(bf16)}  fp4 ${tok(fp4)}`);
+  console.log(`  fp4 / bf16 step time: ${(fp4 / bf16).toFixed(2)}x (target <= 1.5x)`);
+  if (tf32 && tfp4) {
+    console.log(
+      `  PyTorch ${tf32.torch}: f32 ${tok(tf32.step_s)}, fake-quant fp4 ${tok(tfp4.step_s)}`,
+    );
+    console.log(
+      `  fp32 vs PyTorch f32: ${(tf32.step_s / f32).toFixed(2)}x tokens/s (target >= 0.5x)`,
+    );
+    console.log(
+      `  fp4 vs PyTorch fake-quant fp4: ${(tfp4.step_s / fp4).toFixed(2)}x (target >= 1.0x)`,
+    );
+  } else {
+    console.log("  PyTorch not available (/usr/bin/python3 with torch): no peer ratios");
+  }
+}
