@@ -165,7 +165,8 @@ export function linearForward(
       const moved = clampOutliersInto(a, M, K, recipe.occ.alpha, recipe.occ.scope, buf.clamped);
       quantizeOperand(buf.clamped, M, K, fa, buf.aq, seed);
       if (collect) {
-        lin.stats.a = operandStats(buf.clamped, buf.aq, M, K);
+        // Crest of the raw activation; zeros are entries that Q(A_c) flushed.
+        lin.stats.a = operandStats(a, buf.aq, M, K);
         lin.stats.occSparsity = moved / (M * K);
       }
       for (let i = 0; i < M * K; i++) buf.aq[i] += a[i] - buf.clamped[i];
