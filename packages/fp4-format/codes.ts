@@ -8,6 +8,7 @@ import type { FloatFormat } from "./format.ts";
 import { nanCode } from "./_plan.ts";
 import { checkFloat32Array, checkOutLength } from "./_check.ts";
 import { quantize, type QuantizeOptions } from "./quantize.ts";
+import { packNibbles } from "./pack.ts";
 
 const tables = new WeakMap<FloatFormat, Float32Array>();
 
@@ -132,9 +133,73 @@ export function encode(
   const codes = options.out ?? new Uint8Array(n);
   if (!(codes instanceof Uint8Array)) throw new TypeError("options.out must be a Uint8Array");
   checkOutLength("options.out", codes, n);
-  const rounded = quantize(values, format, { ...options, out: new Float32Array(n) });
-  codesOfRounded(rounded, format, codes);
+  // Round in cache-sized chunks through one scratch buffer: no n-sized temporary.
+  const chunk = Math.min(n, CHUNK);
+  const scratch = new Float32Array(chunk);
+  const offset = options.offset ?? 0;
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const rounded = scratch.subarray(0, end - start);
+    quantize(values.subarray(start, end), format, {
+      ...options,
+      offset: offset + start,
+      out: rounded,
+    });
+    codesOfRounded(rounded, format, codes.subarray(start, end));
+  }
   return codes;
+}
+
+const CHUNK = 8192;
+
+/**
+ * {@link encode} and {@link packNibbles} in one pass for 4-bit formats: two codes per byte, low
+ * nibble first, without an intermediate code array.
+ *
+ * @param values the values to encode
+ * @param format a 4-bit format such as {@link E2M1}
+ * @param options as for {@link encode}; `out` is the packed output of `ceil(n / 2)` bytes
+ * @returns the packed bytes
+ * @throws {RangeError} for a format that is not 4 bits wide, or as {@link encode} does
+ *
+ * @example
+ * ```ts
+ * import { E2M1, encodePacked } from "@fp4lab/fp4-format";
+ * console.log(encodePacked(new Float32Array([1, -6, 0.5]), E2M1)); // Uint8Array [0xf2, 0x01]
+ * ```
+ */
+export function encodePacked(
+  values: Float32Array,
+  format: FloatFormat,
+  options: EncodeOptions = {},
+): Uint8Array {
+  if (format.bits !== 4) {
+    throw new RangeError(
+      `format.bits must be 4 for encodePacked, got ${format.bits} (${format.name})`,
+    );
+  }
+  const n = values.length;
+  const packed = options.out ?? new Uint8Array((n + 1) >> 1);
+  if (!(packed instanceof Uint8Array)) throw new TypeError("options.out must be a Uint8Array");
+  checkOutLength("options.out", packed, (n + 1) >> 1);
+  const chunk = Math.min(n, CHUNK);
+  const scratch = new Float32Array(chunk);
+  const codes = new Uint8Array(chunk);
+  const offset = options.offset ?? 0;
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const rounded = scratch.subarray(0, end - start);
+    quantize(values.subarray(start, end), format, {
+      ...options,
+      offset: offset + start,
+      out: rounded,
+    });
+    const c = codes.subarray(0, end - start);
+    codesOfRounded(rounded, format, c);
+    // CHUNK is even, so every chunk but the last starts on a byte boundary.
+    packNibbles(c, packed.subarray(start >> 1, (end + 1) >> 1));
+  }
+  return packed;
 }
 
 /**
