@@ -157,6 +157,12 @@ function smooth(values: number[], window: number): number[] {
  */
 export async function lossSvg(results: RecipeResult[]): Promise<string> {
   const steps = results[0]?.records.length ?? 1;
+  // One colour per recipe in both panels.
+  const color = {
+    field: "recipe",
+    type: "nominal",
+    scale: { domain: results.map((r) => r.recipe) },
+  };
   const window = Math.max(1, Math.round(steps / 20));
   const curves = [];
   for (const r of results) {
@@ -181,7 +187,7 @@ export async function lossSvg(results: RecipeResult[]): Promise<string> {
         encoding: {
           x: { field: "step", type: "quantitative" },
           y: { field: "loss", type: "quantitative", scale: { zero: false } },
-          color: { field: "recipe", type: "nominal" },
+          color,
         },
       },
       {
@@ -190,7 +196,7 @@ export async function lossSvg(results: RecipeResult[]): Promise<string> {
         encoding: {
           x: { field: "step", type: "quantitative" },
           y: { field: "loss", type: "quantitative" },
-          color: { field: "recipe", type: "nominal" },
+          color,
           shape: { field: "kind", type: "nominal", title: "" },
         },
       },
@@ -218,7 +224,7 @@ export async function lossSvg(results: RecipeResult[]): Promise<string> {
             encoding: {
               x: { field: "step", type: "quantitative" },
               y: { field: "gap", type: "quantitative" },
-              color: { field: "recipe", type: "nominal" },
+              color,
             },
           },
           { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
@@ -226,7 +232,7 @@ export async function lossSvg(results: RecipeResult[]): Promise<string> {
       });
     }
   }
-  const spec = { hconcat: charts, resolve: { scale: { color: "independent" } } };
+  const spec = { hconcat: charts };
   // deno-lint-ignore no-explicit-any
   const compiled = vl.compile(spec as any).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
