@@ -11,8 +11,8 @@ export interface CommandResult {
   readonly human: string;
   /** The `--csv` table; absent where the result is not tabular. */
   readonly table?: Table;
-  /** The `--svg` picture as a Vega-Lite spec; absent where there is none. */
-  readonly plot?: VegaLiteSpec;
+  /** Builds the `--svg` picture as a Vega-Lite spec (only when asked for). */
+  readonly plot?: () => VegaLiteSpec;
 }
 
 /** Parsed flag values: strings, or booleans for the switches. */

@@ -122,7 +122,7 @@ export async function main(
       if (!result.plot) throw new args.UsageError(`plan ${name} has no plot`);
       // Vega is loaded only when a plot is asked for: it is most of the start-up time.
       const { renderSvg } = await import("./plot.ts");
-      Deno.writeTextFileSync(svgPath, await renderSvg(result.plot));
+      Deno.writeTextFileSync(svgPath, await renderSvg(result.plot()));
     }
     if (values.json) {
       out(JSON.stringify(result.json, null, 2));

@@ -406,7 +406,8 @@ export function bestFormatPlan(
   constants: ScalingLawConstants = PAPER_CONSTANTS,
 ): FormatPlan {
   const continuous = computeOptimal(compute, options, constants);
-  const centre = Math.round(continuous.precision);
+  // Clamped: far from the paper's range (tiny budgets with a fixed N) P_opt can pass 64 bits.
+  const centre = Math.min(64, Math.max(1, Math.round(continuous.precision)));
   let best: FormatPlan | undefined;
   for (let p = Math.max(1, centre - 2); p <= Math.min(64, centre + 2); p++) {
     const plan = planForFormat(compute, optimalLayout(p, constants), options, constants);

@@ -151,7 +151,7 @@ JSON: {precision, format, params, tokens, loss, ...}; an array for a list of bud
       json: json.length === 1 ? json[0] : json,
       human,
       table,
-      plot: precisionVsCompute(options, constants, what, args.describeBlock(block)),
+      plot: () => precisionVsCompute(options, constants, what, args.describeBlock(block)),
     };
   },
 };

@@ -66,7 +66,8 @@ JSON: one object {criticalTokens, loss, ...} for one format, an array for a list
         columns,
         rows: rows.map((r) => Object.values(r).map((v) => (v === null ? "" : String(v)))),
       },
-      plot: lossCurvePlot(params, formats, block.log2Block, args.describeBlock(block), constants),
+      plot: () =>
+        lossCurvePlot(params, formats, block.log2Block, args.describeBlock(block), constants),
     };
   },
 };

@@ -169,7 +169,7 @@ resampled with replacement.
           String(PAPER_CONSTANTS[name]),
         ]),
       },
-      plot: {
+      plot: () => ({
         title: `Fitted law vs observed loss (${runs.length} runs, rms log residual ${
           fit.rmse.toExponential(2)
         })`,
@@ -209,7 +209,7 @@ resampled with replacement.
             },
           },
         ],
-      },
+      }),
     };
   },
 };

@@ -67,7 +67,7 @@ JSON: {format, exponentBits, mantissaBits, ...} for one P, an array for a range.
     // Heatmap over (E, M): wide enough to show every marked optimum.
     const maxE = Math.max(8, ...rows.map((r) => r.exponentBits));
     const maxM = Math.max(10, ...rows.map((r) => r.mantissaBits));
-    const cells = [];
+    const cells: { E: number; M: number; penalty: number; log10Penalty: number }[] = [];
     for (let e = 0; e <= maxE; e++) {
       for (let m = 0; m <= maxM; m++) {
         const t = lossTerms({
@@ -125,7 +125,7 @@ JSON: {format, exponentBits, mantissaBits, ...} for one P, an array for a range.
           String(r.continuousMantissaBits),
         ]),
       },
-      plot: {
+      plot: () => ({
         title: {
           text: "Predicted precision penalty over (E, M), best split per bit budget marked",
           subtitle: `N = ${short(params)}, D = ${short(tokens)}, ${args.describeBlock(block)}`,
@@ -154,7 +154,7 @@ JSON: {format, exponentBits, mantissaBits, ...} for one P, an array for a range.
         ],
         width: Math.max(420, 40 * (maxM + 1)),
         height: 30 * (maxE + 1),
-      },
+      }),
     };
   },
 };

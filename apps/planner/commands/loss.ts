@@ -75,7 +75,8 @@ and shows each part: the Chinchilla (unquantized) loss and the precision penalty
         columns: Object.keys(json),
         rows: [Object.values(json).map((v) => (v === null ? "" : String(v)))],
       },
-      plot: lossCurvePlot(params, formats, block.log2Block, args.describeBlock(block), constants),
+      plot: () =>
+        lossCurvePlot(params, formats, block.log2Block, args.describeBlock(block), constants),
     };
   },
 };

@@ -84,7 +84,7 @@ of precision is worth a factor ((P+1)/P)^((d+v+2b)/(a+2b)) more parameters.
       ``,
       `Doubling N lowers the best P by x${(2 ** (-nExp / pExp)).toFixed(3)}.`,
     ].join("\n");
-    const values_ = [];
+    const values_: { params: number; precision: number; series: string }[] = [];
     for (
       let e = Math.log10(Math.min(...sizes));
       e <= Math.log10(Math.max(...sizes)) + 1e-9;
@@ -115,7 +115,7 @@ of precision is worth a factor ((P+1)/P)^((d+v+2b)/(a+2b)) more parameters.
           [r.params, r.precision, r.format ?? "", r.tokens, r.loss, r.paramsPerBit].map(String)
         ),
       },
-      plot: {
+      plot: () => ({
         title: `Precision/parameter trade-off at C = ${sci(compute)} FLOPs, ${
           args.describeBlock(block)
         }`,
@@ -149,7 +149,7 @@ of precision is worth a factor ((P+1)/P)^((d+v+2b)/(a+2b)) more parameters.
             },
           },
         ],
-      },
+      }),
     };
   },
 };
