@@ -23,6 +23,11 @@ export function count(x: number, unit: string): string {
   return `${sci(x)} ${unit} (${short(x)})`;
 }
 
+/** A ratio: three significant digits, scientific outside [0.01, 1000). */
+export function ratio(x: number): string {
+  return x >= 1000 || x < 0.01 ? sci(x) : x.toPrecision(3);
+}
+
 /** Fixed decimals for losses. */
 export function fixed(x: number, digits = 6): string {
   return Number.isFinite(x) ? x.toFixed(digits) : String(x);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { count, renderCsv, renderTable, sci, short } from "./format.ts";
+import { count, ratio, renderCsv, renderTable, sci, short } from "./format.ts";
 import { positive, UsageError } from "./args.ts";
 
 Deno.test("units: scientific with a K/M/B/T suffix", () => {
@@ -9,6 +9,9 @@ Deno.test("units: scientific with a K/M/B/T suffix", () => {
   assert.equal(short(950), "950");
   assert.equal(sci(2.7329e13), "2.73e13");
   assert.equal(count(Infinity, "tokens"), "infinite tokens");
+  assert.equal(ratio(22758.3), "2.28e4");
+  assert.equal(ratio(0.833), "0.833");
+  assert.equal(ratio(0.00246), "2.46e-3");
 });
 
 Deno.test("numbers with suffixes, and what is refused", () => {

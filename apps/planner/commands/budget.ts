@@ -8,7 +8,7 @@ import {
 } from "@fp4lab/scaling-law";
 import * as args from "../args.ts";
 import { type Command, str } from "../command.ts";
-import { count, fixed, renderTable, sci } from "../format.ts";
+import { count, fixed, ratio, renderTable, sci } from "../format.ts";
 import { LOG_LABEL } from "./curves.ts";
 
 interface BudgetRow {
@@ -100,7 +100,7 @@ JSON: {precision, format, params, tokens, loss, ...}; an array for a list of bud
             "",
             count(plan.params, "params"),
             count(plan.tokens, "tokens"),
-            (plan.tokens / plan.params).toPrecision(3),
+            ratio(plan.tokens / plan.params),
             fixed(plan.loss),
           ],
           [
@@ -110,7 +110,7 @@ JSON: {precision, format, params, tokens, loss, ...}; an array for a list of bud
             best.format.name,
             count(best.params, "params"),
             count(best.tokens, "tokens"),
-            (best.tokens / best.params).toPrecision(3),
+            ratio(best.tokens / best.params),
             fixed(best.loss),
           ],
         ]),

@@ -149,7 +149,7 @@ resampled with replacement.
       } in ${fit.iterations} iterations`,
       `largest residuals: ${
         worst.map((w) =>
-          `data row ${w.line + 1} (${w.residual >= 0 ? "+" : ""}${(100 * w.residual).toFixed(2)}%)`
+          `run ${w.line + 1} (${w.residual >= 0 ? "+" : ""}${(100 * w.residual).toFixed(2)}%)`
         ).join(", ")
       }`,
       out ? `wrote ${out}; use it with --constants ${out}` : "",
