@@ -343,7 +343,7 @@ export interface FormatPlan extends ComputePlan {
  * ```ts
  * import { planForFormat, resolveFormat } from "@fp4lab/scaling-law";
  * const plan = planForFormat(1e21, resolveFormat("E2M1"), { log2Block: 7 });
- * console.log(plan.precision, plan.params > plan.tokens); // 4 true
+ * console.log(plan.precision, plan.tokens > plan.params); // 4 true
  * ```
  */
 export function planForFormat(
