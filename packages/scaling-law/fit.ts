@@ -7,14 +7,22 @@
 import { CONSTANT_NAMES, PAPER_CONSTANTS, type ScalingLawConstants } from "./constants.ts";
 import type { ObservedRun } from "./runs.ts";
 import { createRandom } from "./_random.ts";
+import { type Columns, columns } from "./_columns.ts";
+import { gridStarts } from "./_starts.ts";
 
 /** The name of one of the eight constants. */
 export type ConstantName = keyof ScalingLawConstants;
 
 /** Options of {@link fitConstants}. */
 export interface FitOptions {
-  /** Starting point; default the paper's constants. */
+  /** First starting point, and the values of fixed constants; default the paper's constants. */
   readonly initial?: ScalingLawConstants;
+  /**
+   * Extra data-driven starting points (default 3): a grid over α, β, δ, ν with a non-negative
+   * linear fit of n, d, ε, 1/γ at each point; the fit with the lowest cost over all starts wins.
+   * 0 starts from `initial` only.
+   */
+  readonly starts?: number;
   /** Constants held at their initial value (e.g. `["alpha", "beta"]`). */
   readonly fixed?: readonly ConstantName[];
   /** `"l2"` (default) or `"huber"` on the log-loss residuals. */
@@ -54,46 +62,6 @@ export interface FitResult {
 }
 
 const N_CONST = 8;
-
-interface Columns {
-  lnN: Float64Array;
-  lnD: Float64Array;
-  lnE: Float64Array; // ln(E + 0.5)
-  lnM: Float64Array; // ln(M + 0.5)
-  lb: Float64Array;
-  lnY: Float64Array;
-}
-
-function columns(runs: readonly ObservedRun[]): Columns {
-  const m = runs.length;
-  const c: Columns = {
-    lnN: new Float64Array(m),
-    lnD: new Float64Array(m),
-    lnE: new Float64Array(m),
-    lnM: new Float64Array(m),
-    lb: new Float64Array(m),
-    lnY: new Float64Array(m),
-  };
-  runs.forEach((r, i) => {
-    for (
-      const [label, v] of [["params", r.params], ["tokens", r.tokens], ["loss", r.loss]] as const
-    ) {
-      if (!(v > 0) || !Number.isFinite(v)) {
-        throw new RangeError(`runs[${i}].${label} must be positive and finite, got ${v}`);
-      }
-    }
-    if (!(r.exponentBits >= 0) || !(r.mantissaBits >= 0) || !(r.log2Block >= 0)) {
-      throw new RangeError(`runs[${i}]: exponentBits, mantissaBits and log2Block must be >= 0`);
-    }
-    c.lnN[i] = Math.log(r.params);
-    c.lnD[i] = Math.log(r.tokens);
-    c.lnE[i] = Math.log(r.exponentBits + 0.5);
-    c.lnM[i] = Math.log(r.mantissaBits + 0.5);
-    c.lb[i] = r.log2Block;
-    c.lnY[i] = Math.log(r.loss);
-  });
-  return c;
-}
 
 // theta holds ln of each constant in CONSTANT_NAMES order: every constant is positive, and the
 // coefficients span seven orders of magnitude, so log-parameters keep the steps well scaled.
@@ -178,6 +146,7 @@ interface LmResult {
   theta: Float64Array;
   iterations: number;
   converged: boolean;
+  cost: number;
 }
 
 function levenbergMarquardt(
@@ -258,7 +227,9 @@ function levenbergMarquardt(
     }
     if (converged) break;
   }
-  return { theta, iterations, converged };
+  // A constant driven to 0 or infinity (a term switched off) is a failure, not convergence.
+  const finite = theta.every((t) => Number.isFinite(t) && Math.abs(t) < 200);
+  return { theta, iterations, converged: converged && finite, cost: finite ? cost : Infinity };
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -276,7 +247,8 @@ function toConstants(theta: Float64Array): ScalingLawConstants {
 
 /**
  * Fits the eight constants to observed runs by Levenberg-Marquardt on the log-loss residuals
- * (least squares, or Huber with `robust: "huber"`), starting from the paper's constants. With
+ * (least squares, or Huber with `robust: "huber"`), from the paper's constants and from a few
+ * data-driven starts (see {@link FitOptions.starts}), keeping the best. With
  * `bootstrap: B`, refits B resamples of the runs (drawn with replacement, seeded) and reports
  * percentile intervals.
  *
@@ -338,7 +310,16 @@ export function fitConstants(runs: readonly ObservedRun[], options: FitOptions =
   });
 
   const all = Int32Array.from(runs.keys());
-  const main = levenbergMarquardt(start, free, cols, all, huber, maxIterations);
+  const starts = options.starts ?? 3;
+  if (!Number.isInteger(starts) || starts < 0) {
+    throw new RangeError(`starts must be an integer >= 0, got ${starts}`);
+  }
+  const isFixed = CONSTANT_NAMES.map((name) => fixed.has(name));
+  let main = levenbergMarquardt(start, free, cols, all, huber, maxIterations);
+  for (const s of starts > 0 ? gridStarts(cols, start, isFixed, starts) : []) {
+    const fit = levenbergMarquardt(s, free, cols, all, huber, maxIterations);
+    if (fit.cost < main.cost || (!main.converged && fit.converged)) main = fit;
+  }
   const r = new Float64Array(runs.length);
   residualsAndJacobian(main.theta, cols, all, r, null);
   const residuals = r.map((v) => -v); // observed minus predicted, in log space

@@ -81,7 +81,8 @@ Deno.test("fit: bootstrap intervals cover the truth at about the nominal rate", 
   let total = 0;
   for (let s = 0; s < 20; s++) {
     const runs = simulateRuns(paperGrid(), { noise: 0.005, seed: 1000 + s });
-    const fit = fitConstants(runs, { bootstrap: 50, confidence: 0.9, seed: s });
+    // starts: 0 keeps this fast; the data-driven starts are tested on their own below.
+    const fit = fitConstants(runs, { bootstrap: 50, confidence: 0.9, seed: s, starts: 0 });
     assert.ok(fit.bootstrapSamples >= 45);
     for (const name of CONSTANT_NAMES) {
       const [lo, hi] = fit.intervals![name];
@@ -92,6 +93,57 @@ Deno.test("fit: bootstrap intervals cover the truth at about the nominal rate", 
   }
   const coverage = covered / total;
   assert.ok(coverage >= 0.78 && coverage <= 0.98, `coverage ${coverage} for nominal 0.90`);
+});
+
+Deno.test("fit: data-driven starts rescue runs far from the paper's scale", () => {
+  // Trainer-scale runs (N 3e5-3e6, D 2e6-3e7) from constants far from Table 2.
+  const truth = {
+    n: 12,
+    alpha: 0.3,
+    d: 800,
+    beta: 0.4,
+    epsilon: 0.9,
+    gamma: 30,
+    delta: 2.5,
+    nu: 2.0,
+  };
+  const formats = [
+    [8, 7, 0],
+    [1, 1, 5],
+    [2, 1, 5],
+    [1, 2, 5],
+    [3, 2, 5],
+    [2, 3, 5],
+    [4, 3, 5],
+    [
+      2,
+      1,
+      4,
+    ],
+    [2, 1, 7],
+    [3, 1, 5],
+    [1, 3, 5],
+  ];
+  const configs = [3e5, 1e6, 3e6].flatMap((params) =>
+    [2e6, 5e6, 1e7, 3e7].flatMap((tokens) =>
+      formats.map(([exponentBits, mantissaBits, log2Block]) => ({
+        params,
+        tokens,
+        exponentBits,
+        mantissaBits,
+        log2Block,
+      }))
+    )
+  );
+  const runs = simulateRuns(configs, { noise: 0.002, seed: 3, constants: truth });
+  const onlyPaper = fitConstants(runs, { starts: 0 });
+  assert.equal(onlyPaper.converged, false, "from the paper's constants alone the fit degenerates");
+  const fit = fitConstants(runs);
+  assert.ok(fit.converged);
+  assertClose(fit.rmse, 0.002, { rtol: 0.1 });
+  for (const name of CONSTANT_NAMES) {
+    assertClose(fit.constants[name], truth[name], { rtol: 0.1, message: name });
+  }
 });
 
 Deno.test("fit: narrower intervals with less noise; same seed, same intervals", () => {

@@ -2,6 +2,7 @@ import {
   CONSTANT_NAMES,
   type ConstantName,
   fitConstants,
+  type ObservedRun,
   PAPER_CONSTANTS,
   parseRunsCsv,
 } from "@fp4lab/scaling-law";
@@ -44,7 +45,7 @@ resampled with replacement.
     } catch (e) {
       throw new args.UsageError(`--runs: cannot read ${path}: ${(e as Error).message}`);
     }
-    let runs;
+    let runs: ObservedRun[];
     try {
       runs = parseRunsCsv(text);
     } catch (e) {
@@ -88,6 +89,32 @@ resampled with replacement.
       confidence,
       seed,
     });
+    // Plain-words warnings about what these runs cannot determine.
+    const notes: string[] = [];
+    const distinct = (f: (r: ObservedRun) => number) => new Set(runs.map(f)).size;
+    const spread: [string, number, string][] = [
+      ["params", distinct((r) => r.params), "alpha"],
+      ["tokens", distinct((r) => r.tokens), "beta"],
+      ["exponent_bits", distinct((r) => r.exponentBits), "delta"],
+      ["mantissa_bits", distinct((r) => r.mantissaBits), "nu"],
+    ];
+    for (const [column, n, constant] of spread) {
+      if (n < 3 && !fixed.includes(constant)) {
+        notes.push(
+          `only ${n} distinct ${column} value(s): ${constant} is weakly determined (consider --fix ${constant})`,
+        );
+      }
+    }
+    if (runs.every((r) => r.log2Block === 0)) {
+      notes.push("every run has block none (no penalty): gamma, delta and nu are not determined");
+    }
+    if (!fit.converged) notes.push("the fit did not converge: treat the constants with suspicion");
+    for (const name of CONSTANT_NAMES) {
+      const ci = fit.intervals?.[name];
+      if (ci && !(ci[1] <= 10 * ci[0])) {
+        notes.push(`${name}'s interval spans more than a factor 10`);
+      }
+    }
     const residuals = runs.map((r, i) => ({
       params: r.params,
       tokens: r.tokens,
@@ -109,6 +136,7 @@ resampled with replacement.
       bootstrapSamples: fit.bootstrapSamples,
       robust,
       fixed,
+      notes,
       residuals,
     };
     const out = str(values, "out");
@@ -152,6 +180,7 @@ resampled with replacement.
           `run ${w.line + 1} (${w.residual >= 0 ? "+" : ""}${(100 * w.residual).toFixed(2)}%)`
         ).join(", ")
       }`,
+      ...notes.map((n) => `note: ${n}`),
       out ? `wrote ${out}; use it with --constants ${out}` : "",
     ].filter((l, i, a) => l !== "" || i < a.length - 1).join("\n");
     const lo = Math.min(...residuals.map((r) => Math.min(r.observed, r.predicted)));
