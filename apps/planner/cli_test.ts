@@ -222,7 +222,7 @@ Deno.test("plan dcrit --svg: valid XML with one line and one legend entry per fo
   }
 });
 
-Deno.test("plan budget --svg and plan format --svg: the expected series", async () => {
+Deno.test("plan budget, format, tradeoff and loss --svg: the expected series", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const b = await plan("budget", "--compute", "1e24", "--svg", `${dir}/b.svg`, "--json");
@@ -241,6 +241,28 @@ Deno.test("plan budget --svg and plan format --svg: the expected series", async 
       .flatMap((g) => Array.from(g.getElementsByTagName("path")));
     assert.equal(rects.length, 9 * 11); // E 0..8 x M 0..10
     for (const label of ["4b", "8b", "16b"]) assert.ok(heat.texts.includes(label));
+    const t = await plan("tradeoff", "--compute", "1e24", "--svg", `${dir}/t.svg`, "--csv");
+    assert.equal(t.code, 0);
+    assert.equal(t.stdout.split("\n")[0], "params,precision,format,tokens,loss,params_per_bit");
+    const trade = parseSvg(await Deno.readTextFile(`${dir}/t.svg`));
+    assert.ok(trade.texts.includes("best P(N)") && trade.texts.includes("parameters N"));
+    assert.equal(trade.lines.length, 1);
+    const l = await plan(
+      "loss",
+      "--params",
+      "1e9",
+      "--tokens",
+      "1e12",
+      "--format",
+      "e2m1",
+      "--svg",
+      `${dir}/l.svg`,
+    );
+    assert.equal(l.code, 0);
+    const curves = parseSvg(await Deno.readTextFile(`${dir}/l.svg`));
+    for (const name of ["E8M7", "E2M1", "D_crit 393B", "D_crit 1730T"]) {
+      assert.ok(curves.texts.includes(name), name);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
