@@ -1,7 +1,8 @@
 // Checking and defaulting the AdamW hyperparameters, shared by createAdamW and checkpoint import.
 import { checkFiniteIn } from "./_check.ts";
 import type { AdamWOptions } from "./adamw.ts";
-import { momentFloatFormat, type MomentFormat, type MomentScaling } from "./moment_format.ts";
+import type { MomentFormat, MomentScaling } from "./moment_format.ts";
+import { momentFloatFormat } from "./_formats.ts";
 
 /** Resolved hyperparameters and formats, checked. */
 export interface ResolvedAdamWOptions {

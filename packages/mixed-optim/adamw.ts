@@ -6,12 +6,8 @@
 import { quantize } from "@fp4lab/fp4-format";
 import type { FloatFormat, QuantizeOptions } from "@fp4lab/fp4-format";
 import { checkFiniteIn, checkSameShapes, checkTensorList } from "./_check.ts";
-import {
-  momentFloatFormat,
-  type MomentFormat,
-  type MomentScaling,
-  pow2Scale,
-} from "./moment_format.ts";
+import { type MomentFormat, type MomentScaling, pow2Scale } from "./moment_format.ts";
+import { momentFloatFormat } from "./_formats.ts";
 import { resolveAdamWOptions } from "./_options.ts";
 
 /** Options of {@link createAdamW}. Defaults are the FP4 paper's (spec 6.3) and SPEC.md 13. */

@@ -8,7 +8,8 @@ import { codesOfRounded, decode } from "@fp4lab/fp4-format";
 import { checkFiniteIn, checkInteger, checkTensorList } from "./_check.ts";
 import type { AdamWState } from "./adamw.ts";
 import { resolveAdamWOptions } from "./_options.ts";
-import { momentFloatFormat, type MomentFormat, type MomentScaling } from "./moment_format.ts";
+import type { MomentFormat, MomentScaling } from "./moment_format.ts";
+import { momentFloatFormat } from "./_formats.ts";
 
 /**
  * Stored moment tensors: raw f32 for `"f32"`, 16-bit codes (IEEE half / bfloat16 bit patterns)

@@ -22,7 +22,6 @@
  *
  * @module
  */
-export type { FloatFormat } from "@fp4lab/fp4-format";
 export * from "./moment_format.ts";
 export * from "./adamw.ts";
 export * from "./moment_values.ts";

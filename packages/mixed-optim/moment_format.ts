@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { BF16, E4M3, FP16 } from "@fp4lab/fp4-format";
-import type { FloatFormat } from "@fp4lab/fp4-format";
+import { momentFloatFormat } from "./_formats.ts";
 
 /**
  * How a moment is stored: `"f32"` (exact f32), `"FP16"` (IEEE half), `"BF16"`, or `"E4M3"` (OCP
@@ -29,38 +28,6 @@ export const MOMENT_FORMATS: readonly MomentFormat[] = Object.freeze([
   "BF16",
   "E4M3",
 ]);
-
-const FORMAT_OF: Readonly<Record<string, FloatFormat | null>> = {
-  f32: null,
-  FP16,
-  BF16,
-  E4M3,
-};
-
-/**
- * The `@fp4lab/fp4-format` format behind a moment format (`null` for `"f32"`, which is not
- * rounded).
- *
- * @param name a moment format name
- * @returns the format object, or `null` for `"f32"`
- * @throws {RangeError} for an unknown name, listing the allowed ones
- *
- * @example
- * ```ts
- * import { momentFloatFormat } from "@fp4lab/mixed-optim";
- * console.log(momentFloatFormat("E4M3")?.maxNormal); // 448
- * console.log(momentFloatFormat("f32")); // null
- * ```
- */
-export function momentFloatFormat(name: MomentFormat): FloatFormat | null {
-  if (typeof name !== "string" || !Object.hasOwn(FORMAT_OF, name)) {
-    throw new RangeError(
-      `moment format must be one of ${MOMENT_FORMATS.map((f) => `"${f}"`).join(", ")}, ` +
-        `got ${JSON.stringify(name)}`,
-    );
-  }
-  return FORMAT_OF[name];
-}
 
 /**
  * Bytes one stored element of a moment format takes (4, 2, 2, 1).
