@@ -27,3 +27,13 @@ export function momentFloatFormat(name: MomentFormat): FloatFormat | null {
   }
   return FORMAT_OF[name];
 }
+
+/**
+ * Whether a moment format gets a per-tensor scale under `scaling`: FP16 and E4M3 do (their range
+ * is far narrower than the moments'); BF16 never does, as its exponent range is f32's: a scale
+ * would buy nothing and would park the stored values next to f32's overflow, where a moment that
+ * grows between steps would overflow before it is rescaled.
+ */
+export function momentIsScaled(name: MomentFormat, scaling: string): boolean {
+  return scaling === "tensor" && (name === "FP16" || name === "E4M3");
+}

@@ -7,7 +7,7 @@ import { quantize } from "@fp4lab/fp4-format";
 import type { FloatFormat, QuantizeOptions } from "@fp4lab/fp4-format";
 import { checkFiniteIn, checkSameShapes, checkTensorList } from "./_check.ts";
 import { type MomentFormat, type MomentScaling, pow2Scale } from "./moment_format.ts";
-import { momentFloatFormat } from "./_formats.ts";
+import { momentFloatFormat, momentIsScaled } from "./_formats.ts";
 import { resolveAdamWOptions } from "./_options.ts";
 
 /** Options of {@link createAdamW}. Defaults are the FP4 paper's (spec 6.3) and SPEC.md 13. */
@@ -27,7 +27,8 @@ export interface AdamWOptions {
   m1Format?: MomentFormat;
   /** Storage of the second moment v. Default `"FP16"` (scaled per tensor). */
   m2Format?: MomentFormat;
-  /** Per-tensor power-of-two scaling of the narrow formats. Default `"tensor"`. */
+  /** Per-tensor power-of-two scaling of FP16 and E4M3 moments (BF16 has f32's range and is never
+   * scaled). Default `"tensor"`. */
   momentScaling?: MomentScaling;
 }
 
@@ -35,7 +36,7 @@ export interface AdamWOptions {
  * The optimizer: plain data, mutated in place by {@link adamwStep}.
  *
  * A stored moment element is worth `m1[t][i] * m1Scales[t]` (the scale is a power of two; 1 for
- * `"f32"` or unscaled storage). `m1[t]` holds values on the grid of `m1Format` (simulated
+ * `"f32"`, `"BF16"` or unscaled storage). `m1[t]` holds values on the grid of `m1Format` (simulated
  * storage: f32 buffers, real codes in {@link exportAdamWState}).
  */
 export interface AdamWState {
@@ -150,7 +151,8 @@ export function adamwStep(state: AdamWState, grads: Float32Array[], lr: number):
   const invSqrtBc2 = 1 / Math.sqrt(1 - beta2 ** t);
   const f1 = momentFloatFormat(state.m1Format);
   const f2 = momentFloatFormat(state.m2Format);
-  const scaled = state.momentScaling === "tensor";
+  const scaled1 = momentIsScaled(state.m1Format, state.momentScaling);
+  const scaled2 = momentIsScaled(state.m2Format, state.momentScaling);
   for (let k = 0; k < params.length; k++) {
     const decay = 1 - lr * state.weightDecay[k];
     const m1 = state.m1[k];
@@ -177,8 +179,8 @@ export function adamwStep(state: AdamWState, grads: Float32Array[], lr: number):
       stepSize,
       invSqrtBc2,
     );
-    if (f1 !== null) state.m1Scales[k] = store(m1, f1, s1, scaled ? amax[0] : 0);
-    if (f2 !== null) state.m2Scales[k] = store(m2, f2, s2, scaled ? amax[1] : 0);
+    if (f1 !== null) state.m1Scales[k] = store(m1, f1, s1, scaled1 ? amax[0] : 0);
+    if (f2 !== null) state.m2Scales[k] = store(m2, f2, s2, scaled2 ? amax[1] : 0);
   }
   state.step = t;
   return state;

@@ -71,7 +71,7 @@ function referenceStep(
     const amax = x.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
     let s = 2 ** -126;
     while (amax / s > f.maxNormal) s *= 2;
-    if (amax === 0) s = 1;
+    if (amax === 0 || f === BF16) s = 1; // BF16 is stored unscaled
     const out = new Float64Array(n);
     const one = new Float32Array(1);
     for (let i = 0; i < n; i++) {
@@ -248,4 +248,29 @@ Deno.test("bad input gets a clear error", () => {
   assert.throws(() => adamwStep(opt, [w], NaN), /lr must be a finite number/);
   assert.throws(() => adamwStep(opt, [w], -1), /lr must be a finite number in \[0/);
   assert.equal(opt.step, 0);
+});
+
+Deno.test("a moment that grows a thousandfold in one step is stored, not clipped", () => {
+  // Each stored moment must be one rounding away from β·(previous stored) + (1 − β)·(g or g²).
+  for (const format of ["E4M3", "FP16", "BF16"] as const) {
+    const opt = createAdamW([new Float32Array(2)], { m1Format: format, m2Format: format });
+    for (const g of [[1, -0.5], [1000, -2000], [1e-3, 5e4], [-3e5, 1]]) {
+      const m = momentValues(opt, "m1", 0), v = momentValues(opt, "m2", 0);
+      adamwStep(opt, [new Float32Array(g)], 1e-3);
+      const expectM = g.map((x, i) => 0.9 * m[i] + 0.1 * x);
+      const expectV = g.map((x, i) => 0.95 * v[i] + 0.05 * x * x);
+      // Relative rounding ≤ 2^-4 (E4M3), plus E4M3's subnormal spacing for the smaller element.
+      const atol = (x: number[]) => Math.max(...x.map(Math.abs)) * 2 ** -17;
+      assertAllClose(momentValues(opt, "m1", 0), expectM, {
+        rtol: 2 ** -4,
+        atol: atol(expectM),
+        message: `${format} m1 after g = ${g}`,
+      });
+      assertAllClose(momentValues(opt, "m2", 0), expectV, {
+        rtol: 2 ** -4,
+        atol: atol(expectV),
+        message: `${format} m2 after g = ${g}`,
+      });
+    }
+  }
 });

@@ -5,6 +5,7 @@
  * @module
  */
 import { checkInteger } from "./_check.ts";
+import { momentIsScaled } from "./_formats.ts";
 import { momentBytes, type MomentFormat, type MomentScaling } from "./moment_format.ts";
 
 /** What {@link memoryReport} counts. The moment fields match the options of `createAdamW`. */
@@ -13,7 +14,7 @@ export interface MemoryConfig {
   m1Format?: MomentFormat;
   /** Second-moment storage. Default `"FP16"`. */
   m2Format?: MomentFormat;
-  /** Whether the narrow moments carry a per-tensor scale (4 bytes each). Default `"tensor"`. */
+  /** Whether FP16 / E4M3 moments carry a per-tensor scale (4 bytes each). Default `"tensor"`. */
   momentScaling?: MomentScaling;
   /**
    * Gradient storage: `"f32"` (default) or a narrow format; `"E4M3"` gradients carry a per-tensor
@@ -83,12 +84,11 @@ export function memoryReport(
   }
   const params = counts.reduce((a, b) => a + b, 0);
   const tensors = counts.length;
-  const scaleBytes = (format: MomentFormat, scaled: boolean) =>
-    format !== "f32" && scaled ? 4 * tensors : 0;
+  const scaleBytes = (format: MomentFormat) => momentIsScaled(format, scaling) ? 4 * tensors : 0;
   const weightsBytes = 4 * params;
   const gradsBytes = momentBytes(gradFormat) * params + (gradFormat === "E4M3" ? 4 * tensors : 0);
-  const m1Bytes = momentBytes(m1Format) * params + scaleBytes(m1Format, scaling === "tensor");
-  const m2Bytes = momentBytes(m2Format) * params + scaleBytes(m2Format, scaling === "tensor");
+  const m1Bytes = momentBytes(m1Format) * params + scaleBytes(m1Format);
+  const m2Bytes = momentBytes(m2Format) * params + scaleBytes(m2Format);
   const optimizerBytes = m1Bytes + m2Bytes;
   const totalBytes = weightsBytes + gradsBytes + optimizerBytes;
   return {

@@ -14,9 +14,9 @@ import { momentFloatFormat } from "./_formats.ts";
 export type MomentFormat = "f32" | "FP16" | "BF16" | "E4M3";
 
 /**
- * How the narrow moment formats are scaled: `"tensor"` (default) gives every tensor one
+ * How the FP16 and E4M3 moments are scaled: `"tensor"` (default) gives every tensor one
  * power-of-two scale chosen each step so that the largest stored value lands in the top binade of
- * the format; `"none"` stores the raw values (FP16 then flushes a typical second moment to zero:
+ * the format (BF16 has f32's exponent range and is stored unscaled); `"none"` stores the raw values (FP16 then flushes a typical second moment to zero:
  * kept only to show that failure).
  */
 export type MomentScaling = "tensor" | "none";
