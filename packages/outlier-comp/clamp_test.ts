@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { assertBitsEqual, assertClose } from "../../tests/_util/assert.ts";
+import { clampOutliers } from "./clamp.ts";
+import { csrToDense } from "./csr.ts";
+import { quantileRanks } from "./quantile.ts";
+import { syntheticActivations } from "./synthetic.ts";
+
+/** Dense reference: clamp with the given thresholds, residual as f32 differences. */
+function denseReference(a: Float32Array, cols: number, lower: Float32Array, upper: Float32Array) {
+  const clamped = new Float32Array(a.length);
+  const residual = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const g = lower.length === 1 ? 0 : Math.floor(i / cols);
+    clamped[i] = Math.min(Math.max(a[i], lower[g]), upper[g]);
+    residual[i] = a[i] - clamped[i];
+  }
+  return { clamped, residual };
+}
+
+Deno.test("clampOutliers: clamped matrix and CSR residual match a dense reference", () => {
+  const [rows, cols] = [32, 1000];
+  const a = syntheticActivations(rows, cols, { seed: 4 });
+  for (const scope of ["row", "tensor"] as const) {
+    for (const alpha of [0.999, 0.99, 0.97]) {
+      const { clamped, residual, lower, upper, sparsity } = clampOutliers(a, rows, cols, {
+        alpha,
+        scope,
+      });
+      const ref = denseReference(a, cols, lower, upper);
+      assertBitsEqual(clamped, ref.clamped, `${scope} ${alpha} clamped`);
+      assertBitsEqual(csrToDense(residual), ref.residual, `${scope} ${alpha} residual`);
+      // CSR is well formed: increasing columns per row, no stored zeros.
+      for (let r = 0; r < rows; r++) {
+        for (let e = residual.rowOffsets[r]; e < residual.rowOffsets[r + 1]; e++) {
+          assert.notEqual(residual.values[e], 0);
+          if (e > residual.rowOffsets[r]) {
+            assert.ok(residual.columnIndices[e] > residual.columnIndices[e - 1]);
+          }
+        }
+      }
+      assert.equal(sparsity, residual.values.length / a.length);
+      // A_c + ΔA gives back A (up to the one f32 rounding of each difference).
+      for (let i = 0; i < a.length; i++) {
+        assertClose(clamped[i] + ref.residual[i], a[i], { rtol: 1e-6 });
+      }
+    }
+  }
+});
+
+Deno.test("clampOutliers: clamped fraction ≈ 2(1 − α), bounded by the quantile ranks", () => {
+  const [rows, cols] = [64, 2048];
+  const a = syntheticActivations(rows, cols, { seed: 5 });
+  for (const alpha of [0.999, 0.99, 0.97]) {
+    for (const scope of ["row", "tensor"] as const) {
+      const { sparsity } = clampOutliers(a, rows, cols, { alpha, scope });
+      const group = scope === "row" ? cols : a.length;
+      const [kLo, kHi] = quantileRanks(group, alpha);
+      // Distinct values: exactly kLo below and group − 1 − kHi above the thresholds.
+      assertClose(sparsity, (kLo + group - 1 - kHi) / group, { rtol: 1e-12 });
+      assertClose(sparsity, 2 * (1 - alpha), { atol: 2 / group, message: `${scope} ${alpha}` });
+    }
+  }
+});
+
+Deno.test("clampOutliers: ties at a threshold are kept, in place works, shapes and α checked", () => {
+  const a = new Float32Array([5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100]);
+  const copy = Float32Array.from(a);
+  const { clamped, residual, sparsity } = clampOutliers(a, 2, 10, { alpha: 0.85, out: a });
+  assert.equal(clamped, a);
+  assert.deepEqual(Array.from(clamped.subarray(0, 10)), Array(10).fill(5));
+  assert.deepEqual(Array.from(residual.rowOffsets), [0, 0, 2]);
+  assert.deepEqual(Array.from(residual.columnIndices), [0, 9]);
+  assert.deepEqual(Array.from(residual.values), [1 - 2, 100 - 9]);
+  assert.equal(sparsity, 0.1);
+  assert.equal(clamped[19] + residual.values[1], copy[19]);
+  assert.throws(() => clampOutliers(new Float32Array(4), 2, 2, { alpha: 1 }), /options\.alpha/);
+  assert.throws(() => clampOutliers(new Float32Array(4), 2, 2, { alpha: 0.5 }), /options\.alpha/);
+  assert.throws(
+    () => clampOutliers(Float32Array.of(0, 1, NaN, 2), 2, 2),
+    /values\[2\] is NaN: activations must be finite/,
+  );
+  assert.throws(
+    () => clampOutliers(new Float32Array(4), 2, 2, { out: new Float32Array(3) }),
+    /options\.out must have length 4/,
+  );
+  assert.throws(() => clampOutliers(new Float32Array(4), 0, 4), /rows must be a positive integer/);
+});
