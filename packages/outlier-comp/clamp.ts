@@ -6,6 +6,7 @@
  */
 import { checkAlpha, checkFloat32Array, checkShape } from "./_check.ts";
 import type { CsrMatrix } from "./csr.ts";
+import { MAX_EXTREME_BUFFER, scanExtremes } from "./_extremes.ts";
 import {
   checkScope,
   finiteCopy,
@@ -110,12 +111,30 @@ export function clampOutliers(
     lower = new Float32Array(rows);
     upper = new Float32Array(rows);
     const scratch = new Float32Array(cols);
+    const useScan = kLo + 1 <= MAX_EXTREME_BUFFER && cols - kHi <= MAX_EXTREME_BUFFER;
+    const low = new Float32Array(useScan ? kLo + 1 : 0);
+    const high = new Float32Array(useScan ? cols - kHi : 0);
+    const pair = new Float32Array(2);
     for (let r = 0; r < rows; r++) {
-      finiteCopy(values, r * cols, cols, scratch);
-      const [lo, hi] = selectPair(scratch, cols, alpha);
-      lower[r] = lo;
-      upper[r] = hi;
-      nnz = clampRow(values, r * cols, cols, lo, hi, clamped, columnIndices, residualValues, nnz);
+      const start = r * cols;
+      if (useScan && scanExtremes(values, start, cols, kLo, kHi, low, high, pair)) {
+        lower[r] = pair[0];
+        upper[r] = pair[1];
+      } else {
+        finiteCopy(values, start, cols, scratch);
+        [lower[r], upper[r]] = selectPair(scratch, cols, alpha);
+      }
+      nnz = clampRow(
+        values,
+        start,
+        cols,
+        lower[r],
+        upper[r],
+        clamped,
+        columnIndices,
+        residualValues,
+        nnz,
+      );
       rowOffsets[r + 1] = nnz;
     }
   }

@@ -85,3 +85,34 @@ Deno.test("clampOutliers: ties at a threshold are kept, in place works, shapes a
   );
   assert.throws(() => clampOutliers(new Float32Array(4), 0, 4), /rows must be a positive integer/);
 });
+
+Deno.test("clampOutliers thresholds are the sorted-row values on every selection path", () => {
+  // Rows of random order take the one-pass extreme scan; descending and ascending rows exhaust
+  // its shift budget and fall back to Floyd–Rivest; wide rows at α = 0.97 (kLo + 1 > 48) go
+  // straight to Floyd–Rivest. Every path must pick exactly the sorted row's values.
+  const cases: { a: Float32Array; rows: number; cols: number }[] = [];
+  const random = syntheticActivations(6, 1500, { seed: 8 });
+  cases.push({ a: random, rows: 6, cols: 1500 });
+  const ordered = new Float32Array(4 * 1500);
+  for (let r = 0; r < 4; r++) {
+    for (let c = 0; c < 1500; c++) {
+      ordered[r * 1500 + c] = r % 2 ? c * 0.5 : -c * 0.25 + (c % 7 === 0 ? 1000 : 0);
+    }
+  }
+  cases.push({ a: ordered, rows: 4, cols: 1500 });
+  cases.push({ a: Float32Array.from(ordered).reverse(), rows: 4, cols: 1500 });
+  cases.push({ a: syntheticActivations(3, 4096, { seed: 9 }), rows: 3, cols: 4096 });
+  const ties = new Float32Array(2 * 900).map((_, i) => (i * 7919) % 5);
+  cases.push({ a: ties, rows: 2, cols: 900 });
+  for (const { a, rows, cols } of cases) {
+    for (const alpha of [0.999, 0.99, 0.97, 0.9]) {
+      const { lower, upper } = clampOutliers(a, rows, cols, { alpha });
+      const [kLo, kHi] = quantileRanks(cols, alpha);
+      for (let r = 0; r < rows; r++) {
+        const sorted = a.slice(r * cols, (r + 1) * cols).sort();
+        assert.equal(lower[r], sorted[kLo], `cols ${cols} α ${alpha} row ${r} lower`);
+        assert.equal(upper[r], sorted[kHi], `cols ${cols} α ${alpha} row ${r} upper`);
+      }
+    }
+  }
+});
