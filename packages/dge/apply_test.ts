@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2M1, E3M2, seedKey, uniformAt } from "@fp4lab/fp4-format";
+import { E2M1, E3M2, E4M3, seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { assertAllClose, assertClose } from "../../tests/_util/assert.ts";
 import { applyGradientFactor } from "./apply.ts";
 import { clippedSteFactor, dgeFactor } from "./factor.ts";
@@ -14,7 +14,7 @@ function randomArray(n: number, lo: number, hi: number, seed: number): Float32Ar
 Deno.test("applyGradientFactor (dge) = gradient ⊙ dgeFactor, with mean factor and fraction capped", () => {
   const scaled = randomArray(5000, -6, 6, 1);
   const grad = randomArray(5000, -1, 1, 2);
-  for (const format of [E2M1, E3M2]) {
+  for (const format of [E2M1, E3M2, E4M3]) {
     for (const [k, cap] of [[5, 3], [3, 2], [10, Infinity]]) {
       const factor = dgeFactor(scaled, format, { k, cap });
       const uncapped = dgeFactor(scaled, format, { k, cap: Infinity });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2M1, E3M2, E4M3, seedKey, uniformAt } from "@fp4lab/fp4-format";
+import { E2M1, E2M3, E3M2, E4M3, E5M2, seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { assertAllClose, assertClose } from "../../tests/_util/assert.ts";
 import { clippedSteFactor, dgeFactor, steFactor } from "./factor.ts";
 import { gridPoints } from "./grid.ts";
@@ -175,4 +175,26 @@ Deno.test("factors: bad input gets a clear error", () => {
   }
   assert.throws(() => dgeFactor([0, 1] as unknown as Float32Array, E2M1), TypeError);
   assert.throws(() => dgeFactor(ok, E2M1, {}, new Float32Array(3)), /out must have length 2/);
+});
+
+Deno.test("dgeFactor matches a linear scan over gridPoints for other ExMy (cell table and binary search)", () => {
+  // E2M3 and E3M2 take the cell-table lookup, E4M3 and E5M2 the binary search.
+  for (const format of [E2M3, E3M2, E4M3, E5M2]) {
+    const grid = gridPoints(format);
+    const max = format.maxNormal;
+    const x = uniformPoints(4000, -max, max, 7);
+    // Grid points and their neighbours, where an off-by-one interval would show.
+    const extra = Array.from(grid).flatMap((g) => [g, g * (1 + 1e-9) + 1e-12]).filter((v) =>
+      Math.abs(v) <= max
+    );
+    const xs = Float64Array.from([...x, ...extra]);
+    const got = dgeFactor(xs, format, { k: 5, cap: Infinity });
+    for (let i = 0; i < xs.length; i++) {
+      let j = 0;
+      while (j < grid.length - 2 && xs[i] >= grid[j + 1]) j++;
+      const delta = grid[j + 1] - grid[j];
+      const want = 0.2 * Math.pow(Math.abs((2 * (xs[i] - grid[j])) / delta - 1), -0.8);
+      assertClose(got[i], want, { rtol: 1e-9, message: `${format.name} x=${xs[i]}` });
+    }
+  }
 });
