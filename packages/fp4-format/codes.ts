@@ -8,6 +8,7 @@ import type { FloatFormat } from "./format.ts";
 import { nanCode } from "./_plan.ts";
 import { checkFloat32Array, checkOutLength } from "./_check.ts";
 import { quantize, type QuantizeOptions } from "./quantize.ts";
+import { packNibbles } from "./pack.ts";
 
 const tables = new WeakMap<FloatFormat, Float32Array>();
 
@@ -132,14 +133,106 @@ export function encode(
   const codes = options.out ?? new Uint8Array(n);
   if (!(codes instanceof Uint8Array)) throw new TypeError("options.out must be a Uint8Array");
   checkOutLength("options.out", codes, n);
-  const rounded = quantize(values, format, { ...options, out: new Float32Array(n) });
-  codesOfRounded(rounded, format, codes);
+  // Round in cache-sized chunks through one scratch buffer: no n-sized temporary.
+  const chunk = Math.min(n, CHUNK);
+  const scratch = new Float32Array(chunk);
+  const offset = options.offset ?? 0;
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const rounded = scratch.subarray(0, end - start);
+    quantize(values.subarray(start, end), format, {
+      ...options,
+      offset: offset + start,
+      out: rounded,
+    });
+    codesOfRounded(rounded, format, codes.subarray(start, end));
+  }
   return codes;
 }
 
+const CHUNK = 8192;
+
 /**
- * Codes of values that already lie on `format`'s grid (the output of `quantize`), read straight
- * from their f32 bit fields.
+ * {@link encode} and {@link packNibbles} in one pass for 4-bit formats: two codes per byte, low
+ * nibble first, without an intermediate code array.
+ *
+ * @param values the values to encode
+ * @param format a 4-bit format such as {@link E2M1}
+ * @param options as for {@link encode}; `out` is the packed output of `ceil(n / 2)` bytes
+ * @returns the packed bytes
+ * @throws {RangeError} for a format that is not 4 bits wide, or as {@link encode} does
+ *
+ * @example
+ * ```ts
+ * import { E2M1, encodePacked } from "@fp4lab/fp4-format";
+ * console.log(encodePacked(new Float32Array([1, -6, 0.5]), E2M1)); // Uint8Array [0xf2, 0x01]
+ * ```
+ */
+export function encodePacked(
+  values: Float32Array,
+  format: FloatFormat,
+  options: EncodeOptions = {},
+): Uint8Array {
+  if (format.bits !== 4) {
+    throw new RangeError(
+      `format.bits must be 4 for encodePacked, got ${format.bits} (${format.name})`,
+    );
+  }
+  const n = values.length;
+  const packed = options.out ?? new Uint8Array((n + 1) >> 1);
+  if (!(packed instanceof Uint8Array)) throw new TypeError("options.out must be a Uint8Array");
+  checkOutLength("options.out", packed, (n + 1) >> 1);
+  const chunk = Math.min(n, CHUNK);
+  const scratch = new Float32Array(chunk);
+  const codes = new Uint8Array(chunk);
+  const offset = options.offset ?? 0;
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const rounded = scratch.subarray(0, end - start);
+    quantize(values.subarray(start, end), format, {
+      ...options,
+      offset: offset + start,
+      out: rounded,
+    });
+    const c = codes.subarray(0, end - start);
+    codesOfRounded(rounded, format, c);
+    // CHUNK is even, so every chunk but the last starts on a byte boundary.
+    packNibbles(c, packed.subarray(start >> 1, (end + 1) >> 1));
+  }
+  return packed;
+}
+
+/** Marks a lookup entry that needs the slow path: Inf/NaN inputs. */
+const SPECIAL = 0x80;
+
+const codeLookups = new WeakMap<FloatFormat, Uint8Array>();
+
+/**
+ * For formats of at most 8 bits: magnitude code of a grid value, indexed by the value's f32
+ * bits without the sign, shifted right by 23 - mantissaBits. Grid values carry at most
+ * mantissaBits significant bits, so the index is unique per grid value.
+ */
+function codeLookup(format: FloatFormat): Uint8Array {
+  let lookup = codeLookups.get(format);
+  if (lookup) return lookup;
+  const shift = 23 - format.mantissaBits;
+  lookup = new Uint8Array(2 ** (31 - shift));
+  lookup.fill(SPECIAL, 0x7f800000 >>> shift); // f32 exponent 255: Inf and NaN
+  const table = codeTable(format);
+  const f = new Float32Array(1);
+  const bits = new Uint32Array(f.buffer);
+  for (let code = 0; code < 2 ** (format.exponentBits + format.mantissaBits); code++) {
+    if (!Number.isFinite(table[code])) continue;
+    f[0] = table[code];
+    lookup[bits[0] >>> shift] = code;
+  }
+  codeLookups.set(format, lookup);
+  return lookup;
+}
+
+/**
+ * Codes of values that already lie on `format`'s grid (the output of `quantize`): a table
+ * lookup on the f32 bits for formats of at most 8 bits, field arithmetic for wider ones.
  */
 export function codesOfRounded(
   rounded: Float32Array,
@@ -148,33 +241,38 @@ export function codesOfRounded(
 ): void {
   const m = format.mantissaBits;
   const magnitudeBits = format.exponentBits + m;
+  const bits = new Uint32Array(rounded.buffer, rounded.byteOffset, rounded.length);
+  if (format.bits <= 8 && format.signed) {
+    const lookup = codeLookup(format);
+    const shift = 23 - m;
+    let special = 0;
+    for (let i = 0; i < rounded.length; i++) {
+      const b = bits[i];
+      const c = lookup[(b & 0x7fffffff) >>> shift];
+      special |= c;
+      codes[i] = c | ((b >>> 31) << magnitudeBits);
+    }
+    if (special & SPECIAL) fixSpecials(rounded, format, codes);
+    return;
+  }
   const signBit = format.signed ? 2 ** magnitudeBits : 0;
-  const infCode = format.hasInf ? (2 ** format.exponentBits - 1) * 2 ** m : -1;
-  const nan = format.hasNaN ? nanCode(format) : -1;
   const minNormal = format.minNormal;
   const subnormalScale = 1 / format.minSubnormal;
   const shift = 23 - m;
   const mask = 2 ** m - 1;
   const bias = format.bias;
-  const bits = new Uint32Array(rounded.buffer, rounded.byteOffset, rounded.length);
   for (let i = 0; i < rounded.length; i++) {
     const v = rounded[i];
     const b = bits[i];
     const negative = b >>> 31;
-    let magnitude: number;
-    if (v !== v) {
-      if (nan < 0) throw new RangeError(`values[${i}] is NaN, which ${format.name} cannot encode`);
-      codes[i] = nan;
+    if (!Number.isFinite(v)) {
+      codes[i] = specialCode(v, i, format);
       continue;
     }
     const a = negative ? -v : v;
-    if (a === Infinity) {
-      magnitude = infCode;
-    } else if (a < minNormal) {
-      magnitude = a * subnormalScale;
-    } else {
-      magnitude = ((((b >>> 23) & 255) - 127 + bias) << m) | ((b >>> shift) & mask);
-    }
+    let magnitude = a < minNormal
+      ? a * subnormalScale
+      : ((((b >>> 23) & 255) - 127 + bias) << m) | ((b >>> shift) & mask);
     if (negative) {
       if (signBit === 0) {
         if (a !== 0) {
@@ -186,4 +284,26 @@ export function codesOfRounded(
     }
     codes[i] = magnitude;
   }
+}
+
+function fixSpecials(rounded: Float32Array, format: FloatFormat, codes: Uint8Array | Uint16Array) {
+  for (let i = 0; i < rounded.length; i++) {
+    if (!Number.isFinite(rounded[i])) codes[i] = specialCode(rounded[i], i, format);
+  }
+}
+
+/** The code of NaN or ±Inf in `format`, or a RangeError naming the index. */
+function specialCode(v: number, index: number, format: FloatFormat): number {
+  const m = format.mantissaBits;
+  if (v !== v) {
+    if (!format.hasNaN) {
+      throw new RangeError(`values[${index}] is NaN, which ${format.name} cannot encode`);
+    }
+    return nanCode(format);
+  }
+  if (!format.hasInf) {
+    throw new RangeError(`values[${index}] is ${v}, which ${format.name} cannot encode`);
+  }
+  const inf = (2 ** format.exponentBits - 1) * 2 ** m;
+  return v < 0 && format.signed ? inf + 2 ** (format.exponentBits + m) : inf;
 }

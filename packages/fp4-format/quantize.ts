@@ -136,8 +136,20 @@ function roundNearestEven(
   out: Float32Array,
 ): void {
   const { magic } = roundingPlan(format);
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const max = format.maxNormal;
+  if (saturate) {
+    // Branch-free: random signs would defeat the branch predictor. ±Inf survives the magic
+    // add and subtract as ±Inf and Math.min saturates it; NaN stays NaN; the sign is restored
+    // by multiplying with ±1, which also keeps -0.
+    const signed = new Int32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < values.length; i++) {
+      const b = signed[i];
+      const c = magic[(b >>> 23) & 255];
+      out[i] = Math.min((Math.abs(values[i]) + c) - c, max) * ((b >> 31) | 1);
+    }
+    return;
+  }
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const over = overflowValue(format, saturate);
   const infValue = saturate ? max : over;
   for (let i = 0; i < values.length; i++) {
