@@ -116,3 +116,58 @@ Deno.test("clampOutliers thresholds are the sorted-row values on every selection
     }
   }
 });
+
+Deno.test("clampOutliers stays exact on rows with planted extremes, ties and constant stretches", () => {
+  const cols = 1500;
+  const sampled = (c: number) => {
+    // 128 evenly strided columns, where the planted values go.
+    for (let i = 0; i < 128; i++) if (Math.floor((i * cols) / 128) === c) return i;
+    return -1;
+  };
+  const rows: Float32Array[] = [];
+  // Strided columns all equal.
+  rows.push(Float32Array.from({ length: cols }, (_, c) => sampled(c) >= 0 ? 0 : Math.sin(c)));
+  // Half the row ties at its minimum.
+  rows.push(Float32Array.from({ length: cols }, (_, c) => c % 2 ? -1 : Math.cos(c) + 2));
+  // The strided columns hold the row's most extreme values.
+  rows.push(
+    Float32Array.from({ length: cols }, (_, c) => {
+      const i = sampled(c);
+      return i < 0 ? Math.sin(c * 7) : i < 64 ? -10 - i : 10 + i;
+    }),
+  );
+  for (const row of rows) {
+    for (const alpha of [0.99, 0.97]) {
+      const { clamped, residual, lower, upper } = clampOutliers(row, 1, cols, { alpha });
+      const [kLo, kHi] = quantileRanks(cols, alpha);
+      const sorted = row.slice().sort();
+      assert.equal(lower[0], sorted[kLo]);
+      assert.equal(upper[0], sorted[kHi]);
+      const ref = denseReference(row, cols, lower, upper);
+      assertBitsEqual(clamped, ref.clamped);
+      assertBitsEqual(csrToDense(residual), ref.residual);
+    }
+  }
+});
+
+Deno.test("clampOutliers names the first non-finite value wherever it sits in the row", () => {
+  const cols = 1024;
+  const base = syntheticActivations(2, cols, { seed: 6 });
+  const cases: [number, number, string][] = [
+    [cols + 0, NaN, "NaN"], // the first column of row 1
+    [cols + 3, NaN, "NaN"],
+    [cols + 5, Infinity, "Infinity"],
+    [cols + 7, -Infinity, "-Infinity"],
+  ];
+  for (const [index, bad, word] of cases) {
+    for (const laterNaN of [false, true]) {
+      const a = Float32Array.from(base);
+      a[index] = bad;
+      if (laterNaN) a[index + 100] = NaN; // a later one must not be the one named
+      assert.throws(
+        () => clampOutliers(a, 2, cols),
+        new RegExp(`values\\[${index}\\] is ${word}: activations must be finite`),
+      );
+    }
+  }
+});
