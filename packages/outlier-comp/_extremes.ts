@@ -1,6 +1,6 @@
 // Exact extreme order statistics of one row in a single pass, for the common case of quantile
 // ranks near both ends (α >= ~0.95): two small sorted buffers keep the kLo + 1 smallest and the
-// count − kHi largest values seen so far. Each value costs two comparisons unless it enters a
+// count − kHi largest values seen so far. Each value costs one range test unless it enters a
 // buffer, which for values in random order happens O(k·log(count/k)) times. Adversarial orders
 // (e.g. a descending row) could make insertions quadratic, so the scan gives up once it has
 // shifted more than `budget` elements and the caller falls back to Floyd–Rivest: linear time
@@ -35,6 +35,10 @@ export function scanExtremes(
   const end = start + count;
   for (let p = start; p < end; p++) {
     const v = values[p];
+    // One well-predicted test for the values between the current extremes; NaN fails it too.
+    if (v >= lowMax && v <= highMin) continue;
+    // v − v is 0 for every finite v, NaN for NaN and ±Inf.
+    if (v - v !== 0) throw nonFiniteError("values", values, p);
     if (v < lowMax) {
       let i = nLow - 1;
       while (i > 0 && low[i - 1] > v) {
@@ -55,8 +59,6 @@ export function scanExtremes(
       high[i] = v;
       highMin = high[nHigh - 1];
     }
-    // v − v is 0 for every finite v, NaN for NaN and ±Inf (which fail both tests above).
-    if (v - v !== 0) throw nonFiniteError("values", values, p);
     if (budget < 0) return false;
   }
   result[0] = lowMax;
