@@ -1,16 +1,32 @@
 /**
- * @fp4lab/scaling-law: The floating-point quantization training scaling law: loss, critical data size, optimal formats, compute-optimal precision, fitting.
+ * @fp4lab/scaling-law: the floating-point quantization training scaling law of Sun et al.
+ * (arXiv 2501.02423, ICML 2025) as pure functions. The constants are a plain object parameter,
+ * the paper's Table 2 by default.
  *
- * Not yet implemented: this release only reserves the package name and exports its version.
+ * `L(N, D, E, M, B) = n/N^α + d/D^β + ε + (D^β/N^α)·log2 B / (γ(E+0.5)^δ(M+0.5)^ν)`:
+ * `loss` / `lossTerms`, the critical data size `criticalTokens`, the best ExMy per bit budget
+ * `optimalLayout`, the compute-optimal precision `computeOptimal` (closed forms) beside
+ * `numericComputeOptimal` (search, their cross-check), the precision/parameter `tradeoff`, and
+ * `fitConstants` (Levenberg-Marquardt on the log-loss, optional Huber, bootstrap intervals).
  *
  * @example
  * ```ts
- * import { VERSION } from "@fp4lab/scaling-law";
- * console.log(VERSION);
+ * import { computeOptimal, criticalTokens, optimalLayout, resolveBlock } from "@fp4lab/scaling-law";
+ * const log2Block = resolveBlock(128);
+ * console.log(criticalTokens({ params: 1e9, exponentBits: 4, mantissaBits: 3, log2Block }) > 2.7e13); // true
+ * console.log(optimalLayout(4).name); // "E2M1"
+ * console.log(computeOptimal(1e24, { log2Block }).precision.toFixed(2)); // "5.01"
  * ```
  *
  * @module
  */
-
-/** The package version. */
-export const VERSION = "0.1.0";
+export * from "./constants.ts";
+export * from "./names.ts";
+export * from "./loss.ts";
+export * from "./critical.ts";
+export * from "./layout.ts";
+export * from "./optimise.ts";
+export * from "./compute.ts";
+export * from "./tradeoff.ts";
+export * from "./runs.ts";
+export * from "./fit.ts";

@@ -1,0 +1,150 @@
+/**
+ * The precision planner: `deno task plan <command> [flags]`. Which precision, how many
+ * parameters and how many tokens, from the floating-point quantization scaling law
+ * (`@fp4lab/scaling-law`). Exit codes: 0 ok, 2 bad input (one line on stderr), 1 internal failure.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import * as args from "./args.ts";
+import type { Command, CommandResult, Values } from "./command.ts";
+import { renderCsv } from "./format.ts";
+import { budgetCommand } from "./commands/budget.ts";
+import { dcritCommand } from "./commands/dcrit.ts";
+import { fitCommand } from "./commands/fit.ts";
+import { formatCommand } from "./commands/format.ts";
+import { lossCommand } from "./commands/loss.ts";
+import { tradeoffCommand } from "./commands/tradeoff.ts";
+
+const COMMANDS: readonly Command[] = [
+  lossCommand,
+  dcritCommand,
+  formatCommand,
+  budgetCommand,
+  tradeoffCommand,
+  fitCommand,
+];
+
+const SHARED = `
+Output (every command):
+  (default)         aligned tables with units
+  --json            the result as JSON on stdout, nothing else
+  --csv             the result as CSV
+  --svg FILE        also draw the result's plot to FILE (Vega-Lite, rendered headless)
+  --constants FILE  use constants from a JSON file (the output of plan fit --json or --out,
+                    or a bare {n, alpha, d, beta, epsilon, gamma, delta, nu}) instead of the
+                    paper's Table 2
+  --help            this text`;
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "plan: the precision planner (floating-point quantization scaling law, arXiv 2501.02423)",
+    "",
+    "usage: deno task plan <command> [flags]",
+    "",
+    "commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Formats by name: ExMy (E2M1, e4m3), fp4 = E2M1, fp8 = E4M3, bf16 = E8M7, fp16 = E5M10,",
+    "fp32 = E8M23. Blocks: a number, channel (log2 B = 13.1567) or none (B = 1, no penalty).",
+    "Numbers take K, M, B (1e9) and T suffixes: --params 7B --tokens 1.5T.",
+    "`deno task plan <command> --help` shows a command's flags.",
+  ].join("\n");
+}
+
+/** Runs the CLI on `argv`; returns the exit code. Output goes to the given writers. */
+export async function main(
+  argv: readonly string[],
+  out: (text: string) => void = (t) => console.log(t),
+  err: (text: string) => void = (t) => console.error(t),
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    if (name === undefined) {
+      err(
+        `plan: missing command (one of ${
+          COMMANDS.map((c) => c.name).join(", ")
+        }); see deno task plan --help`,
+      );
+      return 2;
+    }
+    out(topHelp());
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    err(`plan: unknown command "${name}" (one of ${COMMANDS.map((c) => c.name).join(", ")})`);
+    return 2;
+  }
+  try {
+    const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+      json: { type: "boolean" },
+      csv: { type: "boolean" },
+      svg: { type: "string" },
+      constants: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    };
+    for (const flag of command.flags) options[flag] = { type: "string" };
+    // parseArgs reads "--params -5" as two options; glue a negative number to its flag so the
+    // command can say what is wrong with the value.
+    const glued: string[] = [];
+    for (let i = 0; i < rest.length; i++) {
+      const flag = rest[i].startsWith("--") ? rest[i].slice(2) : "";
+      if (options[flag]?.type === "string" && /^-[\d.]/.test(rest[i + 1] ?? "")) {
+        glued.push(`${rest[i]}=${rest[i + 1]}`);
+        i++;
+      } else {
+        glued.push(rest[i]);
+      }
+    }
+    let values: Values;
+    try {
+      values = parseArgs({ args: glued, options, strict: true, allowPositionals: false })
+        .values as Values;
+    } catch (e) {
+      throw new args.UsageError(
+        (e as Error).message.split("\n")[0].replace(/\.?\s*To specify.*$/, ""),
+      );
+    }
+    if (values.help) {
+      out(`${command.usage}\n${SHARED}`);
+      return 0;
+    }
+    if (values.json && values.csv) throw new args.UsageError("give one of --json and --csv");
+    if (values.svg === "") throw new args.UsageError("--svg needs a file name");
+    const constants = args.constants(
+      typeof values.constants === "string" ? values.constants : undefined,
+    );
+    const result: CommandResult = command.run(values, constants);
+    const svgPath = typeof values.svg === "string" ? values.svg : undefined;
+    if (svgPath) {
+      if (!result.plot) throw new args.UsageError(`plan ${name} has no plot`);
+      // Vega is loaded only when a plot is asked for: it is most of the start-up time.
+      const { renderSvg } = await import("./plot.ts");
+      Deno.writeTextFileSync(svgPath, await renderSvg(result.plot()));
+    }
+    if (values.json) {
+      out(JSON.stringify(result.json, null, 2));
+    } else if (values.csv) {
+      if (!result.table) throw new args.UsageError(`plan ${name} has no table for --csv`);
+      out(renderCsv(result.table).trimEnd());
+    } else {
+      out(result.human + (svgPath ? `\n\nplot: ${svgPath}` : ""));
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof args.UsageError || e instanceof RangeError) {
+      err(`plan ${name}: ${(e as Error).message.replaceAll("\n", " ")}`);
+      return 2;
+    }
+    err(
+      `plan ${name}: internal error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`,
+    );
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
