@@ -40,10 +40,12 @@ export function groupAmax(
   rows: number,
   cols: number,
   plan: ResolvedScheme,
+  out?: Float32Array,
   name = "values",
 ): Float32Array {
   const { blockRows, blockCols, groupCols } = plan;
-  const amax = new Float32Array(plan.groupRows * groupCols);
+  const amax = out ?? new Float32Array(plan.groupRows * groupCols);
+  if (out && blockRows !== 1) out.fill(0);
   for (let r = 0; r < rows; r++) {
     const gBase = Math.floor(r / blockRows) * groupCols;
     const xBase = r * cols;
@@ -71,19 +73,34 @@ function nanError(name: string, row: number, col: number): RangeError {
   );
 }
 
-/** Computes every group's scale from its amax under `plan.scaleRule`. */
+/** 2^(b − 127) for every E8M0 byte b (0xFF: NaN). */
+const E8M0_VALUES = (() => {
+  const t = new Float32Array(256);
+  for (let b = 0; b < 255; b++) t[b] = 2 ** (b - 127);
+  t[255] = NaN;
+  return t;
+})();
+
+/** Optional caller-owned buffers for the scales, so repeated calls need not allocate. */
+export interface ScaleBuffers {
+  readonly scaleCodes?: Uint8Array;
+  readonly spare?: Float32Array;
+}
+
+/**
+ * Computes every group's scale from its amax under `plan.scaleRule`. Overwrites `amax`: for every
+ * rule but NVFP4 it becomes the scales (which are also the encoders); for NVFP4 it becomes enc_b.
+ */
 export function computeScales(
   amax: Float32Array,
   plan: ResolvedScheme,
   values: Float32Array,
   cols: number,
+  buffers: ScaleBuffers = {},
   name = "values",
 ): GroupScales {
   const n = amax.length;
-  const scales = new Float32Array(n);
-  const encoders = new Float32Array(n);
-  const format = plan.format;
-  const maxNormal = format.maxNormal;
+  const maxNormal = plan.format.maxNormal;
   switch (plan.scaleRule) {
     case "absmax":
       for (let g = 0; g < n; g++) {
@@ -92,10 +109,9 @@ export function computeScales(
         // underflows f32 (amax below maxNormal · 2^-150) would divide by zero: scale 1 too.
         let s = a > 0 && a < Infinity ? Math.fround(a / maxNormal) : 1;
         if (s === 0) s = 1;
-        scales[g] = s;
-        encoders[g] = s;
+        amax[g] = s;
       }
-      return { scales, encoders, multiply: false, tensorScale: 1 };
+      return { scales: amax, encoders: amax, multiply: false, tensorScale: 1 };
     case "pow2-floor":
       for (let g = 0; g < n; g++) {
         const a = amax[g];
@@ -104,16 +120,15 @@ export function computeScales(
           // γ = maxNormal / amax in f32, floored to 2^e; the dequantization multiplier is 2^-e.
           const gamma = Math.fround(maxNormal / a);
           const e = gamma === Infinity ? 127 : Math.min(floorLog2F32(gamma), 127);
-          s = 2 ** -e;
+          s = E8M0_VALUES[127 - e];
         }
-        scales[g] = s;
-        encoders[g] = s;
+        amax[g] = s;
       }
-      return { scales, encoders, multiply: false, tensorScale: 1 };
+      return { scales: amax, encoders: amax, multiply: false, tensorScale: 1 };
     case "nvfp4":
-      return nvfp4Scales(amax, plan, values, cols, name);
+      return nvfp4Scales(amax, plan, values, cols, buffers, name);
     default:
-      return e8m0Scales(amax, plan);
+      return e8m0Scales(amax, plan, buffers);
   }
 }
 
@@ -146,12 +161,13 @@ export function e8m0Exponent(
   }
 }
 
-function e8m0Scales(amax: Float32Array, plan: ResolvedScheme): GroupScales {
+function e8m0Scales(amax: Float32Array, plan: ResolvedScheme, buffers: ScaleBuffers): GroupScales {
   const n = amax.length;
-  const scales = new Float32Array(n);
-  const encoders = new Float32Array(n);
-  const scaleCodes = new Uint8Array(n);
+  const scaleCodes = buffers.scaleCodes ?? new Uint8Array(n);
   const { emax, mantissaBits, maxNormal } = plan.format;
+  const rule = plan.scaleRule;
+  const bits = new Uint32Array(amax.buffer, amax.byteOffset, n);
+  const floorRule = rule === "e8m0-floor";
   for (let g = 0; g < n; g++) {
     const a = amax[g];
     let code: number;
@@ -160,15 +176,17 @@ function e8m0Scales(amax: Float32Array, plan: ResolvedScheme): GroupScales {
     } else if (a === 0) {
       code = 0; // all-zero block: the smallest scale (torchao)
     } else {
-      const e = e8m0Exponent(a, plan.scaleRule, emax, mantissaBits, maxNormal);
-      code = Math.min(Math.max(e, -127), 127) + 127;
+      const field = bits[g] >>> 23;
+      // The common case (OCP floor, normal amax) straight from the exponent field.
+      const e = floorRule && field !== 0
+        ? field - 127 - emax
+        : e8m0Exponent(a, rule, emax, mantissaBits, maxNormal);
+      code = e < -127 ? 0 : e > 127 ? 254 : e + 127;
     }
     scaleCodes[g] = code;
-    const s = code === 0xff ? NaN : 2 ** (code - 127);
-    scales[g] = s;
-    encoders[g] = s;
+    amax[g] = E8M0_VALUES[code];
   }
-  return { scales, encoders, multiply: false, tensorScale: 1, scaleCodes };
+  return { scales: amax, encoders: amax, multiply: false, tensorScale: 1, scaleCodes };
 }
 
 /**
@@ -182,6 +200,7 @@ function nvfp4Scales(
   plan: ResolvedScheme,
   values: Float32Array,
   cols: number,
+  buffers: ScaleBuffers,
   name: string,
 ): GroupScales {
   const n = amax.length;
@@ -201,23 +220,21 @@ function nvfp4Scales(
     : Math.min(Math.fround(Math.fround(448 * maxNormal) / tensorAmax), FLT_MAX);
   const sDecTensor = Math.fround(1 / sEnc);
   const perAmax = Math.fround(sEnc * Math.fround(1 / maxNormal));
-  const raw = new Float32Array(n);
-  for (let g = 0; g < n; g++) raw[g] = Math.min(Math.fround(amax[g] * perAmax), 448);
+  for (let g = 0; g < n; g++) amax[g] = Math.min(Math.fround(amax[g] * perAmax), 448);
   // UE4M3 round-to-nearest-even with saturation: fp4-format's quantize, then the code of each
   // rounded value (what encodeUE4M3 does, without its per-element bit decoding).
-  quantize(raw, UE4M3, { out: raw });
+  quantize(amax, UE4M3, { out: amax });
   const lookup = gridCodeLookup(UE4M3);
   const ue4m3Values = codeTable(UE4M3);
-  const rawBits = new Uint32Array(raw.buffer);
-  const scaleCodes = new Uint8Array(n);
-  const scales = new Float32Array(n);
-  const encoders = new Float32Array(n);
+  const rawBits = new Uint32Array(amax.buffer, amax.byteOffset, n);
+  const scaleCodes = buffers.scaleCodes ?? new Uint8Array(n);
+  const scales = buffers.spare ?? new Float32Array(n);
   for (let g = 0; g < n; g++) {
     const code = lookup[rawBits[g] >>> 20];
     scaleCodes[g] = code;
     const sd = ue4m3Values[code];
     scales[g] = sd;
-    encoders[g] = Math.min(Math.fround(1 / Math.fround(sd * sDecTensor)), FLT_MAX);
+    amax[g] = Math.min(Math.fround(1 / Math.fround(sd * sDecTensor)), FLT_MAX);
   }
-  return { scales, encoders, multiply: true, tensorScale: sEnc, scaleCodes };
+  return { scales, encoders: amax, multiply: true, tensorScale: sEnc, scaleCodes };
 }

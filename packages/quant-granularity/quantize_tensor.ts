@@ -8,6 +8,30 @@ import { computeScales, groupAmax } from "./_scales.ts";
 import { runQuantization } from "./_run.ts";
 import type { QuantizedTensor, QuantScheme } from "./types.ts";
 
+/** Caller-owned buffers for {@link quantizeTensor}; each is optional. */
+export interface QuantizeInto {
+  /** Codes: rows · ceil(cols / 2) bytes for 4-bit formats, rows · cols otherwise. */
+  data?: Uint8Array;
+  /** One f32 scale per group. */
+  scales?: Float32Array;
+  /** One byte per group, used by the E8M0 and NVFP4 rules. */
+  scaleCodes?: Uint8Array;
+}
+
+function checkBuffer<T extends Uint8Array | Float32Array>(
+  name: string,
+  buffer: T | undefined,
+  type: { new (n: number): T; name: string },
+  length: number,
+): T {
+  if (buffer === undefined) return new type(length);
+  if (!(buffer instanceof type)) throw new TypeError(`${name} must be a ${type.name}`);
+  if (buffer.length !== length) {
+    throw new RangeError(`${name} must have length ${length}, got ${buffer.length}`);
+  }
+  return buffer;
+}
+
 /**
  * Quantizes the rows × cols matrix `values` (row-major, K = cols contiguous) under `scheme`:
  * absmax per group (tensor, row, 1-D block along K, 2-D tile), the scheme's scale rule, then each
@@ -25,10 +49,13 @@ import type { QuantizedTensor, QuantScheme } from "./types.ts";
  * @param cols number of columns (K, the reduction axis)
  * @param scheme the scheme, e.g. {@link MXFP4}, {@link NVFP4}, {@link FP4_PAPER_ACT}, or any
  *   {@link QuantScheme} object
+ * @param into optional caller-owned buffers to fill instead of allocating (for loops that
+ *   quantize the same shape repeatedly): `data` (rows · ceil(cols/2) bytes for 4-bit formats,
+ *   rows · cols otherwise), `scales` (one f32 per group), `scaleCodes` (one byte per group)
  * @returns the packed codes, scales and shape; `clipped` counts saturated elements
  * @throws {TypeError} when `values` is not a Float32Array or `scheme` is not a scheme
  * @throws {RangeError} for a shape/length mismatch, a bad scheme field, a format wider than 8
- *   bits, or NaN in `values` (naming its row)
+ *   bits, a wrong-sized buffer in `into`, or NaN in `values` (naming its row)
  *
  * @example MXFP4: E2M1 codes, one E8M0 scale per 32 elements
  * ```ts
@@ -44,6 +71,7 @@ export function quantizeTensor(
   rows: number,
   cols: number,
   scheme: QuantScheme,
+  into: QuantizeInto = {},
 ): QuantizedTensor {
   checkMatrix(values, rows, cols);
   const plan = resolveScheme(scheme, rows, cols);
@@ -52,10 +80,21 @@ export function quantizeTensor(
       `scheme.format must have at most 8 bits to be stored as codes, got ${plan.format.name} (${plan.format.bits} bits); use fakeQuant`,
     );
   }
-  const amax = groupAmax(values, rows, cols, plan);
-  const group = computeScales(amax, plan, values, cols);
+  const groups = plan.groupRows * plan.groupCols;
   const rowBytes = plan.format.bits === 4 ? (cols + 1) >> 1 : cols;
-  const data = new Uint8Array(rows * rowBytes);
+  const data = checkBuffer("into.data", into.data, Uint8Array, rows * rowBytes);
+  const scales = checkBuffer("into.scales", into.scales, Float32Array, groups);
+  const scaleCodes = plan.scaleFormat === "f32"
+    ? undefined
+    : checkBuffer("into.scaleCodes", into.scaleCodes, Uint8Array, groups);
+  // NVFP4 needs a second f32 array per group (enc_b beside the scales); the others compute their
+  // scales in place over the amax.
+  const nvfp4 = plan.scaleRule === "nvfp4";
+  const amax = groupAmax(values, rows, cols, plan, nvfp4 ? undefined : scales);
+  const group = computeScales(amax, plan, values, cols, {
+    scaleCodes,
+    spare: nvfp4 ? scales : undefined,
+  });
   const clipped = runQuantization(values, rows, cols, plan, group, { data });
   const result: QuantizedTensor = {
     shape: [rows, cols],
