@@ -338,3 +338,41 @@ Deno.test("NVFP4 follows TransformerEngine's f32 order on many blocks", () => {
     checkAgainstReference(x, 32, 256, NVFP4);
   }
 });
+
+Deno.test("caller-owned buffers are filled instead of allocating, with the same results", () => {
+  const x = testMatrix(6, 48, 9);
+  for (const scheme of [MXFP4, NVFP4, FP4_PAPER_ACT, MXFP8_E4M3]) {
+    const fresh = quantizeTensor(x, 6, 48, scheme);
+    const into = {
+      data: new Uint8Array(fresh.data.length).fill(0xaa),
+      scales: new Float32Array(fresh.scales.length).fill(7),
+      scaleCodes: new Uint8Array(fresh.scales.length).fill(3),
+    };
+    for (let round = 0; round < 2; round++) {
+      const q = quantizeTensor(x, 6, 48, scheme, into);
+      assert.equal(q.data, into.data);
+      assert.equal(q.scales, into.scales);
+      assert.deepEqual(q.data, fresh.data);
+      assertBitsEqual(q.scales, fresh.scales);
+      assert.deepEqual(q.scaleCodes, fresh.scaleCodes);
+      if (fresh.scaleCodes) assert.equal(q.scaleCodes, into.scaleCodes);
+    }
+  }
+  const tile = quantizeTensor(x, 6, 48, NVFP4_2D);
+  const scales = new Float32Array(tile.scales.length).fill(9);
+  assertBitsEqual(
+    quantizeTensor(x, 6, 48, { ...MXFP4, granularity: "block2d", blockSize: 16 }, { scales })
+      .scales,
+    quantizeTensor(x, 6, 48, { ...MXFP4, granularity: "block2d", blockSize: 16 }).scales,
+    "2-D tiles reset a reused buffer",
+  );
+  assert.throws(
+    () => quantizeTensor(x, 6, 48, MXFP4, { data: new Uint8Array(10) }),
+    /into.data must have length 144, got 10/,
+  );
+  assert.throws(
+    () =>
+      quantizeTensor(x, 6, 48, MXFP4, { scales: new Float64Array(12) as unknown as Float32Array }),
+    /into.scales must be a Float32Array/,
+  );
+});
