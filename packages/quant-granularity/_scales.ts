@@ -46,22 +46,27 @@ export function groupAmax(
   const { blockRows, blockCols, groupCols } = plan;
   const amax = out ?? new Float32Array(plan.groupRows * groupCols);
   if (out && blockRows !== 1) out.fill(0);
+  // Work on the bit patterns: for non-negative floats, integer order is numeric order, and
+  // |x| is the pattern without its sign bit. Anything above +Inf's pattern is a NaN.
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const amaxBits = new Uint32Array(amax.buffer, amax.byteOffset, amax.length);
   for (let r = 0; r < rows; r++) {
     const gBase = Math.floor(r / blockRows) * groupCols;
     const xBase = r * cols;
     for (let gc = 0, c0 = 0; c0 < cols; gc++, c0 += blockCols) {
       const c1 = xBase + Math.min(cols, c0 + blockCols);
       // Groups one row high start from 0; taller groups carry the rows above.
-      let m = blockRows === 1 ? 0 : amax[gBase + gc];
+      let m = blockRows === 1 ? 0 : amaxBits[gBase + gc];
       for (let i = xBase + c0; i < c1; i++) {
-        const a = Math.abs(values[i]);
-        // One comparison on the common path; NaN fails both `<=` and `>`.
-        if (!(a <= m)) {
-          if (a > m) m = a;
-          else throw nanError(name, r, i - xBase);
+        const a = bits[i] & 0x7fffffff;
+        if (a > m) m = a;
+      }
+      if (m > 0x7f800000) {
+        for (let i = xBase + c0; i < c1; i++) {
+          if ((bits[i] & 0x7fffffff) > 0x7f800000) throw nanError(name, r, i - xBase);
         }
       }
-      amax[gBase + gc] = m;
+      amaxBits[gBase + gc] = m;
     }
   }
   return amax;
