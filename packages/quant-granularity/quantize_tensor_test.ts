@@ -164,9 +164,12 @@ Deno.test("4-bit codes pack two per byte, low nibble first, rows padded for odd 
 Deno.test("fakeQuant works in place and for formats wider than 8 bits", () => {
   const x = testMatrix(5, 33, 5);
   const expected = dequantize(quantizeTensor(x, 5, 33, NVFP4));
-  const copy = x.slice();
-  assert.equal(fakeQuant(copy, 5, 33, NVFP4, copy), copy);
-  assertBitsEqual(copy, expected);
+  for (const scheme of [NVFP4, MXFP4, FP4_PAPER_ACT, NVFP4_2D]) {
+    const copy = x.slice();
+    assert.equal(fakeQuant(copy, 5, 33, scheme, copy), copy);
+    assertBitsEqual(copy, dequantize(quantizeTensor(x, 5, 33, scheme)), `${scheme.name} in place`);
+  }
+  assertBitsEqual(fakeQuant(x, 5, 33, NVFP4), expected);
   const bf16 = fakeQuant(x, 5, 33, { format: BF16, granularity: "tensor" });
   assert.ok(bf16.every((v, i) => Math.abs(v - x[i]) <= Math.abs(x[i]) * 2 ** -8));
   assert.throws(
@@ -221,6 +224,15 @@ Deno.test("NaN input is refused with its row named", () => {
   for (const scheme of [MXFP4, NVFP4, FP4_PAPER_ACT]) {
     assert.throws(() => quantizeTensor(x, 3, 4, scheme), /NaN at row 1 \(column 3\)/);
     assert.throws(() => fakeQuant(x, 3, 4, scheme), /NaN at row 1/);
+  }
+  // A NaN far down a tall matrix (past the first processing chunk) still names its own row.
+  const tall = new Float32Array(5000 * 4);
+  tall[4321 * 4 + 2] = NaN;
+  for (const scheme of [MXFP4, NVFP4, FP4_PAPER_ACT, NVFP4_2D]) {
+    assert.throws(
+      () => fakeQuant(tall, 5000, 4, { ...scheme, blockSize: 4 }),
+      /NaN at row 4321 \(column 2\)/,
+    );
   }
   const inf = new Float32Array(12);
   inf[9] = -Infinity;
