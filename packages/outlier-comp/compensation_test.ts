@@ -3,9 +3,9 @@
 // the released dev code computes with one GEMM after adding ΔA back onto the dequantized
 // activation. Weights are stored [N, K] (row = output channel), so the CSR product runs "nt".
 import assert from "node:assert/strict";
-import { E2M1, seedKey, uniformAt } from "@fp4lab/fp4-format";
+import { seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { assertClose } from "../../tests/_util/assert.ts";
-import { fakeQuantRows } from "./_fake_quant.ts";
+import { fakeQuant, FP4_PAPER_ACT } from "@fp4lab/quant-granularity";
 import { clampOutliers } from "./clamp.ts";
 import { csrMatmul, csrToDense } from "./csr.ts";
 import { syntheticActivations } from "./synthetic.ts";
@@ -29,11 +29,11 @@ Deno.test("Y_low + ΔA·W_q equals (Q(A_c) + ΔA)·W_q for both quantile scopes"
   const a = syntheticActivations(M, K, { seed: 21 });
   const key = seedKey(22);
   const w = Float32Array.from({ length: N * K }, (_, i) => (uniformAt(key, i) * 2 - 1) * 0.05);
-  const wq = fakeQuantRows(w, N, K, E2M1, "nearest-even", new Float32Array(N * K));
+  const wq = fakeQuant(w, N, K, FP4_PAPER_ACT, new Float32Array(N * K));
   const exact = matmulNt(a, wq); // the unquantized activation against W_q
   for (const scope of ["row", "tensor"] as const) {
     const { clamped, residual } = clampOutliers(a, M, K, { alpha: 0.99, scope });
-    const qac = fakeQuantRows(clamped, M, K, E2M1, "nearest-even", new Float32Array(M * K));
+    const qac = fakeQuant(clamped, M, K, FP4_PAPER_ACT, new Float32Array(M * K));
     const y = matmulNt(qac, wq); // Y_low
     const yLowError = distance(y, exact);
     csrMatmul(residual, wq, N, y, true, "nt");

@@ -8,7 +8,7 @@ import { E2M1, type FloatFormat, type Rounding } from "@fp4lab/fp4-format";
 import { checkAlpha, checkFloat32Array, checkShape } from "./_check.ts";
 import { clampOutliers } from "./clamp.ts";
 import { csrToDense } from "./csr.ts";
-import { fakeQuantRows } from "./_fake_quant.ts";
+import { fakeQuant } from "@fp4lab/quant-granularity";
 import { checkScope, type QuantileScope } from "./quantile.ts";
 
 /** Fidelity of an approximation to a reference tensor. */
@@ -137,7 +137,13 @@ export function fidelityTable(
       scope,
       out: clamped,
     });
-    fakeQuantRows(clamped, rows, cols, format, rounding, quantized);
+    fakeQuant(
+      clamped,
+      rows,
+      cols,
+      { format, granularity: "row", scaleRule: "absmax", rounding },
+      quantized,
+    );
     clampOnly.push({
       clamp: true,
       compensation: false,
@@ -156,7 +162,13 @@ export function fidelityTable(
     });
   }
   if (alphas.length === 0) clampOutliers(values, rows, cols, { out: clamped });
-  fakeQuantRows(values, rows, cols, format, rounding, quantized);
+  fakeQuant(
+    values,
+    rows,
+    cols,
+    { format, granularity: "row", scaleRule: "absmax", rounding },
+    quantized,
+  );
   table.push({
     clamp: false,
     compensation: false,

@@ -50,10 +50,12 @@ Deno.test("fidelityTable: the no-clamp row is plain per-token E2M1 absmax quanti
   for (let r = 0; r < rows; r++) {
     const row = a.subarray(r * cols, (r + 1) * cols);
     const absmax = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    // Independent path: scale, round, unscale by hand in f32.
-    const scaled = row.map((v) => Math.fround(v * Math.fround(6 / absmax)));
+    // Independent path, by hand in f32: the dequantization scale is absmax / 6 (DESIGN.md),
+    // elements are divided by it, rounded, and multiplied back.
+    const scale = Math.fround(absmax / 6);
+    const scaled = row.map((v) => Math.fround(v / scale));
     const rounded = quantize(scaled, E2M1);
-    for (let c = 0; c < cols; c++) q[r * cols + c] = rounded[c] / Math.fround(6 / absmax);
+    for (let c = 0; c < cols; c++) q[r * cols + c] = Math.fround(rounded[c] * scale);
   }
   const [none] = fidelityTable(a, rows, cols, { alphas: [] });
   const want = fidelityMetrics(a, q);
