@@ -1,16 +1,28 @@
 /**
- * @fp4lab/dge: Differentiable gradient estimator (and STE baselines) for quantized weights.
+ * @fp4lab/dge: the differentiable gradient estimator (DGE) of the FP4 training paper, with the
+ * straight-through baselines in the same API.
  *
- * Not yet implemented: this release only reserves the package name and exports its version.
+ * The forward pass keeps the hard quantizer. The backward pass multiplies the weight gradient by
+ * the derivative of a smooth surrogate of the quantizer, evaluated on the scaled weight (grid
+ * units), interval by interval over the format's grid: `dgeFactor` (k = 5, cap 3.0 by default),
+ * `steFactor`, `clippedSteFactor`; `applyGradientFactor` does it in one pass and returns the mean
+ * factor and the fraction capped. `dgeSurrogate` is the surrogate itself, `gridPoints` the grid.
  *
  * @example
  * ```ts
- * import { VERSION } from "@fp4lab/dge";
- * console.log(VERSION);
+ * import { E2M1 } from "@fp4lab/fp4-format";
+ * import { applyGradientFactor, dgeFactor } from "@fp4lab/dge";
+ * const scaled = new Float32Array([0, 0.7, 1.25, 4.5]); // W / scale, in [-6, 6]
+ * console.log(dgeFactor(scaled, E2M1)); // [0.2, ~0.725, 3, ~0.348]
+ * const grad = new Float32Array([1, 1, 1, 1]); // dL/dW_q from the weight-gradient GEMM
+ * const { meanFactor, cappedFraction } = applyGradientFactor(grad, scaled, E2M1, { out: grad });
+ * console.log(meanFactor.toFixed(3), cappedFraction); // "1.068" 0.25
  * ```
  *
  * @module
  */
-
-/** The package version. */
-export const VERSION = "0.1.0";
+export * from "./grid.ts";
+export * from "./factor.ts";
+export * from "./surrogate.ts";
+export * from "./apply.ts";
+export type { FloatFormat, Specials } from "@fp4lab/fp4-format";

@@ -1,16 +1,33 @@
 /**
- * @fp4lab/quant-granularity: Absmax scaling per tensor / channel / token / block, MX and NVFP4 schemes, QuantizedTensor, fake-quant, error metrics.
+ * @fp4lab/quant-granularity: absmax scaling per tensor / token / output channel / 1-D block /
+ * 2-D tile, the OCP MX and NVFP4 schemes, one entry point returning a {@link QuantizedTensor}
+ * (the operand layout the FP4 GEMM kernels consume), fake-quant for training, the random Hadamard
+ * transform, error metrics, safetensors, and the gpt-oss / ModelOpt checkpoint layouts.
  *
- * Not yet implemented: this release only reserves the package name and exports its version.
+ * Matrices are row-major with K (the reduction axis) contiguous: activations as [tokens, K],
+ * weights as Wᵀ [out channels, K]. Schemes are data: a preset or any {@link QuantScheme}.
  *
  * @example
  * ```ts
- * import { VERSION } from "@fp4lab/quant-granularity";
- * console.log(VERSION);
+ * import { dequantize, errorMetrics, MXFP4, NVFP4, quantizeTensor } from "@fp4lab/quant-granularity";
+ * const x = new Float32Array(4 * 64).map((_, i) => Math.sin(i) * (i % 7));
+ * for (const scheme of [MXFP4, NVFP4]) {
+ *   const q = quantizeTensor(x, 4, 64, scheme);
+ *   const m = errorMetrics(x, dequantize(q));
+ *   console.log(q.scheme, q.data.length, m.sqnrDb > 10); // mxfp4 128 true, nvfp4 128 true
+ * }
  * ```
  *
  * @module
  */
-
-/** The package version. */
-export const VERSION = "0.1.0";
+export * from "./types.ts";
+export * from "./presets.ts";
+export * from "./quantize_tensor.ts";
+export * from "./dequantize.ts";
+export * from "./fake_quant.ts";
+export * from "./hadamard.ts";
+export * from "./metrics.ts";
+export * from "./synthetic.ts";
+export * from "./transpose.ts";
+export * from "./safetensors.ts";
+export * from "./checkpoint_layouts.ts";
