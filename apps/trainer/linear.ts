@@ -9,8 +9,8 @@ import { parseFormat } from "@fp4lab/fp4-format";
 import { matmul } from "./gemm.ts";
 import { isIdentity, type OperandStats, operandStats, quantizeOperand } from "./operand.ts";
 import type { LinearRecipe, OperandSpec } from "./recipe.ts";
-import { dgeFactor } from "./standins/dge.ts";
-import { clampOutliersInto } from "./standins/occ.ts";
+import { applyGradientFactor } from "@fp4lab/dge";
+import { clampOutliers } from "@fp4lab/outlier-comp";
 
 /** What one linear layer measured at the last step that asked for statistics. */
 export interface LinearStats {
@@ -57,7 +57,6 @@ interface LinearBuffers {
   aT: Float32Array | null;
   aTq: Float32Array | null;
   dw: Float32Array | null; // weight gradient before DGE
-  factor: Float32Array | null;
 }
 
 function need(spec: OperandSpec | "reuse"): boolean {
@@ -115,7 +114,6 @@ export function createLinear(
       aT: alloc(reqAT, M * K),
       aTq: alloc(reqAT && need(wg.a), M * K),
       dw: alloc(recipe.dge !== null, N * K),
-      factor: alloc(recipe.dge !== null, N * K),
     },
   };
 }
@@ -162,14 +160,24 @@ export function linearForward(
     if (recipe.occ && buf.clamped) {
       // OCC: round the clamped activation, then add the sparse residual A − A_c back in f32:
       // (Q(A_c) + ΔA)·Ŵᵀ is the paper's Q(A_c)·Ŵᵀ + ΔA·Ŵᵀ with one GEMM.
-      const moved = clampOutliersInto(a, M, K, recipe.occ.alpha, recipe.occ.scope, buf.clamped);
+      const { residual, sparsity } = clampOutliers(a, M, K, {
+        alpha: recipe.occ.alpha,
+        scope: recipe.occ.scope,
+        out: buf.clamped,
+      });
       quantizeOperand(buf.clamped, M, K, fa, buf.aq, seed);
       if (collect) {
         // Crest of the raw activation; zeros are entries that Q(A_c) flushed.
         lin.stats.a = operandStats(a, buf.aq, M, K);
-        lin.stats.occSparsity = moved / (M * K);
+        lin.stats.occSparsity = sparsity;
       }
-      for (let i = 0; i < M * K; i++) buf.aq[i] += a[i] - buf.clamped[i];
+      // Add the sparse residual ΔA back (f32), entry by entry from its CSR form.
+      const { rowOffsets, columnIndices, values } = residual;
+      for (let r = 0; r < M; r++) {
+        for (let e = rowOffsets[r]; e < rowOffsets[r + 1]; e++) {
+          buf.aq[r * K + columnIndices[e]] += values[e];
+        }
+      }
     } else {
       quantizeOperand(a, M, K, fa, buf.aq, seed);
       if (collect) lin.stats.a = operandStats(a, buf.aq, M, K);
@@ -254,19 +262,15 @@ export function linearBackward(
     }
     matmul(dyT, aT, N, K, M, { layout: "nt", out: target, accumulate: acc });
   }
-  if (recipe.dge && buf.dw && buf.factor && buf.wScaled) {
+  if (recipe.dge && buf.dw && buf.wScaled) {
     // DGE: ∂L/∂W = ∂L/∂Ŵ ⊙ f′(W in grid units) (SPEC.md 9).
     const format = parseFormat(recipe.forward.w.format);
-    dgeFactor(buf.wScaled, format, { k: recipe.dge.k, cap: recipe.dge.cap }, buf.factor);
-    let sum = 0, capped = 0;
-    for (let i = 0; i < N * K; i++) {
-      const f = buf.factor[i];
-      dw[i] += buf.dw[i] * f;
-      if (collect) {
-        sum += f;
-        if (f >= recipe.dge.cap) capped++;
-      }
-    }
-    if (collect) lin.stats.dge = { meanFactor: sum / (N * K), cappedFraction: capped / (N * K) };
+    const { meanFactor, cappedFraction } = applyGradientFactor(buf.dw, buf.wScaled, format, {
+      k: recipe.dge.k,
+      cap: recipe.dge.cap,
+      out: buf.dw,
+    });
+    for (let i = 0; i < N * K; i++) dw[i] += buf.dw[i];
+    if (collect) lin.stats.dge = { meanFactor, cappedFraction };
   }
 }

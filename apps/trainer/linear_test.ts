@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { E2M1, E4M3, E5M2, quantize } from "@fp4lab/fp4-format";
 import { createLinear, linearBackward, linearForward } from "./linear.ts";
 import { RECIPES } from "./recipe.ts";
-import { fakeQuant } from "./standins/quant.ts";
-import { dgeFactor } from "./standins/dge.ts";
+import { quantizeOperand } from "./operand.ts";
+import { dgeFactor } from "@fp4lab/dge";
 
 const M = 6, K = 128, N = 5;
 const a = Float32Array.from(
@@ -116,15 +116,10 @@ Deno.test("linear fp4: OCC adds the clamped residual back, DGE scales the weight
   assert.notDeepEqual(Array.from(dw), Array.from(dwDirect));
 });
 
-Deno.test("standin quant: NVFP4 follows the reference operation order; MX uses E8M0 floor", () => {
+Deno.test("operands: the nvfp4 recipe follows the reference operation order; MX uses E8M0 floor", () => {
   const x = new Float32Array(32);
   for (let i = 0; i < 32; i++) x[i] = (i - 13) * 0.37;
-  const nv = fakeQuant(x, 1, 32, {
-    format: E2M1,
-    granularity: "block",
-    blockSize: 16,
-    scaleRule: "nvfp4",
-  }, new Float32Array(32));
+  const nv = quantizeOperand(x, 1, 32, RECIPES.nvfp4.linear.forward.a, new Float32Array(32), 0);
   // By hand for block 0: s_enc = 2688 / amax_tensor, sd = E4M3(amax_b · s_enc/6), etc.
   const amaxT = Math.fround(18 * 0.37), amaxB = Math.fround(13 * 0.37);
   const sEnc = Math.fround(2688 / amaxT);
@@ -138,12 +133,7 @@ Deno.test("standin quant: NVFP4 follows the reference operation order; MX uses E
       quantize(new Float32Array([Math.max(-6, Math.min(6, Math.fround(x[i] * enc)))]), E2M1)[0];
     assert.equal(nv[i], Math.fround(Math.fround(q * sd) / sEnc), `element ${i}`);
   }
-  const mx = fakeQuant(x, 1, 32, {
-    format: E2M1,
-    granularity: "block",
-    blockSize: 32,
-    scaleRule: "e8m0-floor",
-  }, new Float32Array(32));
+  const mx = quantizeOperand(x, 1, 32, RECIPES.mxfp4.linear.forward.a, new Float32Array(32), 0);
   // amax 6.66: e = floor(log2 6.66) − 2 = 0, scale 1: plain E2M1 rounding with saturation.
   assert.deepEqual(Array.from(mx), Array.from(quantize(x, E2M1)));
 });

@@ -275,7 +275,8 @@ export function forward(
  * Backward pass after a training {@link forward}: ADDS dLoss/dθ into `model.grads`.
  *
  * @param model the model
- * @param options `step` (must match the forward's), `collectStats`
+ * @param options `step` (must match the forward's), `collectStats`, `lossScale` (multiplies
+ *   every gradient; default 1)
  * @example
  * ```ts
  * import { backward, createModel, forward, initParams } from "./model.ts";
@@ -291,13 +292,16 @@ export function forward(
  */
 export function backward(
   model: Model,
-  options: { step?: number; collectStats?: boolean } = {},
+  options: { step?: number; collectStats?: boolean; lossScale?: number } = {},
 ): void {
   const { config, layout, B, T, acts } = model;
   const { hiddenSize: D, intermediateSize: F, numHeads: H, vocabSize: V } = config;
   const M = B * T, hd = D / H, L = config.numLayers;
   const step = options.step ?? 0, collect = options.collectStats ?? false;
   const { dres, dln, datt, dqkv, dgu, dh } = acts;
+  // Loss scaling: the whole backward pass carries dLoss·scale (a power of two: exact).
+  const lossScale = options.lossScale ?? 1;
+  if (lossScale !== 1) { for (let i = 0; i < M * V; i++) acts.logits[i] *= lossScale; }
   dln.fill(0);
   linearBackward(
     acts.lmHead,

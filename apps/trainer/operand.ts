@@ -5,8 +5,8 @@
  * @module
  */
 import { parseFormat, quantize } from "@fp4lab/fp4-format";
+import { dequantize, fakeQuant, quantizeTensor, type QuantScheme } from "@fp4lab/quant-granularity";
 import type { OperandSpec } from "./recipe.ts";
-import { fakeQuant } from "./standins/quant.ts";
 
 /** Early-warning statistics of one quantized GEMM input. */
 export interface OperandStats {
@@ -78,21 +78,33 @@ export function quantizeOperand(
     if (scaledOut) scaledOut.set(values.subarray(0, n));
     return out;
   }
-  return fakeQuant(
-    values,
-    rows,
-    cols,
-    {
-      format,
-      granularity,
-      blockSize: spec.blockSize,
-      scaleRule: spec.scaleRule,
-      rounding: spec.rounding,
-      seed,
-    },
-    out,
-    scaledOut,
-  );
+  const scheme: QuantScheme = {
+    format,
+    granularity,
+    blockSize: spec.blockSize,
+    scaleRule: spec.scaleRule,
+    rounding: spec.rounding,
+    seed,
+  };
+  const src = values.length === n ? values : values.subarray(0, n);
+  const dst = out.length === n ? out : out.subarray(0, n);
+  if (!scaledOut) {
+    fakeQuant(src, rows, cols, scheme, dst);
+    return out;
+  }
+  // DGE needs the weights in grid units: x · tensorScale / (the group's scale).
+  const q = quantizeTensor(src, rows, cols, scheme);
+  dequantize(q, dst);
+  const groupCols = Math.ceil(cols / q.blockCols);
+  for (let r = 0; r < rows; r++) {
+    const g0 = Math.floor(r / q.blockRows) * groupCols;
+    for (let c = 0; c < cols; c++) {
+      const scale = q.scales[g0 + Math.floor(c / q.blockCols)];
+      const i = r * cols + c;
+      scaledOut[i] = scale > 0 ? (values[i] * q.tensorScale) / scale : 0;
+    }
+  }
+  return out;
 }
 
 /**

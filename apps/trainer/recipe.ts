@@ -51,7 +51,7 @@ export interface Recipe {
   /** attention scores, softmax and P·V: `"fp32"` or `"BF16"` (operands rounded to BF16) */
   readonly attention: "fp32" | "BF16";
   /** AdamW moment storage (SPEC.md 13) */
-  readonly optimizer: { readonly m1: "fp32" | "E4M3"; readonly m2: "fp32" | "FP16" };
+  readonly optimizer: { readonly m1: "f32" | "E4M3"; readonly m2: "f32" | "FP16" };
 }
 
 const F32: OperandSpec = { format: "fp32" };
@@ -101,7 +101,7 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze({
     linear: F32_LINEAR,
     lmHead: F32_LINEAR,
     attention: "fp32",
-    optimizer: { m1: "fp32", m2: "fp32" },
+    optimizer: { m1: "f32", m2: "f32" },
   },
   bf16: {
     name: "bf16",

@@ -14,10 +14,14 @@ import {
   adamwStep,
   clipGradNorm,
   createAdamW,
+  createLossScaler,
   fp8AllReduce,
+  lossScaleUpdate,
   lrAt,
-  memoryBytes,
-} from "./standins/optim.ts";
+  memoryReport,
+  type Schedule,
+  unscaleGrads,
+} from "@fp4lab/mixed-optim";
 
 /** Settings shared by every recipe of a run. */
 export interface TrainOptions {
@@ -71,7 +75,7 @@ export interface RecipeResult {
   memoryBytes: number;
   /** parameters */
   parameters: number;
-  /** bytes per step each rank would move in the FP8 all-reduce (0 for one rank) */
+  /** bytes all ranks together send per step in the FP8 ring all-reduce (0 for one rank) */
   allReduceBytesPerStep: number;
   /** steps skipped because gradients were not finite */
   skippedSteps: number;
@@ -124,19 +128,31 @@ export function trainRecipe(
   const perRank = batch / ranks;
   const model = createModel(config, recipe, perRank, T);
   initParams(model, seed);
-  const tensors = model.layout.params.map((p) => ({
-    offset: p.offset,
-    size: p.size,
-    decay: p.matrix,
-  }));
-  const opt = createAdamW(tensors, model.layout.total, {
-    m1: recipe.optimizer.m1,
-    m2: recipe.optimizer.m2,
+  const views = (buf: Float32Array) =>
+    model.layout.params.map((p) => buf.subarray(p.offset, p.offset + p.size));
+  const opt = createAdamW(views(model.params), {
+    // Decay matrices (embeddings, projections, head), not norm gains.
+    weightDecay: model.layout.params.map((p) => p.matrix ? 0.1 : 0),
+    m1Format: recipe.optimizer.m1,
+    m2Format: recipe.optimizer.m2,
   });
+  const memory = memoryReport(views(model.params), {
+    m1Format: recipe.optimizer.m1,
+    m2Format: recipe.optimizer.m2,
+  });
+  const schedule: Schedule = {
+    kind: "cosine",
+    peakLr: opts.lr,
+    minLr: opts.lr * 0.1,
+    warmupSteps: Math.max(1, Math.round(0.05 * steps)),
+    totalSteps: steps,
+  };
+  const scaler = createLossScaler({ scale: 2 ** 10, growthInterval: 1000 });
   const rankGrads = ranks > 1
     ? Array.from({ length: ranks }, () => new Float32Array(model.layout.total))
-    : [];
-  const reduced = ranks > 1 ? new Float32Array(model.layout.total) : model.grads;
+    : [model.grads];
+  const rankViews = rankGrads.map(views);
+  const grads = rankViews[0];
   const tokens = new Int32Array(batch * T), targets = new Int32Array(batch * T);
   const valSets = validationBatches(data.val, perRank, T, opts.valWindows);
   const evalEvery = Math.max(1, Math.floor(steps / Math.max(1, opts.evalPoints)));
@@ -155,7 +171,7 @@ export function trainRecipe(
   for (let s = 0; s < steps; s++) {
     const ts = performance.now();
     const collect = s === 0 || (s + 1) % statsEvery === 0 || s === steps - 1;
-    const lr = lrAt(s, steps, opts.lr);
+    const lr = lrAt(schedule, s);
     sampleBatch(data.train, batch, T, seed, s, tokens, targets);
     let loss = 0;
     for (let r = 0; r < ranks; r++) {
@@ -175,27 +191,30 @@ export function trainRecipe(
         );
       }
       loss += l / ranks;
-      backward(model, { step: s * ranks + r, collectStats: collect && r === 0 });
+      backward(model, {
+        step: s * ranks + r,
+        collectStats: collect && r === 0,
+        lossScale: scaler.scale,
+      });
       if (ranks > 1) rankGrads[r].set(model.grads);
     }
-    if (ranks > 1) allReduceBytes = fp8AllReduce(rankGrads, tensors, reduced);
-    const norm = clipGradNorm(reduced, 1);
-    if (!Number.isFinite(norm)) {
-      // A loss scaler would skip this step; a run of them is a fault.
+    if (ranks > 1) allReduceBytes = fp8AllReduce(rankViews).totalBytes;
+    // The loss scaler absorbs an overflow by skipping the step; a run of them is a fault.
+    const finite = unscaleGrads(grads, scaler);
+    if (lossScaleUpdate(scaler, finite)) {
+      consecutiveSkips = 0;
+      clipGradNorm(grads, 1);
+      adamwStep(opt, grads, lr);
+    } else {
       skipped++;
       if (++consecutiveSkips >= 5) {
-        const bad = model.layout.params.find((p) =>
-          reduced.subarray(p.offset, p.offset + p.size).some((g) => !Number.isFinite(g))
-        );
+        const bad = model.layout.params.find((_p, i) => grads[i].some((g) => !Number.isFinite(g)));
         throw new TrainingFault(
           `non-finite gradients for 5 steps in a row at step ${
             s + 1
           } (recipe ${recipe.name}), first in ${bad?.name ?? "?"}`,
         );
       }
-    } else {
-      consecutiveSkips = 0;
-      adamwStep(opt, model.params, reduced, lr);
     }
     trainSeconds += (performance.now() - ts) / 1000;
     if (collect) {
@@ -213,7 +232,7 @@ export function trainRecipe(
     valLoss: records[records.length - 1].valLoss!,
     tokensPerSec: (steps * batch * T) / trainSeconds,
     stepSeconds: trainSeconds / steps,
-    memoryBytes: memoryBytes(opt),
+    memoryBytes: memory.weightsBytes + memory.optimizerBytes,
     parameters: model.layout.total,
     allReduceBytesPerStep: allReduceBytes,
     skippedSteps: skipped,
