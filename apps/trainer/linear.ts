@@ -11,6 +11,7 @@ import { isIdentity, type OperandStats, operandStats, quantizeOperand } from "./
 import type { LinearRecipe, OperandSpec } from "./recipe.ts";
 import { applyGradientFactor } from "@fp4lab/dge";
 import { clampOutliers } from "@fp4lab/outlier-comp";
+import { randomHadamard } from "@fp4lab/quant-granularity";
 
 /** What one linear layer measured at the last step that asked for statistics. */
 export interface LinearStats {
@@ -243,13 +244,16 @@ export function linearBackward(
   if (wg.dy === "reuse" && wg.a === "reuse") {
     matmul(dyUse, buf.aq ?? a, N, K, M, { layout: "tn", out: target, accumulate: acc });
   } else {
-    // Requantize along the token axis: transpose so tokens are contiguous, round rows.
+    // Requantize along the token axis: transpose so tokens are contiguous, round rows. With a
+    // random Hadamard transform, both operands get the same signs (seeded per step and layer).
+    const rht = wg.hadamard ? { size: wg.hadamard, seed: seed + 6 } : null;
     let dyT: Float32Array;
     if (wg.dy === "reuse") {
       transpose(dyUse, M, N, buf.dyT!);
       dyT = buf.dyT!;
     } else {
       transpose(dout, M, N, buf.dyT!);
+      if (rht) randomHadamard(buf.dyT!, N, M, { ...rht, out: buf.dyT! });
       dyT = buf.dyTq ? quantizeOperand(buf.dyT!, N, M, wg.dy, buf.dyTq, seed + 4) : buf.dyT!;
     }
     let aT: Float32Array;
@@ -258,6 +262,7 @@ export function linearBackward(
       aT = buf.aT!;
     } else {
       transpose(a, M, K, buf.aT!);
+      if (rht) randomHadamard(buf.aT!, K, M, { ...rht, out: buf.aT! });
       aT = buf.aTq ? quantizeOperand(buf.aT!, K, M, wg.a, buf.aTq, seed + 5) : buf.aT!;
     }
     matmul(dyT, aT, N, K, M, { layout: "nt", out: target, accumulate: acc });

@@ -137,3 +137,27 @@ Deno.test("operands: the nvfp4 recipe follows the reference operation order; MX 
   // amax 6.66: e = floor(log2 6.66) − 2 = 0, scale 1: plain E2M1 rounding with saturation.
   assert.deepEqual(Array.from(mx), Array.from(quantize(x, E2M1)));
 });
+
+Deno.test("linear: the Hadamard transform cancels in an unrounded weight-gradient GEMM", () => {
+  // nvfp4's layout with f32 operands: dYᵀ·A must not change when both get H along tokens.
+  const f32 = { format: "fp32" } as const;
+  const recipe = {
+    ...RECIPES.fp32.linear,
+    weightGrad: { dy: f32, a: f32, hadamard: 16 as const },
+  };
+  const M16 = 16;
+  const lin = createLinear("t", recipe, M16, K, N);
+  const plain = createLinear("t", RECIPES.fp32.linear, M16, K, N);
+  const a16 = new Float32Array(M16 * K).map((_, i) => Math.sin(i * 0.37)),
+    dy16 = new Float32Array(M16 * N).map((_, i) => Math.cos(i));
+  const out = new Float32Array(M16 * N);
+  const dw = new Float32Array(N * K), dwRef = new Float32Array(N * K);
+  linearForward(lin, out, a16, w, 3, false);
+  linearBackward(lin, dy16, null, dw, 3, false);
+  linearForward(plain, out, a16, w, 3, false);
+  linearBackward(plain, dy16, null, dwRef, 3, false);
+  close(dw, dwRef, 1e-5, "dW with RHT");
+  let moved = 0;
+  for (let i = 0; i < dw.length; i++) moved += Math.abs(dw[i] - dwRef[i]);
+  assert.ok(moved > 0, "the transform ran (f32 rounding differs)");
+});

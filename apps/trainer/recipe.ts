@@ -30,8 +30,16 @@ export interface LinearRecipe {
   readonly forward: { readonly a: OperandSpec; readonly w: OperandSpec };
   /** dA = dY·W: dY [tokens, out] by rows; W either the forward's quantized W or requantized along out */
   readonly inputGrad: { readonly dy: OperandSpec; readonly w: OperandSpec | "reuse" };
-  /** dW = dYᵀ·A: both along tokens; "reuse" takes dY from inputGrad / A from forward */
-  readonly weightGrad: { readonly dy: OperandSpec | "reuse"; readonly a: OperandSpec | "reuse" };
+  /**
+   * dW = dYᵀ·A: both along tokens; "reuse" takes dY from inputGrad / A from forward. `hadamard`
+   * applies the random Hadamard transform of that size along tokens to both (requantized)
+   * operands first; it cancels in the product (H is orthogonal) and spreads outliers.
+   */
+  readonly weightGrad: {
+    readonly dy: OperandSpec | "reuse";
+    readonly a: OperandSpec | "reuse";
+    readonly hadamard?: 16 | 32;
+  };
   /** differentiable gradient estimator on the weight gradient (SPEC.md 9), or null (STE) */
   readonly dge: { readonly k: number; readonly cap: number } | null;
   /** outlier clamping and compensation on the forward activation (SPEC.md 10), or null */
@@ -87,7 +95,7 @@ function mx(blockSize: number, scaleRule: "e8m0-floor" | "nvfp4", w2d: boolean):
     // 2-D weight tiles read the same transposed, so NVFP4 reuses them; MX requantizes W along
     // the output axis, as a 1-D block layout must.
     inputGrad: { dy: grad, w: w2d ? "reuse" : along },
-    weightGrad: { dy: grad, a: along },
+    weightGrad: { dy: grad, a: along, ...(w2d ? { hadamard: 16 as const } : {}) },
     dge: null,
     occ: null,
   };
@@ -145,7 +153,8 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze({
   },
   nvfp4: {
     name: "nvfp4",
-    description: "NVFP4: E2M1, 1x16 blocks (16x16 for W), E4M3 block + f32 tensor scales, SR grads",
+    description:
+      "NVFP4: E2M1, 1x16 blocks (16x16 for W), E4M3 + f32 scales, SR grads, RHT on wgrad",
     linear: mx(16, "nvfp4", true),
     lmHead: BF16_LINEAR,
     attention: "BF16",
