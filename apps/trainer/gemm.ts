@@ -1,10 +1,11 @@
 /**
- * The trainer's one door to GEMMs. It has the signature of `@fp4lab/kernels` `matmul`; until the
- * kernel set lands on main this is a plain-TypeScript fallback (TEMPORARY STAND-IN: replace the
- * body with a re-export of `@fp4lab/kernels` when it lands).
+ * The trainer's one door to GEMMs. It has the signatures of `@fp4lab/kernels` `matmul` and
+ * `fp4Matmul`; until the kernel set lands on main these are plain-TypeScript fallbacks
+ * (TEMPORARY STAND-IN: replaced by a re-export of `@fp4lab/kernels` when it lands).
  *
  * @module
  */
+import { dequantize, type QuantizedTensor } from "@fp4lab/quant-granularity";
 
 /** Operand layouts: "nn" A[m,k]·B[k,n]; "nt" A[m,k]·B[n,k]ᵀ; "tn" A[k,m]ᵀ·B[k,n]. */
 export type Layout = "nn" | "nt" | "tn";
@@ -163,4 +164,31 @@ function matmulTN(
       for (let j = 0; j < n; j++) out[o + j] += x * b[b0 + j];
     }
   }
+}
+
+/**
+ * FP4 GEMM Y[m, n] = Σ_k Â[m, k]·Ŵ[n, k] of two quantized operands (fallback: dequantize both,
+ * then the f32 GEMM; the kernel set's version sums code products exactly in integers).
+ *
+ * @param a A as a QuantizedTensor [m, k]
+ * @param w W as a QuantizedTensor [n, k]
+ * @param options output buffer
+ * @returns Y
+ * @example
+ * ```ts
+ * import { fp4Matmul } from "./gemm.ts";
+ * import { quantizeTensor } from "@fp4lab/quant-granularity";
+ * import { E2M1 } from "@fp4lab/fp4-format";
+ * const s = { format: E2M1, granularity: "row" } as const;
+ * const a = quantizeTensor(new Float32Array([1, 2]), 1, 2, s);
+ * console.log(fp4Matmul(a, a)); // [5]
+ * ```
+ */
+export function fp4Matmul(
+  a: QuantizedTensor,
+  w: QuantizedTensor,
+  options: { out?: Float32Array } = {},
+): Float32Array {
+  const [m, k] = a.shape, [n] = w.shape;
+  return matmul(dequantize(a), dequantize(w), m, n, k, { layout: "nt", out: options.out });
 }

@@ -6,11 +6,17 @@
  * @module
  */
 import { parseFormat } from "@fp4lab/fp4-format";
-import { matmul } from "./gemm.ts";
-import { isIdentity, type OperandStats, operandStats, quantizeOperand } from "./operand.ts";
+import { fp4Matmul, matmul } from "./gemm.ts";
+import {
+  isIdentity,
+  type OperandStats,
+  operandStats,
+  quantizeOperand,
+  quantizeOperandTensor,
+} from "./operand.ts";
 import type { LinearRecipe, OperandSpec } from "./recipe.ts";
 import { applyGradientFactor } from "@fp4lab/dge";
-import { clampOutliers } from "@fp4lab/outlier-comp";
+import { clampOutliers, csrMatmul, type CsrMatrix } from "@fp4lab/outlier-comp";
 import { randomHadamard } from "@fp4lab/quant-granularity";
 
 /** What one linear layer measured at the last step that asked for statistics. */
@@ -155,9 +161,37 @@ export function linearForward(
   const { M, K, N, recipe, buf } = lin;
   buf.a = a;
   buf.w = w;
+  const fa = recipe.forward.a, fw = recipe.forward.w;
+  if (exactFp4(fa, fw) && buf.aq && buf.wq) {
+    // Both operands E2M1: the exact FP4 GEMM on codes and scales, plus the OCC residual ΔA·Ŵᵀ
+    // through the sparse product. Â (+ΔA) and Ŵ stay dequantized for the backward GEMMs.
+    let src = a;
+    let residual: CsrMatrix | null = null;
+    if (recipe.occ && buf.clamped) {
+      const clamp = clampOutliers(a, M, K, {
+        alpha: recipe.occ.alpha,
+        scope: recipe.occ.scope,
+        out: buf.clamped,
+      });
+      src = buf.clamped;
+      residual = clamp.residual;
+      if (collect) lin.stats.occSparsity = clamp.sparsity;
+    }
+    const qa = quantizeOperandTensor(src, M, K, fa, buf.aq, seed);
+    const qw = quantizeOperandTensor(w, N, K, fw, buf.wq, seed + 1, buf.wScaled ?? undefined);
+    if (collect) {
+      lin.stats.a = operandStats(a, buf.aq, M, K);
+      lin.stats.w = operandStats(w, buf.wq, N, K);
+    }
+    fp4Matmul(qa, qw, { out });
+    if (residual) {
+      csrMatmul(residual, buf.wq, N, out, true, "nt");
+      addCsr(residual, buf.aq, K);
+    }
+    return;
+  }
   let aUse = a;
   if (buf.aq) {
-    const fa = recipe.forward.a;
     if (recipe.occ && buf.clamped) {
       // OCC: round the clamped activation, then add the sparse residual A − A_c back in f32:
       // (Q(A_c) + ΔA)·Ŵᵀ is the paper's Q(A_c)·Ŵᵀ + ΔA·Ŵᵀ with one GEMM.
@@ -172,13 +206,7 @@ export function linearForward(
         lin.stats.a = operandStats(a, buf.aq, M, K);
         lin.stats.occSparsity = sparsity;
       }
-      // Add the sparse residual ΔA back (f32), entry by entry from its CSR form.
-      const { rowOffsets, columnIndices, values } = residual;
-      for (let r = 0; r < M; r++) {
-        for (let e = rowOffsets[r]; e < rowOffsets[r + 1]; e++) {
-          buf.aq[r * K + columnIndices[e]] += values[e];
-        }
-      }
+      addCsr(residual, buf.aq, K);
     } else {
       quantizeOperand(a, M, K, fa, buf.aq, seed);
       if (collect) lin.stats.a = operandStats(a, buf.aq, M, K);
@@ -187,11 +215,27 @@ export function linearForward(
   }
   let wUse = w;
   if (buf.wq) {
-    quantizeOperand(w, N, K, recipe.forward.w, buf.wq, seed + 1, buf.wScaled ?? undefined);
+    quantizeOperand(w, N, K, fw, buf.wq, seed + 1, buf.wScaled ?? undefined);
     if (collect) lin.stats.w = operandStats(w, buf.wq, N, K);
     wUse = buf.wq;
   }
   matmul(aUse, wUse, M, N, K, { layout: "nt", out });
+}
+
+// The exact FP4 GEMM applies when both forward operands are scaled E2M1.
+function exactFp4(a: OperandSpec, w: OperandSpec): boolean {
+  const scaled = (s: OperandSpec) => s.format === "E2M1" && (s.granularity ?? "none") !== "none";
+  return scaled(a) && scaled(w);
+}
+
+// dense[r, c] += csr[r, c] over the entries of a CSR matrix with `cols` columns.
+function addCsr(csr: CsrMatrix, dense: Float32Array, cols: number): void {
+  const { rowOffsets, columnIndices, values, rows } = csr;
+  for (let r = 0; r < rows; r++) {
+    for (let e = rowOffsets[r]; e < rowOffsets[r + 1]; e++) {
+      dense[r * cols + columnIndices[e]] += values[e];
+    }
+  }
 }
 
 /**

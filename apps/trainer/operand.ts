@@ -5,7 +5,13 @@
  * @module
  */
 import { parseFormat, quantize } from "@fp4lab/fp4-format";
-import { dequantize, fakeQuant, quantizeTensor, type QuantScheme } from "@fp4lab/quant-granularity";
+import {
+  dequantize,
+  fakeQuant,
+  type QuantizedTensor,
+  quantizeTensor,
+  type QuantScheme,
+} from "@fp4lab/quant-granularity";
 import type { OperandSpec } from "./recipe.ts";
 
 /** Early-warning statistics of one quantized GEMM input. */
@@ -67,10 +73,9 @@ export function quantizeOperand(
     if (scaledOut) scaledOut.set(values.subarray(0, n));
     return out;
   }
-  const format = parseFormat(spec.format);
   const granularity = spec.granularity ?? "none";
   if (granularity === "none") {
-    quantize(values.subarray(0, n), format, {
+    quantize(values.subarray(0, n), parseFormat(spec.format), {
       out: out.subarray(0, n),
       rounding: spec.rounding ?? "nearest-even",
       seed,
@@ -78,23 +83,83 @@ export function quantizeOperand(
     if (scaledOut) scaledOut.set(values.subarray(0, n));
     return out;
   }
-  const scheme: QuantScheme = {
-    format,
+  const src = values.length === n ? values : values.subarray(0, n);
+  const dst = out.length === n ? out : out.subarray(0, n);
+  if (!scaledOut) {
+    fakeQuant(src, rows, cols, schemeOf(spec, granularity, seed), dst);
+    return out;
+  }
+  quantizeOperandTensor(values, rows, cols, spec, out, seed, scaledOut);
+  return out;
+}
+
+/**
+ * Quantizes `values` [rows, cols] per `spec` into a `QuantizedTensor` (codes and scales) for the
+ * exact FP4 GEMM, and writes its dequantized values to `out` (and grid units to `scaledOut`).
+ *
+ * @param values source, rows with the contraction axis contiguous
+ * @param rows row count
+ * @param cols row length
+ * @param spec a scaled operand spec (not `"fp32"`, not granularity `"none"`)
+ * @param out receives the dequantized values
+ * @param seed stochastic-rounding seed
+ * @param scaledOut optional: receives the values in grid units (for DGE)
+ * @returns the quantized tensor
+ * @example
+ * ```ts
+ * import { quantizeOperandTensor } from "./operand.ts";
+ * const out = new Float32Array(4);
+ * const q = quantizeOperandTensor(new Float32Array([1, 3, 0.2, 12]), 2, 2,
+ *   { format: "E2M1", granularity: "row" }, out, 0);
+ * console.log(q.scales, out); // [0.5, 2] [1, 3, 0, 12]
+ * ```
+ */
+export function quantizeOperandTensor(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  spec: OperandSpec,
+  out: Float32Array,
+  seed: number,
+  scaledOut?: Float32Array,
+): QuantizedTensor {
+  const n = rows * cols;
+  const granularity = spec.granularity ?? "none";
+  if (spec.format === "fp32" || granularity === "none") {
+    throw new RangeError(
+      `quantizeOperandTensor needs a scaled format, got ${JSON.stringify(spec)}`,
+    );
+  }
+  const src = values.length === n ? values : values.subarray(0, n);
+  const q = quantizeTensor(src, rows, cols, schemeOf(spec, granularity, seed));
+  dequantize(q, out.length === n ? out : out.subarray(0, n));
+  if (scaledOut) gridUnits(values, rows, cols, q, scaledOut);
+  return q;
+}
+
+function schemeOf(
+  spec: OperandSpec,
+  granularity: Exclude<OperandSpec["granularity"], "none" | undefined>,
+  seed: number,
+): QuantScheme {
+  return {
+    format: parseFormat(spec.format),
     granularity,
     blockSize: spec.blockSize,
     scaleRule: spec.scaleRule,
     rounding: spec.rounding,
     seed,
   };
-  const src = values.length === n ? values : values.subarray(0, n);
-  const dst = out.length === n ? out : out.subarray(0, n);
-  if (!scaledOut) {
-    fakeQuant(src, rows, cols, scheme, dst);
-    return out;
-  }
-  // DGE needs the weights in grid units: x · tensorScale / (the group's scale).
-  const q = quantizeTensor(src, rows, cols, scheme);
-  dequantize(q, dst);
+}
+
+// DGE evaluates its factor on the weights in grid units: x · tensorScale / (the group's scale).
+function gridUnits(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  q: QuantizedTensor,
+  scaledOut: Float32Array,
+): void {
   const groupCols = Math.ceil(cols / q.blockCols);
   for (let r = 0; r < rows; r++) {
     const g0 = Math.floor(r / q.blockRows) * groupCols;
@@ -104,7 +169,6 @@ export function quantizeOperand(
       scaledOut[i] = scale > 0 ? (values[i] * q.tensorScale) / scale : 0;
     }
   }
-  return out;
 }
 
 /**
