@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { matmul } from "./gemm.ts";
 
 /**
  * Token embedding lookup: out[m, :] = table[tokens[m], :].
@@ -228,10 +229,54 @@ export function ropeApply(
   }
 }
 
+// Per-head scratch (contiguous q, k, v, dO, dP and the head's outputs), allocated once per
+// shape: attention runs as small GEMMs on these through the kernel set.
+const scratchCache = new Map<string, Float32Array[]>();
+function headScratch(T: number, hd: number): Float32Array[] {
+  const key = `${T}x${hd}`;
+  let s = scratchCache.get(key);
+  if (!s) {
+    s = [0, 1, 2, 3, 4, 5, 6].map((i) => new Float32Array(i === 4 ? T * T : T * hd));
+    scratchCache.set(key, s);
+  }
+  return s;
+}
+
+// Copies head h of sequence b from a token-major buffer (row stride `stride`, block at `offset`).
+function gatherHead(
+  dst: Float32Array,
+  src: Float32Array,
+  b: number,
+  T: number,
+  stride: number,
+  offset: number,
+  hd: number,
+): void {
+  for (let t = 0; t < T; t++) {
+    const s = (b * T + t) * stride + offset;
+    dst.set(src.subarray(s, s + hd), t * hd);
+  }
+}
+
+function scatterAddHead(
+  dst: Float32Array,
+  src: Float32Array,
+  b: number,
+  T: number,
+  stride: number,
+  offset: number,
+  hd: number,
+): void {
+  for (let t = 0; t < T; t++) {
+    const d = (b * T + t) * stride + offset;
+    for (let i = 0; i < hd; i++) dst[d + i] += src[t * hd + i];
+  }
+}
+
 /**
  * Causal multi-head attention over a fused QKV buffer [B·T, 3D] (q | k | v per token, RoPE
  * already applied): out[B·T, D] = softmax(q kᵀ/√hd, causal) v per head; saves the
- * probabilities [B, H, T, T] (upper triangle left untouched).
+ * probabilities [B, H, T, T] (zero above the diagonal). Scores and P·V are GEMMs.
  *
  * @param out [B·T, D] output
  * @param probs [B·H·T·T] saved softmax
@@ -259,42 +304,44 @@ export function attentionForward(
 ): void {
   const hd = D / H, C3 = 3 * D;
   const scale = 1 / Math.sqrt(hd);
+  const [q, k, v, o] = headScratch(T, hd);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
+      gatherHead(q, qkv, b, T, C3, h * hd, hd);
+      gatherHead(k, qkv, b, T, C3, D + h * hd, hd);
+      gatherHead(v, qkv, b, T, C3, 2 * D + h * hd, hd);
+      const p0 = (b * H + h) * T * T;
+      const P = probs.subarray(p0, p0 + T * T);
+      matmul(q, k, T, T, hd, { layout: "nt", out: P });
       for (let t = 0; t < T; t++) {
-        const q = (b * T + t) * C3 + h * hd;
-        const p = ((b * H + h) * T + t) * T;
+        const r = t * T;
         let max = -Infinity;
         for (let t2 = 0; t2 <= t; t2++) {
-          const k = (b * T + t2) * C3 + D + h * hd;
-          let s = 0;
-          for (let i = 0; i < hd; i++) s += qkv[q + i] * qkv[k + i];
-          s *= scale;
-          probs[p + t2] = s;
+          const s = P[r + t2] * scale;
+          P[r + t2] = s;
           if (s > max) max = s;
         }
         let sum = 0;
         for (let t2 = 0; t2 <= t; t2++) {
-          const e = Math.exp(probs[p + t2] - max);
-          probs[p + t2] = e;
+          const e = Math.exp(P[r + t2] - max);
+          P[r + t2] = e;
           sum += e;
         }
         const inv = 1 / sum;
-        for (let t2 = 0; t2 <= t; t2++) probs[p + t2] *= inv;
-        const o = (b * T + t) * D + h * hd;
-        for (let i = 0; i < hd; i++) out[o + i] = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const v = (b * T + t2) * C3 + 2 * D + h * hd;
-          const w = probs[p + t2];
-          for (let i = 0; i < hd; i++) out[o + i] += w * qkv[v + i];
-        }
+        for (let t2 = 0; t2 <= t; t2++) P[r + t2] *= inv;
+        P.fill(0, r + t + 1, r + T);
+      }
+      matmul(P, v, T, hd, T, { layout: "nn", out: o });
+      for (let t = 0; t < T; t++) {
+        out.set(o.subarray(t * hd, t * hd + hd), (b * T + t) * D + h * hd);
       }
     }
   }
 }
 
 /**
- * Attention backward: accumulates dq, dk, dv into dqkv [B·T, 3D] (before un-rotating RoPE).
+ * Attention backward: accumulates dq, dk, dv into dqkv [B·T, 3D] (before un-rotating RoPE):
+ * dP = dO·vᵀ, dv = Pᵀ·dO, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dq = dS·k/√hd, dk = dSᵀ·q/√hd.
  *
  * @param dqkv [B·T, 3D] input gradient (accumulated)
  * @param dout [B·T, D] output gradient
@@ -325,36 +372,29 @@ export function attentionBackward(
 ): void {
   const hd = D / H, C3 = 3 * D;
   const scale = 1 / Math.sqrt(hd);
-  const dp = new Float32Array(T);
+  const [q, k, v, dO, dP, dX, dY] = headScratch(T, hd);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
+      gatherHead(q, qkv, b, T, C3, h * hd, hd);
+      gatherHead(k, qkv, b, T, C3, D + h * hd, hd);
+      gatherHead(v, qkv, b, T, C3, 2 * D + h * hd, hd);
+      gatherHead(dO, dout, b, T, D, h * hd, hd);
+      const p0 = (b * H + h) * T * T;
+      const P = probs.subarray(p0, p0 + T * T);
+      matmul(dO, v, T, T, hd, { layout: "nt", out: dP });
+      matmul(P, dO, T, hd, T, { layout: "tn", out: dX });
+      scatterAddHead(dqkv, dX, b, T, C3, 2 * D + h * hd, hd);
       for (let t = 0; t < T; t++) {
-        const p = ((b * H + h) * T + t) * T;
-        const o = (b * T + t) * D + h * hd;
-        const q = (b * T + t) * C3 + h * hd;
-        // dP = dout·vᵀ, dv += P dout
+        const r = t * T;
         let dot = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const v = (b * T + t2) * C3 + 2 * D + h * hd;
-          let s = 0;
-          const w = probs[p + t2];
-          for (let i = 0; i < hd; i++) {
-            s += dout[o + i] * qkv[v + i];
-            dqkv[v + i] += w * dout[o + i];
-          }
-          dp[t2] = s;
-          dot += w * s;
-        }
-        // dS = P ⊙ (dP − Σ P dP); dq += dS k·scale; dk += dS q·scale
-        for (let t2 = 0; t2 <= t; t2++) {
-          const ds = probs[p + t2] * (dp[t2] - dot) * scale;
-          const k = (b * T + t2) * C3 + D + h * hd;
-          for (let i = 0; i < hd; i++) {
-            dqkv[q + i] += ds * qkv[k + i];
-            dqkv[k + i] += ds * qkv[q + i];
-          }
-        }
+        for (let t2 = 0; t2 <= t; t2++) dot += P[r + t2] * dP[r + t2];
+        for (let t2 = 0; t2 <= t; t2++) dP[r + t2] = P[r + t2] * (dP[r + t2] - dot) * scale;
+        dP.fill(0, r + t + 1, r + T);
       }
+      matmul(dP, k, T, hd, T, { layout: "nn", out: dX });
+      scatterAddHead(dqkv, dX, b, T, C3, h * hd, hd);
+      matmul(dP, q, T, hd, T, { layout: "tn", out: dY });
+      scatterAddHead(dqkv, dY, b, T, C3, D + h * hd, hd);
     }
   }
 }
