@@ -147,3 +147,32 @@ Deno.test("e2e: --help exits 0 and names every flag", async () => {
     assert.ok(r.stdout.includes(f), f);
   }
 });
+
+Deno.test("e2e: --data trains on a user's text file (last 10% held out)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "trainer_file_" });
+  try {
+    const file = join(dir, "my.txt");
+    const text = "The jury said it did not. ".repeat(800);
+    await Deno.writeTextFile(file, text);
+    const r = await train([
+      "--preset",
+      "smoke",
+      "--recipes",
+      "fp32",
+      "--steps",
+      "3",
+      "--data",
+      file,
+      "--out",
+      join(dir, "run"),
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.ok(report.data.source.includes("my.txt"));
+    assert.equal(report.data.trainBytes, Math.floor(text.length * 0.9));
+    assert.equal(report.data.trainBytes + report.data.valBytes, text.length);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
