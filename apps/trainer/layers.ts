@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { BF16, quantize } from "@fp4lab/fp4-format";
 import { matmul } from "./gemm.ts";
 
 /**
@@ -285,6 +286,7 @@ function scatterAddHead(
  * @param T sequence length
  * @param D hidden size
  * @param H heads
+ * @param bf16Probs round the probabilities to BF16 before P·V
  * @example
  * ```ts
  * import { attentionForward } from "./layers.ts";
@@ -301,6 +303,7 @@ export function attentionForward(
   T: number,
   D: number,
   H: number,
+  bf16Probs = false,
 ): void {
   const hd = D / H, C3 = 3 * D;
   const scale = 1 / Math.sqrt(hd);
@@ -331,6 +334,8 @@ export function attentionForward(
         for (let t2 = 0; t2 <= t; t2++) P[r + t2] *= inv;
         P.fill(0, r + t + 1, r + T);
       }
+      // Low-bit recipes keep attention in BF16: P·V reads P rounded (and backward sees the same).
+      if (bf16Probs) quantize(P, BF16, { out: P });
       matmul(P, v, T, hd, T, { layout: "nn", out: o });
       for (let t = 0; t < T; t++) {
         out.set(o.subarray(t * hd, t * hd + hd), (b * T + t) * D + h * hd);

@@ -242,7 +242,7 @@ export function forward(
     ropeApply(a.qkv, B, T, 3 * D, D, H, hd, acts.cos, acts.sin, false);
     // Attention stays in higher precision; the low-bit recipes round its operands to BF16.
     if (recipe.attention === "BF16") quantize(a.qkv, BF16, { out: a.qkv });
-    attentionForward(a.att, a.probs, a.qkv, B, T, D, H);
+    attentionForward(a.att, a.probs, a.qkv, B, T, D, H, recipe.attention === "BF16");
     linearForward(a.lin.o, acts.scratch, a.att, view(model, o.o, D * D), seed + 100, collect);
     for (let i = 0; i < M * D; i++) a.mid[i] = x[i] + acts.scratch[i];
     rmsnormForward(a.ln2, a.rstd2, a.mid, view(model, o.ln2, D), M, D, eps);
