@@ -18,6 +18,8 @@
  */
 export * from "./matmul.ts";
 export * from "./reference.ts";
+export * from "./fp4_matmul.ts";
+export type * from "./quantized_tensor.ts";
 export { getThreads, setThreads, terminateWorkers, usesRelaxedSimd } from "./runtime.ts";
 
 /** The package version. */

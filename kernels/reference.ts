@@ -5,6 +5,8 @@
  * @module
  */
 import type { GemmLayout } from "./matmul.ts";
+import { fp4Plan } from "./fp4_matmul.ts";
+import type { QuantizedTensor } from "./quantized_tensor.ts";
 
 /**
  * Reference f32 GEMM: out[i, j] (+)= Σ_k A(i, k)·B(k, j), summed in f64 then rounded to f32.
@@ -44,6 +46,55 @@ export function matmulReference(
         s += av * bv;
       }
       out[i * n + j] = accumulate ? out[i * n + j] + s : s;
+    }
+  }
+  return out;
+}
+
+const E2M1_X2 = [0, 1, 2, 3, 4, 6, 8, 12];
+
+/**
+ * Reference exact FP4 GEMM with the epilogue order of {@link fp4Matmul}: per K-block the exact
+ * integer sum of (2·a)(2·w), then in f32 `y = y + f32(acc) * (sA * sW)`, finally
+ * `y = y * 0.25; y = y / tA; y = y / tW`.
+ *
+ * @param a activations [m, k] (E2M1 QuantizedTensor)
+ * @param w weights stored [n, k]
+ * @returns the [m, n] result
+ * @example
+ * ```ts
+ * import { E2M1, encode, packNibbles } from "@fp4lab/fp4-format";
+ * import { fp4MatmulReference } from "@fp4lab/kernels";
+ * const q = { shape: [1, 2] as const, format: E2M1,
+ *   data: packNibbles(encode(new Float32Array([1.5, -2]), E2M1)), blockRows: 1, blockCols: 2,
+ *   scales: new Float32Array([1]), tensorScale: 1, scaleFormat: "f32" as const, scheme: "absmax" };
+ * console.log(fp4MatmulReference(q, q)); // Float32Array [6.25]
+ * ```
+ */
+export function fp4MatmulReference(a: QuantizedTensor, w: QuantizedTensor): Float32Array {
+  const p = fp4Plan(a, w);
+  const { m, n, k, kb, nb } = p;
+  const val = (q: QuantizedTensor, r: number, c: number) => {
+    const byte = q.data[r * Math.ceil(k / 2) + (c >> 1)];
+    const code = c & 1 ? byte >> 4 : byte & 15;
+    const mag = E2M1_X2[code & 7];
+    return code & 8 ? -mag : mag;
+  };
+  const f = Math.fround;
+  const out = new Float32Array(m * n);
+  if (k === 0) return out; // an empty sum; there are no scales to read
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let y = 0;
+      for (let b = 0; b < nb; b++) {
+        let acc = 0;
+        for (let c = b * kb; c < Math.min(k, (b + 1) * kb); c++) acc += val(a, i, c) * val(w, j, c);
+        const s = f(p.sA[i * nb + b] * p.sWt[b * p.npad + j]);
+        y = f(y + f(f(acc) * s));
+      }
+      y = f(y * 0.25);
+      y = f(y / p.tA);
+      out[i * n + j] = f(y / p.tW);
     }
   }
   return out;

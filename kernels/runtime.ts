@@ -43,6 +43,8 @@ export type KernelExports = Record<string, any>;
 /** Names of the task functions the pool can run, in kernel-number order. */
 const TASK_NAMES: readonly string[] = [
   "gemmF32Task",
+  "fp4PackTask",
+  "fp4GemmTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */

@@ -1,2 +1,3 @@
 // Entry of the kernels' WebAssembly module: re-exports every kernel.
 export * from "./gemm_f32";
+export * from "./gemm_fp4";

@@ -1,0 +1,231 @@
+// Exact FP4 (E2M1) GEMM CPU twin. E2M1 values times 2 are the integers 0, ±1, ±2, ±3, ±4, ±6,
+// ±8, ±12, so products and sums are exact in int32; scales are applied once per K-block in the
+// epilogue, in a fixed f32 order shared with the TypeScript reference and the WGSL kernel:
+//   y = 0; for each block b: y = y + f32(acc_b) * (sA[i,b] * sW[j,b]);
+//   y = y * 0.25; y = y / tA; y = y / tW.
+//
+// Operands are first packed once (all threads then read them): codes -> int8 (value x 2) in
+// panels of FP4_MR rows (A) / FP4_NR rows (W), K split into blocks of kb values, each padded
+// to a multiple of 4, laid out group by group: panel[g][r][4 bytes]. The relaxed-SIMD build
+// uses i32x4.relaxed_dot_i8x16_i7x16_add_s, whose second operand must be non-negative (7-bit),
+// so W is stored with +12 (0..24) and 12 * rowsum(A) is subtracted per block.
+
+export const FP4_MR: i32 = 4;
+export const FP4_NR: i32 = 8;
+export const FP4_MC: i32 = 64;
+export const FP4_NC: i32 = 128;
+const BIAS: i32 = 12;
+
+// value x 2 of an E2M1 code (sign bit 3)
+@inline function e2m1x2(code: i32): i32 {
+  const m = code & 7;
+  const mag = m < 4 ? m : m == 4 ? 4 : m == 5 ? 6 : m == 6 ? 8 : 12;
+  return (code & 8) != 0 ? -mag : mag;
+}
+
+/** Bytes of a packed operand of `rows` rows (panel height `r`) with nb blocks of kbp values. */
+export function fp4PackedBytes(rows: i32, r: i32, nb: i32, kbp: i32): i32 {
+  return ((rows + r - 1) / r) * r * nb * kbp;
+}
+
+/**
+ * Task `t` of packing (one panel of `r` rows): decodes packed nibbles (row stride rowBytes)
+ * into dst; bias is added to every value (W: 12, A: 0; padding rows and k get 0 + bias for W,
+ * 0 for A). When sums != 0, writes the per-(row, block) sum of the values (i32, [rowsPad, nb]).
+ */
+export function fp4PackTask(
+  codes: usize, rows: i32, k: i32, rowBytes: i32, kb: i32, nb: i32, kbp: i32, r: i32, bias: i32,
+  dst: usize, sums: usize, t: i32, scratch: usize,
+): void {
+  const kp = nb * kbp;
+  const panel = dst + <usize>(t * r * kp);
+  const groups = kp >> 2;
+  for (let rr = 0; rr < r; rr++) {
+    const row = t * r + rr;
+    const valid = row < rows;
+    const src = codes + <usize>row * <usize>rowBytes;
+    for (let b = 0; b < nb; b++) {
+      const k0 = b * kb;
+      let sum = 0;
+      for (let q = 0; q < kbp; q++) {
+        const kk = k0 + q;
+        let v = 0;
+        if (valid && q < kb && kk < k) {
+          const byte = <i32>load<u8>(src + <usize>(kk >> 1));
+          v = e2m1x2((kk & 1) != 0 ? byte >> 4 : byte & 15);
+          sum += v;
+        }
+        const pos = b * kbp + q;
+        const g = pos >> 2;
+        store<i8>(panel + <usize>((g * r + rr) * 4 + (pos & 3)), <i8>(v + bias));
+      }
+      if (sums != 0) store<i32>(sums + <usize>(row * nb + b) * 4, sum);
+    }
+  }
+  // groups is used only to keep the layout formula visible to readers
+  if (groups < 0) unreachable();
+}
+
+@inline function dotAdd(a: v128, w: v128, acc: v128): v128 {
+  // Only the relaxed build calls this.
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, w, acc);
+}
+
+/** Number of tasks (C tiles) of the FP4 GEMM. */
+export function fp4GemmTasks(m: i32, n: i32): i32 {
+  if (m <= 0 || n <= 0) return 0;
+  return ((m + FP4_MC - 1) / FP4_MC) * ((n + FP4_NC - 1) / FP4_NC);
+}
+
+// One FP4_MR x FP4_NR tile, all blocks, written to c (row stride ldc floats).
+function fp4Micro(
+  ap: usize, wp: usize, nb: i32, kbp: i32, sA: usize, sWt: usize, npad: i32, sums: usize,
+  i0: i32, j0: i32, tA: f32, tW: f32, c: usize, ldc: usize,
+): void {
+  let y00 = f32x4.splat(0), y01 = f32x4.splat(0), y10 = f32x4.splat(0), y11 = f32x4.splat(0);
+  let y20 = f32x4.splat(0), y21 = f32x4.splat(0), y30 = f32x4.splat(0), y31 = f32x4.splat(0);
+  const gpb = kbp >> 2;
+  for (let b = 0; b < nb; b++) {
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      for (let g = 0; g < gpb; g++) {
+        const w0 = v128.load(wp);
+        const w1 = v128.load(wp, 16);
+        let a = v128.load32_splat(ap);
+        c00 = dotAdd(a, w0, c00);
+        c01 = dotAdd(a, w1, c01);
+        a = v128.load32_splat(ap, 4);
+        c10 = dotAdd(a, w0, c10);
+        c11 = dotAdd(a, w1, c11);
+        a = v128.load32_splat(ap, 8);
+        c20 = dotAdd(a, w0, c20);
+        c21 = dotAdd(a, w1, c21);
+        a = v128.load32_splat(ap, 12);
+        c30 = dotAdd(a, w0, c30);
+        c31 = dotAdd(a, w1, c31);
+        ap += 16;
+        wp += 32;
+      }
+    } else {
+      // Plain SIMD: widen to i16 and use i32x4.dot_i16x8_s; lanes hold pair sums that are
+      // folded per column at the end of the block.
+      let l00 = i32x4.splat(0), h00 = i32x4.splat(0), l01 = i32x4.splat(0), h01 = i32x4.splat(0);
+      let l10 = i32x4.splat(0), h10 = i32x4.splat(0), l11 = i32x4.splat(0), h11 = i32x4.splat(0);
+      let l20 = i32x4.splat(0), h20 = i32x4.splat(0), l21 = i32x4.splat(0), h21 = i32x4.splat(0);
+      let l30 = i32x4.splat(0), h30 = i32x4.splat(0), l31 = i32x4.splat(0), h31 = i32x4.splat(0);
+      for (let g = 0; g < gpb; g++) {
+        const w0 = v128.load(wp);
+        const w1 = v128.load(wp, 16);
+        const w0l = i16x8.extend_low_i8x16_s(w0), w0h = i16x8.extend_high_i8x16_s(w0);
+        const w1l = i16x8.extend_low_i8x16_s(w1), w1h = i16x8.extend_high_i8x16_s(w1);
+        let a = i16x8.extend_low_i8x16_s(v128.load32_splat(ap));
+        l00 = i32x4.add(l00, i32x4.dot_i16x8_s(a, w0l));
+        h00 = i32x4.add(h00, i32x4.dot_i16x8_s(a, w0h));
+        l01 = i32x4.add(l01, i32x4.dot_i16x8_s(a, w1l));
+        h01 = i32x4.add(h01, i32x4.dot_i16x8_s(a, w1h));
+        a = i16x8.extend_low_i8x16_s(v128.load32_splat(ap, 4));
+        l10 = i32x4.add(l10, i32x4.dot_i16x8_s(a, w0l));
+        h10 = i32x4.add(h10, i32x4.dot_i16x8_s(a, w0h));
+        l11 = i32x4.add(l11, i32x4.dot_i16x8_s(a, w1l));
+        h11 = i32x4.add(h11, i32x4.dot_i16x8_s(a, w1h));
+        a = i16x8.extend_low_i8x16_s(v128.load32_splat(ap, 8));
+        l20 = i32x4.add(l20, i32x4.dot_i16x8_s(a, w0l));
+        h20 = i32x4.add(h20, i32x4.dot_i16x8_s(a, w0h));
+        l21 = i32x4.add(l21, i32x4.dot_i16x8_s(a, w1l));
+        h21 = i32x4.add(h21, i32x4.dot_i16x8_s(a, w1h));
+        a = i16x8.extend_low_i8x16_s(v128.load32_splat(ap, 12));
+        l30 = i32x4.add(l30, i32x4.dot_i16x8_s(a, w0l));
+        h30 = i32x4.add(h30, i32x4.dot_i16x8_s(a, w0h));
+        l31 = i32x4.add(l31, i32x4.dot_i16x8_s(a, w1l));
+        h31 = i32x4.add(h31, i32x4.dot_i16x8_s(a, w1h));
+        ap += 16;
+        wp += 32;
+      }
+      c00 = fold(l00, h00); c01 = fold(l01, h01);
+      c10 = fold(l10, h10); c11 = fold(l11, h11);
+      c20 = fold(l20, h20); c21 = fold(l21, h21);
+      c30 = fold(l30, h30); c31 = fold(l31, h31);
+    }
+    // Epilogue of block b: remove the +12 bias of W, then scale in the shared order.
+    const sw0 = v128.load(sWt + <usize>(b * npad + j0) * 4);
+    const sw1 = v128.load(sWt + <usize>(b * npad + j0) * 4, 16);
+    y00 = blockStep(y00, c00, sums, sA, i0, b, nb, sw0);
+    y01 = blockStep(y01, c01, sums, sA, i0, b, nb, sw1);
+    y10 = blockStep(y10, c10, sums, sA, i0 + 1, b, nb, sw0);
+    y11 = blockStep(y11, c11, sums, sA, i0 + 1, b, nb, sw1);
+    y20 = blockStep(y20, c20, sums, sA, i0 + 2, b, nb, sw0);
+    y21 = blockStep(y21, c21, sums, sA, i0 + 2, b, nb, sw1);
+    y30 = blockStep(y30, c30, sums, sA, i0 + 3, b, nb, sw0);
+    y31 = blockStep(y31, c31, sums, sA, i0 + 3, b, nb, sw1);
+  }
+  const q = f32x4.splat(0.25), ta = f32x4.splat(tA), tw = f32x4.splat(tW);
+  const r1 = c + ldc * 4, r2 = c + ldc * 8, r3 = c + ldc * 12;
+  v128.store(c, fin(y00, q, ta, tw));
+  v128.store(c, fin(y01, q, ta, tw), 16);
+  v128.store(r1, fin(y10, q, ta, tw));
+  v128.store(r1, fin(y11, q, ta, tw), 16);
+  v128.store(r2, fin(y20, q, ta, tw));
+  v128.store(r2, fin(y21, q, ta, tw), 16);
+  v128.store(r3, fin(y30, q, ta, tw));
+  v128.store(r3, fin(y31, q, ta, tw), 16);
+}
+
+// lanes of lo: (c0 pair0, c0 pair1, c1 pair0, c1 pair1); hi: same for c2, c3
+@inline function fold(lo: v128, hi: v128): v128 {
+  return i32x4.add(
+    i32x4.shuffle(lo, hi, 0, 2, 4, 6),
+    i32x4.shuffle(lo, hi, 1, 3, 5, 7),
+  );
+}
+
+@inline function blockStep(
+  y: v128, acc: v128, sums: usize, sA: usize, i: i32, b: i32, nb: i32, sw: v128,
+): v128 {
+  const idx = <usize>(i * nb + b) * 4;
+  const exact = i32x4.sub(acc, i32x4.splat(BIAS * load<i32>(sums + idx)));
+  const s = f32x4.mul(f32x4.splat(load<f32>(sA + idx)), sw);
+  return f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(exact), s));
+}
+
+@inline function fin(y: v128, q: v128, ta: v128, tw: v128): v128 {
+  return f32x4.div(f32x4.div(f32x4.mul(y, q), ta), tw);
+}
+
+/**
+ * Task `t` (one FP4_MC x FP4_NC tile of C[m, n]) of the FP4 GEMM over packed operands.
+ * sA: f32 [mpad, nb] per-(row, block) scales of A; sWt: f32 [nb, npad] of W (block-major);
+ * sums: i32 [mpad, nb] row sums of A's values per block.
+ */
+export function fp4GemmTask(
+  ap: usize, wp: usize, sA: usize, sWt: usize, sums: usize, m: i32, n: i32, nb: i32, kbp: i32,
+  tA: f32, tW: f32, c: usize, t: i32, scratch: usize,
+): void {
+  const tilesN = (n + FP4_NC - 1) / FP4_NC;
+  const ic = (t / tilesN) * FP4_MC;
+  const jc = (t % tilesN) * FP4_NC;
+  const mc = min(FP4_MC, m - ic);
+  const nc = min(FP4_NC, n - jc);
+  const kp = nb * kbp;
+  const npad = ((n + FP4_NR - 1) / FP4_NR) * FP4_NR;
+  const ldc = <usize>n;
+  for (let jr = 0; jr < nc; jr += FP4_NR) {
+    const j0 = jc + jr;
+    const nr = min(FP4_NR, n - j0);
+    const wpanel = wp + <usize>(j0 * kp);
+    for (let ir = 0; ir < mc; ir += FP4_MR) {
+      const i0 = ic + ir;
+      const mr = min(FP4_MR, m - i0);
+      const apanel = ap + <usize>(i0 * kp);
+      const cptr = c + (<usize>i0 * ldc + <usize>j0) * 4;
+      if (mr == FP4_MR && nr == FP4_NR) {
+        fp4Micro(apanel, wpanel, nb, kbp, sA, sWt, npad, sums, i0, j0, tA, tW, cptr, ldc);
+      } else {
+        fp4Micro(apanel, wpanel, nb, kbp, sA, sWt, npad, sums, i0, j0, tA, tW, scratch, FP4_NR);
+        for (let i = 0; i < mr; i++) {
+          memory.copy(cptr + <usize>i * ldc * 4, scratch + <usize>(i * FP4_NR) * 4, <usize>nr * 4);
+        }
+      }
+    }
+  }
+}
