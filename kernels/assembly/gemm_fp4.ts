@@ -39,15 +39,44 @@ export function fp4PackTask(
 ): void {
   const kp = nb * kbp;
   const panel = dst + <usize>(t * r * kp);
-  const groups = kp >> 2;
+  // value x 2 (+ bias) of each code, for i8x16.swizzle
+  const lut = i8x16.add(
+    i8x16(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12),
+    i8x16.splat(<i8>bias),
+  );
+  const vec = (kb & 15) == 0;
   for (let rr = 0; rr < r; rr++) {
     const row = t * r + rr;
     const valid = row < rows;
     const src = codes + <usize>row * <usize>rowBytes;
+    const lane = panel + <usize>(rr * 4);
     for (let b = 0; b < nb; b++) {
       const k0 = b * kb;
       let sum = 0;
-      for (let q = 0; q < kbp; q++) {
+      let q = 0;
+      if (vec && valid) {
+        // 16 values (8 bytes) at a time: split nibbles, interleave into k order, look up.
+        let vsum = i32x4.splat(0);
+        for (; q < kb && k0 + q + 16 <= k; q += 16) {
+          const bytes = v128.load64_zero(src + <usize>((k0 + q) >> 1));
+          const lo = v128.and(bytes, i8x16.splat(15));
+          const hi = i8x16.shr_u(bytes, 4);
+          const idx = i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const v = i8x16.swizzle(lut, idx);
+          if (sums != 0) {
+            vsum = i32x4.add(vsum, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v)));
+          }
+          const at = lane + <usize>(((b * kbp + q) >> 2) * r * 4);
+          const step = <usize>(r * 4);
+          v128.store32_lane(at, v, 0);
+          v128.store32_lane(at + step, v, 1);
+          v128.store32_lane(at + step * 2, v, 2);
+          v128.store32_lane(at + step * 3, v, 3);
+        }
+        sum = i32x4.extract_lane(vsum, 0) + i32x4.extract_lane(vsum, 1) +
+          i32x4.extract_lane(vsum, 2) + i32x4.extract_lane(vsum, 3);
+      }
+      for (; q < kbp; q++) {
         const kk = k0 + q;
         let v = 0;
         if (valid && q < kb && kk < k) {
@@ -56,14 +85,11 @@ export function fp4PackTask(
           sum += v;
         }
         const pos = b * kbp + q;
-        const g = pos >> 2;
-        store<i8>(panel + <usize>((g * r + rr) * 4 + (pos & 3)), <i8>(v + bias));
+        store<i8>(lane + <usize>((pos >> 2) * r * 4 + (pos & 3)), <i8>(v + bias));
       }
       if (sums != 0) store<i32>(sums + <usize>(row * nb + b) * 4, sum);
     }
   }
-  // groups is used only to keep the layout formula visible to readers
-  if (groups < 0) unreachable();
 }
 
 @inline function dotAdd(a: v128, w: v128, acc: v128): v128 {
@@ -82,8 +108,8 @@ function fp4Micro(
   ap: usize, wp: usize, nb: i32, kbp: i32, sA: usize, sWt: usize, npad: i32, sums: usize,
   i0: i32, j0: i32, tA: f32, tW: f32, c: usize, ldc: usize,
 ): void {
-  let y00 = f32x4.splat(0), y01 = f32x4.splat(0), y10 = f32x4.splat(0), y11 = f32x4.splat(0);
-  let y20 = f32x4.splat(0), y21 = f32x4.splat(0), y30 = f32x4.splat(0), y31 = f32x4.splat(0);
+  // y lives in C between blocks (f32 stores are exact), keeping the inner loop at 11 vectors.
+  const r1 = c + ldc * 4, r2 = c + ldc * 8, r3 = c + ldc * 12;
   const gpb = kbp >> 2;
   for (let b = 0; b < nb; b++) {
     let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
@@ -150,25 +176,25 @@ function fp4Micro(
     // Epilogue of block b: remove the +12 bias of W, then scale in the shared order.
     const sw0 = v128.load(sWt + <usize>(b * npad + j0) * 4);
     const sw1 = v128.load(sWt + <usize>(b * npad + j0) * 4, 16);
-    y00 = blockStep(y00, c00, sums, sA, i0, b, nb, sw0);
-    y01 = blockStep(y01, c01, sums, sA, i0, b, nb, sw1);
-    y10 = blockStep(y10, c10, sums, sA, i0 + 1, b, nb, sw0);
-    y11 = blockStep(y11, c11, sums, sA, i0 + 1, b, nb, sw1);
-    y20 = blockStep(y20, c20, sums, sA, i0 + 2, b, nb, sw0);
-    y21 = blockStep(y21, c21, sums, sA, i0 + 2, b, nb, sw1);
-    y30 = blockStep(y30, c30, sums, sA, i0 + 3, b, nb, sw0);
-    y31 = blockStep(y31, c31, sums, sA, i0 + 3, b, nb, sw1);
+    const first = b == 0;
+    blockStep(c, c00, sums, sA, i0, b, nb, sw0, first);
+    blockStep(c + 16, c01, sums, sA, i0, b, nb, sw1, first);
+    blockStep(r1, c10, sums, sA, i0 + 1, b, nb, sw0, first);
+    blockStep(r1 + 16, c11, sums, sA, i0 + 1, b, nb, sw1, first);
+    blockStep(r2, c20, sums, sA, i0 + 2, b, nb, sw0, first);
+    blockStep(r2 + 16, c21, sums, sA, i0 + 2, b, nb, sw1, first);
+    blockStep(r3, c30, sums, sA, i0 + 3, b, nb, sw0, first);
+    blockStep(r3 + 16, c31, sums, sA, i0 + 3, b, nb, sw1, first);
   }
   const q = f32x4.splat(0.25), ta = f32x4.splat(tA), tw = f32x4.splat(tW);
-  const r1 = c + ldc * 4, r2 = c + ldc * 8, r3 = c + ldc * 12;
-  v128.store(c, fin(y00, q, ta, tw));
-  v128.store(c, fin(y01, q, ta, tw), 16);
-  v128.store(r1, fin(y10, q, ta, tw));
-  v128.store(r1, fin(y11, q, ta, tw), 16);
-  v128.store(r2, fin(y20, q, ta, tw));
-  v128.store(r2, fin(y21, q, ta, tw), 16);
-  v128.store(r3, fin(y30, q, ta, tw));
-  v128.store(r3, fin(y31, q, ta, tw), 16);
+  v128.store(c, fin(v128.load(c), q, ta, tw));
+  v128.store(c, fin(v128.load(c, 16), q, ta, tw), 16);
+  v128.store(r1, fin(v128.load(r1), q, ta, tw));
+  v128.store(r1, fin(v128.load(r1, 16), q, ta, tw), 16);
+  v128.store(r2, fin(v128.load(r2), q, ta, tw));
+  v128.store(r2, fin(v128.load(r2, 16), q, ta, tw), 16);
+  v128.store(r3, fin(v128.load(r3), q, ta, tw));
+  v128.store(r3, fin(v128.load(r3, 16), q, ta, tw), 16);
 }
 
 // lanes of lo: (c0 pair0, c0 pair1, c1 pair0, c1 pair1); hi: same for c2, c3
@@ -179,13 +205,15 @@ function fp4Micro(
   );
 }
 
+// y (4 outputs at p) = (first ? 0 : y) + f32(acc - 12 * rowsum) * (sA * sW)
 @inline function blockStep(
-  y: v128, acc: v128, sums: usize, sA: usize, i: i32, b: i32, nb: i32, sw: v128,
-): v128 {
+  p: usize, acc: v128, sums: usize, sA: usize, i: i32, b: i32, nb: i32, sw: v128, first: bool,
+): void {
   const idx = <usize>(i * nb + b) * 4;
   const exact = i32x4.sub(acc, i32x4.splat(BIAS * load<i32>(sums + idx)));
   const s = f32x4.mul(f32x4.splat(load<f32>(sA + idx)), sw);
-  return f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(exact), s));
+  const y = first ? f32x4.splat(0) : v128.load(p);
+  v128.store(p, f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(exact), s)));
 }
 
 @inline function fin(y: v128, q: v128, ta: v128, tw: v128): v128 {
