@@ -15,9 +15,11 @@ export interface Fp4MatmulOptions {
 
 /** The epilogue plan both the kernel and the reference follow. */
 export interface Fp4Plan {
-  /** Rows of A (m), rows of W (n) and the shared K. */
+  /** Rows of A. */
   m: number;
+  /** Rows of W (output columns). */
   n: number;
+  /** The shared reduced dimension K. */
   k: number;
   /** Effective K-block: the finer of the two operands' blocks (K for per-row / per-tensor). */
   kb: number;
@@ -27,10 +29,13 @@ export interface Fp4Plan {
   sA: Float32Array;
   /** Scale of W for (row j, block b) at `sWt[b * npad + j]`. */
   sWt: Float32Array;
+  /** m rounded up to the 4-row panel. */
   mpad: number;
+  /** n rounded up to the 8-row panel. */
   npad: number;
-  /** f32 tensor scales (divisors) of A and W. */
+  /** f32 tensor scale (divisor) of A. */
   tA: number;
+  /** f32 tensor scale (divisor) of W. */
   tW: number;
 }
 

@@ -19,6 +19,7 @@
 export * from "./matmul.ts";
 export * from "./reference.ts";
 export * from "./fp4_matmul.ts";
+export * from "./quantize.ts";
 export type * from "./quantized_tensor.ts";
 export { getThreads, setThreads, terminateWorkers, usesRelaxedSimd } from "./runtime.ts";
 
