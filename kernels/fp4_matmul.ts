@@ -37,6 +37,8 @@ export interface Fp4Plan {
   tA: number;
   /** f32 tensor scale (divisor) of W. */
   tW: number;
+  /** The final multiplier, f32(0.25 / (tA · tW)) (0.25 undoes the codes' factor 2 twice). */
+  q: number;
 }
 
 const MR = 4, NR = 8;
@@ -73,8 +75,8 @@ function checkOperand(name: string, q: QuantizedTensor): void {
     );
   }
   const t = Math.fround(q.tensorScale);
-  if (!Number.isFinite(t) || t === 0) {
-    throw new RangeError(`${name}.tensorScale must be a finite non-zero f32, got ${q.tensorScale}`);
+  if (!Number.isFinite(t) || t <= 0) {
+    throw new RangeError(`${name}.tensorScale must be a finite positive f32, got ${q.tensorScale}`);
   }
 }
 
@@ -141,6 +143,7 @@ export function fp4Plan(a: QuantizedTensor, w: QuantizedTensor): Fp4Plan {
     npad,
     tA: Math.fround(a.tensorScale),
     tW: Math.fround(w.tensorScale),
+    q: Math.fround(0.25 / (Math.fround(a.tensorScale) * Math.fround(w.tensorScale))),
   };
 }
 
@@ -149,7 +152,9 @@ export function fp4Plan(a: QuantizedTensor, w: QuantizedTensor): Fp4Plan {
  * {@link QuantizedTensor} layout (per-tensor, per-row, 1-D block — MXFP4 32, NVFP4 16 with its
  * tensorScale — or 16 × 16 2-D block scales). Products of codes are summed exactly in int32 per
  * K-block; the epilogue is, in f32: `y = 0; y = y + f32(acc_b) * (sA * sW)` per block, then
- * `y = y * 0.25; y = y / tA; y = y / tW`. Bit-identical to {@link fp4MatmulReference}.
+ * `y = y * q` with `q = f32(0.25 / (tA · tW))` (one multiply: correctly rounded on every
+ * backend, where a divide is not). Bit-identical to {@link fp4MatmulReference} and to the WGSL
+ * kernel of `@fp4lab/gemm-webgpu`.
  *
  * @param a activations, shape [m, k]
  * @param w weights stored as [n, k] (row j = output channel j)
@@ -231,8 +236,7 @@ export function fp4Matmul(
       n,
       nb,
       kbp,
-      p.tA,
-      p.tW,
+      p.q,
       base + oC,
     ],
     total,

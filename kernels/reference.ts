@@ -56,7 +56,7 @@ const E2M1_X2 = [0, 1, 2, 3, 4, 6, 8, 12];
 /**
  * Reference exact FP4 GEMM with the epilogue order of {@link fp4Matmul}: per K-block the exact
  * integer sum of (2·a)(2·w), then in f32 `y = y + f32(acc) * (sA * sW)`, finally
- * `y = y * 0.25; y = y / tA; y = y / tW`.
+ * `y = y * q` with `q = f32(0.25 / (tA · tW))`.
  *
  * @param a activations [m, k] (E2M1 QuantizedTensor)
  * @param w weights stored [n, k]
@@ -92,9 +92,7 @@ export function fp4MatmulReference(a: QuantizedTensor, w: QuantizedTensor): Floa
         const s = f(p.sA[i * nb + b] * p.sWt[b * p.npad + j]);
         y = f(y + f(f(acc) * s));
       }
-      y = f(y * 0.25);
-      y = f(y / p.tA);
-      out[i * n + j] = f(y / p.tW);
+      out[i * n + j] = f(y * p.q);
     }
   }
   return out;

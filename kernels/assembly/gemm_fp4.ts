@@ -2,7 +2,8 @@
 // ±8, ±12, so products and sums are exact in int32; scales are applied once per K-block in the
 // epilogue, in a fixed f32 order shared with the TypeScript reference and the WGSL kernel:
 //   y = 0; for each block b: y = y + f32(acc_b) * (sA[i,b] * sW[j,b]);
-//   y = y * 0.25; y = y / tA; y = y / tW.
+//   y = y * q, with q = f32(0.25 / (tA * tW)) computed once by the caller (a multiply is
+//   correctly rounded everywhere, WGSL included; a divide is not).
 //
 // Operands are first packed once (all threads then read them): codes -> int8 (value x 2) in
 // panels of FP4_MR rows (A) / FP4_NR rows (W), K split into blocks of kb values, each padded
@@ -106,7 +107,7 @@ export function fp4GemmTasks(m: i32, n: i32): i32 {
 // One FP4_MR x FP4_NR tile, all blocks, written to c (row stride ldc floats).
 function fp4Micro(
   ap: usize, wp: usize, nb: i32, kbp: i32, sA: usize, sWt: usize, npad: i32, sums: usize,
-  i0: i32, j0: i32, tA: f32, tW: f32, c: usize, ldc: usize,
+  i0: i32, j0: i32, q: f32, c: usize, ldc: usize,
 ): void {
   // y lives in C between blocks (f32 stores are exact), keeping the inner loop at 11 vectors.
   const r1 = c + ldc * 4, r2 = c + ldc * 8, r3 = c + ldc * 12;
@@ -186,15 +187,15 @@ function fp4Micro(
     blockStep(r3, c30, sums, sA, i0 + 3, b, nb, sw0, first);
     blockStep(r3 + 16, c31, sums, sA, i0 + 3, b, nb, sw1, first);
   }
-  const q = f32x4.splat(0.25), ta = f32x4.splat(tA), tw = f32x4.splat(tW);
-  v128.store(c, fin(v128.load(c), q, ta, tw));
-  v128.store(c, fin(v128.load(c, 16), q, ta, tw), 16);
-  v128.store(r1, fin(v128.load(r1), q, ta, tw));
-  v128.store(r1, fin(v128.load(r1, 16), q, ta, tw), 16);
-  v128.store(r2, fin(v128.load(r2), q, ta, tw));
-  v128.store(r2, fin(v128.load(r2, 16), q, ta, tw), 16);
-  v128.store(r3, fin(v128.load(r3), q, ta, tw));
-  v128.store(r3, fin(v128.load(r3, 16), q, ta, tw), 16);
+  const qv = f32x4.splat(q);
+  v128.store(c, f32x4.mul(v128.load(c), qv));
+  v128.store(c, f32x4.mul(v128.load(c, 16), qv), 16);
+  v128.store(r1, f32x4.mul(v128.load(r1), qv));
+  v128.store(r1, f32x4.mul(v128.load(r1, 16), qv), 16);
+  v128.store(r2, f32x4.mul(v128.load(r2), qv));
+  v128.store(r2, f32x4.mul(v128.load(r2, 16), qv), 16);
+  v128.store(r3, f32x4.mul(v128.load(r3), qv));
+  v128.store(r3, f32x4.mul(v128.load(r3, 16), qv), 16);
 }
 
 // lanes of lo: (c0 pair0, c0 pair1, c1 pair0, c1 pair1); hi: same for c2, c3
@@ -216,10 +217,6 @@ function fp4Micro(
   v128.store(p, f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(exact), s)));
 }
 
-@inline function fin(y: v128, q: v128, ta: v128, tw: v128): v128 {
-  return f32x4.div(f32x4.div(f32x4.mul(y, q), ta), tw);
-}
-
 /**
  * Task `t` (one FP4_MC x FP4_NC tile of C[m, n]) of the FP4 GEMM over packed operands.
  * sA: f32 [mpad, nb] per-(row, block) scales of A; sWt: f32 [nb, npad] of W (block-major);
@@ -227,7 +224,7 @@ function fp4Micro(
  */
 export function fp4GemmTask(
   ap: usize, wp: usize, sA: usize, sWt: usize, sums: usize, m: i32, n: i32, nb: i32, kbp: i32,
-  tA: f32, tW: f32, c: usize, t: i32, scratch: usize,
+  q: f32, c: usize, t: i32, scratch: usize,
 ): void {
   const tilesN = (n + FP4_NC - 1) / FP4_NC;
   const ic = (t / tilesN) * FP4_MC;
@@ -247,9 +244,9 @@ export function fp4GemmTask(
       const apanel = ap + <usize>(i0 * kp);
       const cptr = c + (<usize>i0 * ldc + <usize>j0) * 4;
       if (mr == FP4_MR && nr == FP4_NR) {
-        fp4Micro(apanel, wpanel, nb, kbp, sA, sWt, npad, sums, i0, j0, tA, tW, cptr, ldc);
+        fp4Micro(apanel, wpanel, nb, kbp, sA, sWt, npad, sums, i0, j0, q, cptr, ldc);
       } else {
-        fp4Micro(apanel, wpanel, nb, kbp, sA, sWt, npad, sums, i0, j0, tA, tW, scratch, FP4_NR);
+        fp4Micro(apanel, wpanel, nb, kbp, sA, sWt, npad, sums, i0, j0, q, scratch, FP4_NR);
         for (let i = 0; i < mr; i++) {
           memory.copy(cptr + <usize>i * ldc * 4, scratch + <usize>(i * FP4_NR) * 4, <usize>nr * 4);
         }
