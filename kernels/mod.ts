@@ -20,6 +20,9 @@ export * from "./matmul.ts";
 export * from "./reference.ts";
 export * from "./fp4_matmul.ts";
 export * from "./quantize.ts";
+export * from "./wgsl/gemm_f32.ts";
+export * from "./wgsl/gemm_fp4.ts";
+export * from "./wgsl/quantize.ts";
 export type * from "./quantized_tensor.ts";
 export { getThreads, setThreads, terminateWorkers, usesRelaxedSimd } from "./runtime.ts";
 
