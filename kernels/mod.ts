@@ -20,6 +20,7 @@ export * from "./matmul.ts";
 export * from "./reference.ts";
 export * from "./fp4_matmul.ts";
 export * from "./quantize.ts";
+export * from "./manifest.ts";
 export * from "./wgsl/gemm_f32.ts";
 export * from "./wgsl/gemm_fp4.ts";
 export * from "./wgsl/quantize.ts";
