@@ -5,7 +5,8 @@
  * @module
  */
 import type { QuantizedTensor } from "./quantized_tensor.ts";
-import { arena, kernelExports, memoryBuffer, runTasks } from "./runtime.ts";
+import { arena, getThreads, kernelExports, memoryBuffer, runTasks } from "./runtime.ts";
+import { pickTiles } from "./_tiles.ts";
 
 /** Options of {@link fp4Matmul}. */
 export interface Fp4MatmulOptions {
@@ -223,7 +224,8 @@ export function fp4Matmul(
     npad / NR,
     big,
   );
-  const total = kernelExports().fp4GemmTasks(m, n) as number;
+  const [tm, tn] = pickTiles(m, n, big ? getThreads() : 1, 64, 128, MR, NR);
+  const total = kernelExports().fp4GemmTasks(m, n, tm, tn) as number;
   runTasks(
     "fp4GemmTask",
     [
@@ -238,6 +240,8 @@ export function fp4Matmul(
       kbp,
       p.q,
       base + oC,
+      tm,
+      tn,
     ],
     total,
     big,

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { arena, memoryBuffer, runTasks } from "./runtime.ts";
+import { arena, getThreads, memoryBuffer, runTasks } from "./runtime.ts";
+import { pickTiles } from "./_tiles.ts";
 import { checkDim, checkF32 } from "./_validate.ts";
 import { kernelExports } from "./runtime.ts";
 
@@ -86,12 +87,14 @@ export function matmul(
   new Float32Array(mem, bPtr, bLen).set(b);
   const c = new Float32Array(mem, cPtr, cLen);
   if (accumulate) c.set(out);
-  const total = kernelExports().gemmF32Tasks(m, n) as number;
+  const parallel = m * n * k >= PARALLEL_MIN_MACS;
+  const [tm, tn] = pickTiles(m, n, parallel ? getThreads() : 1, 72, 256, 6, 8);
+  const total = kernelExports().gemmF32Tasks(m, n, tm, tn) as number;
   runTasks(
     "gemmF32Task",
-    [layout, aPtr, bPtr, cPtr, m, n, k, accumulate ? 1 : 0],
+    [layout, aPtr, bPtr, cPtr, m, n, k, accumulate ? 1 : 0, tm, tn],
     total,
-    m * n * k >= PARALLEL_MIN_MACS,
+    parallel,
   );
   out.set(c);
   return out;

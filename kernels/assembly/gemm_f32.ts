@@ -1,12 +1,12 @@
 // f32 GEMM CPU twin (AssemblyScript -> WebAssembly SIMD). Goto-style blocking: every task owns
-// one MC x NC tile of C, packs its own A and B panels into per-thread scratch and runs a 4 x 8
+// one MC x NC tile of C, packs its own A and B panels into per-thread scratch and runs a 6 x 8
 // register-tiled micro-kernel over them. Tasks never share writable memory, so the worker pool
 // needs no barrier inside a GEMM. Pointers are byte offsets into the shared memory that the
 // JavaScript side manages; this module allocates nothing.
 
-export const MR: i32 = 4;
+export const MR: i32 = 6;
 export const NR: i32 = 8;
-export const MC: i32 = 64;
+export const MC: i32 = 72;
 export const NC: i32 = 256;
 export const KC: i32 = 256;
 
@@ -17,10 +17,10 @@ export function gemmF32ScratchBytes(): i32 {
   return (MC * KC + KC * NC + MR * NR) * 4;
 }
 
-/** Number of tasks (C tiles) of an m x n product. */
-export function gemmF32Tasks(m: i32, n: i32): i32 {
+/** Number of tasks (C tiles of tm x tn) of an m x n product. */
+export function gemmF32Tasks(m: i32, n: i32, tm: i32, tn: i32): i32 {
   if (m <= 0 || n <= 0) return 0;
-  return ((m + MC - 1) / MC) * ((n + NC - 1) / NC);
+  return ((m + tm - 1) / tm) * ((n + tn - 1) / tn);
 }
 
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -45,7 +45,9 @@ function packA(
       let src = a + (<usize>pc * <usize>m + <usize>(ic + p)) * 4;
       if (rows == MR) {
         for (let kk = 0; kk < kc; kk++) {
-          v128.store(panel + <usize>(kk * MR) * 4, v128.load(src));
+          const d = panel + <usize>(kk * MR) * 4;
+          v128.store(d, v128.load(src));
+          store<u64>(d, load<u64>(src, 16), 16);
           src += <usize>m * 4;
         }
       } else {
@@ -109,64 +111,64 @@ function packB(
   }
 }
 
-// C[MR x NR] (row stride ldc floats) = (add ? C : 0) + Ap · Bp over kc.
+// C[MR x NR] (row stride ldc floats) = (add ? C : 0) + Ap · Bp over kc: 12 f32x4 accumulators,
+// two B vectors and one broadcast A value, 15 of the 16 SIMD registers (x64).
 @inline function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, add: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
   for (let kk = 0; kk < kc; kk++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = madd(a, b0, c00);
-    c01 = madd(a, b1, c01);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = madd(a, b0, c10);
-    c11 = madd(a, b1, c11);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
     a = v128.load32_splat(ap, 8);
-    c20 = madd(a, b0, c20);
-    c21 = madd(a, b1, c21);
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
     a = v128.load32_splat(ap, 12);
-    c30 = madd(a, b0, c30);
-    c31 = madd(a, b1, c31);
-    ap += 16;
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+    a = v128.load32_splat(ap, 16);
+    c40 = madd(a, b0, c40); c41 = madd(a, b1, c41);
+    a = v128.load32_splat(ap, 20);
+    c50 = madd(a, b0, c50); c51 = madd(a, b1, c51);
+    ap += 24;
     bp += 32;
   }
-  const r1 = c + ldc * 4, r2 = c + ldc * 8, r3 = c + ldc * 12;
+  const r1 = c + ldc * 4, r2 = c + ldc * 8, r3 = c + ldc * 12, r4 = c + ldc * 16, r5 = c + ldc * 20;
   if (add) {
-    c00 = f32x4.add(c00, v128.load(c));
-    c01 = f32x4.add(c01, v128.load(c, 16));
-    c10 = f32x4.add(c10, v128.load(r1));
-    c11 = f32x4.add(c11, v128.load(r1, 16));
-    c20 = f32x4.add(c20, v128.load(r2));
-    c21 = f32x4.add(c21, v128.load(r2, 16));
-    c30 = f32x4.add(c30, v128.load(r3));
-    c31 = f32x4.add(c31, v128.load(r3, 16));
+    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(r1)); c11 = f32x4.add(c11, v128.load(r1, 16));
+    c20 = f32x4.add(c20, v128.load(r2)); c21 = f32x4.add(c21, v128.load(r2, 16));
+    c30 = f32x4.add(c30, v128.load(r3)); c31 = f32x4.add(c31, v128.load(r3, 16));
+    c40 = f32x4.add(c40, v128.load(r4)); c41 = f32x4.add(c41, v128.load(r4, 16));
+    c50 = f32x4.add(c50, v128.load(r5)); c51 = f32x4.add(c51, v128.load(r5, 16));
   }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(r1, c10);
-  v128.store(r1, c11, 16);
-  v128.store(r2, c20);
-  v128.store(r2, c21, 16);
-  v128.store(r3, c30);
-  v128.store(r3, c31, 16);
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(r1, c10); v128.store(r1, c11, 16);
+  v128.store(r2, c20); v128.store(r2, c21, 16);
+  v128.store(r3, c30); v128.store(r3, c31, 16);
+  v128.store(r4, c40); v128.store(r4, c41, 16);
+  v128.store(r5, c50); v128.store(r5, c51, 16);
 }
 
 /**
- * Computes task `t` (one MC x NC tile of C) of C[m, n] (+)= op(A) · op(B).
+ * Computes task `t` (one tm x tn tile of C; tm <= MC a multiple of MR, tn <= NC a multiple of
+ * NR, so that small products still split over threads) of C[m, n] (+)= op(A) · op(B).
  * accumulate != 0 adds to C's contents; otherwise C is overwritten.
  */
 export function gemmF32Task(
-  layout: i32, a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, accumulate: i32, t: i32,
-  scratch: usize,
+  layout: i32, a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, accumulate: i32, tm: i32,
+  tn: i32, t: i32, scratch: usize,
 ): void {
-  const tilesN = (n + NC - 1) / NC;
-  const ic = (t / tilesN) * MC;
-  const jc = (t % tilesN) * NC;
-  const mc = min(MC, m - ic);
-  const nc = min(NC, n - jc);
+  const tilesN = (n + tn - 1) / tn;
+  const ic = (t / tilesN) * tm;
+  const jc = (t % tilesN) * tn;
+  const mc = min(tm, m - ic);
+  const nc = min(tn, n - jc);
   const ap = scratch;
   const bp = scratch + <usize>(MC * KC) * 4;
   const edge = bp + <usize>(KC * NC) * 4;

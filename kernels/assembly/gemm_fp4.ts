@@ -98,10 +98,10 @@ export function fp4PackTask(
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, w, acc);
 }
 
-/** Number of tasks (C tiles) of the FP4 GEMM. */
-export function fp4GemmTasks(m: i32, n: i32): i32 {
+/** Number of tasks (C tiles of tm x tn) of the FP4 GEMM. */
+export function fp4GemmTasks(m: i32, n: i32, tm: i32, tn: i32): i32 {
   if (m <= 0 || n <= 0) return 0;
-  return ((m + FP4_MC - 1) / FP4_MC) * ((n + FP4_NC - 1) / FP4_NC);
+  return ((m + tm - 1) / tm) * ((n + tn - 1) / tn);
 }
 
 // One FP4_MR x FP4_NR tile, all blocks, written to c (row stride ldc floats).
@@ -218,19 +218,20 @@ function fp4Micro(
 }
 
 /**
- * Task `t` (one FP4_MC x FP4_NC tile of C[m, n]) of the FP4 GEMM over packed operands.
+ * Task `t` (one tm x tn tile of C[m, n]; tm a multiple of FP4_MR, tn of FP4_NR) of the FP4
+ * GEMM over packed operands.
  * sA: f32 [mpad, nb] per-(row, block) scales of A; sWt: f32 [nb, npad] of W (block-major);
  * sums: i32 [mpad, nb] row sums of A's values per block.
  */
 export function fp4GemmTask(
   ap: usize, wp: usize, sA: usize, sWt: usize, sums: usize, m: i32, n: i32, nb: i32, kbp: i32,
-  q: f32, c: usize, t: i32, scratch: usize,
+  q: f32, c: usize, tm: i32, tn: i32, t: i32, scratch: usize,
 ): void {
-  const tilesN = (n + FP4_NC - 1) / FP4_NC;
-  const ic = (t / tilesN) * FP4_MC;
-  const jc = (t % tilesN) * FP4_NC;
-  const mc = min(FP4_MC, m - ic);
-  const nc = min(FP4_NC, n - jc);
+  const tilesN = (n + tn - 1) / tn;
+  const ic = (t / tilesN) * tm;
+  const jc = (t % tilesN) * tn;
+  const mc = min(tm, m - ic);
+  const nc = min(tn, n - jc);
   const kp = nb * kbp;
   const npad = ((n + FP4_NR - 1) / FP4_NR) * FP4_NR;
   const ldc = <usize>n;
