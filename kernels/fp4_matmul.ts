@@ -211,18 +211,29 @@ export function fp4Matmul(
   new Uint8Array(mem, base + oWc, n * rowBytes).set(w.data);
   new Float32Array(mem, base + oSA, mpad * nb).set(p.sA);
   new Float32Array(mem, base + oSW, npad * nb).set(p.sWt);
-  const big = m * n * k >= 1 << 18;
+  // One job packs both operands; it and the GEMM go to the pool only when the work outweighs
+  // waking the workers (the integer GEMM is ~3x faster per multiply-add than f32, so its
+  // threshold is higher than matmul's).
+  const big = m * n * k >= 1 << 23;
   runTasks(
-    "fp4PackTask",
-    [base + oAc, m, k, rowBytes, kb, nb, kbp, MR, 0, base + oAp, base + oSum],
-    mpad / MR,
-    big,
-  );
-  runTasks(
-    "fp4PackTask",
-    [base + oWc, n, k, rowBytes, kb, nb, kbp, NR, 12, base + oWp, 0],
-    npad / NR,
-    big,
+    "fp4PackBothTask",
+    [
+      k,
+      rowBytes,
+      kb,
+      nb,
+      kbp,
+      base + oAc,
+      m,
+      base + oAp,
+      base + oSum,
+      base + oWc,
+      n,
+      base + oWp,
+      mpad / MR,
+    ],
+    mpad / MR + npad / NR,
+    big && (m + n) * k >= 1 << 19,
   );
   const [tm, tn] = pickTiles(m, n, big ? getThreads() : 1, 64, 128, MR, NR);
   const total = kernelExports().fp4GemmTasks(m, n, tm, tn) as number;

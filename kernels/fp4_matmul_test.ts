@@ -123,3 +123,24 @@ Deno.test("fp4Matmul rejects bad operands before any work", () => {
   assert.throws(() => fp4Matmul(a, w, { out }), /options.out must have m\*n = 32/);
   assert.deepEqual(out, new Float32Array(5).fill(7));
 });
+
+Deno.test("fp4Matmul on the pool (parallel packing and tiles) equals one thread, bit for bit", () => {
+  // Big enough that both the packing job and the GEMM go to the pool.
+  const rnd = lcg(21);
+  const [m, n, k] = [64, 2048, 256];
+  const a = randomFp4(m, k, 1, 32, "e8m0", rnd);
+  const w = randomFp4(n, k, 1, 32, "e8m0", rnd);
+  setThreads(1);
+  const one = fp4Matmul(a, w);
+  setThreads(2);
+  assertBitsEqual(fp4Matmul(a, w), one);
+  // and three rows against the reference
+  const rows = 3, rowBytes = k / 2, nbk = k / 32;
+  const a3 = {
+    ...a,
+    shape: [rows, k] as const,
+    data: a.data.subarray(0, rows * rowBytes),
+    scales: a.scales.subarray(0, rows * nbk),
+  };
+  assertBitsEqual(one.subarray(0, rows * n), fp4MatmulReference(a3, w));
+});

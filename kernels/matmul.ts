@@ -25,8 +25,11 @@ export interface MatmulOptions {
 
 const LAYOUTS: Record<string, number> = { nn: 0, nt: 1, tn: 2 };
 
-/** Below this many multiply-adds a GEMM runs on the calling thread only. */
-const PARALLEL_MIN_MACS = 1 << 18;
+/**
+ * Below this many multiply-adds (~0.1 ms on one core) a GEMM runs on the calling thread only:
+ * waking workers would cost more than it saves.
+ */
+const PARALLEL_MIN_MACS = 1 << 21;
 
 /**
  * f32 GEMM: out[m, n] = op(A)·op(B), or out += op(A)·op(B) with `accumulate`. Register-tiled

@@ -45,6 +45,7 @@ const TASK_NAMES: readonly string[] = [
   "gemmF32Task",
   "fp4PackTask",
   "fp4GemmTask",
+  "fp4PackBothTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */

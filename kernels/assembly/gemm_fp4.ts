@@ -255,3 +255,18 @@ export function fp4GemmTask(
     }
   }
 }
+
+/**
+ * Packs both operands in one job (one pool wake-up instead of two): tasks [0, tasksA) are A's
+ * FP4_MR-row panels (bias 0, row sums), the rest W's FP4_NR-row panels (bias 12).
+ */
+export function fp4PackBothTask(
+  k: i32, rowBytes: i32, kb: i32, nb: i32, kbp: i32, codesA: usize, m: i32, dstA: usize,
+  sums: usize, codesW: usize, n: i32, dstW: usize, tasksA: i32, t: i32, scratch: usize,
+): void {
+  if (t < tasksA) {
+    fp4PackTask(codesA, m, k, rowBytes, kb, nb, kbp, FP4_MR, 0, dstA, sums, t, scratch);
+  } else {
+    fp4PackTask(codesW, n, k, rowBytes, kb, nb, kbp, FP4_NR, BIAS, dstW, 0, t - tasksA, scratch);
+  }
+}
