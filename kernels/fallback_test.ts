@@ -11,7 +11,7 @@ import {
 import { fp4Plan } from "./fp4_matmul.ts";
 import { fp4MatmulReference, matmulReference } from "./reference.ts";
 import { lcg, randomFp4 } from "./_testdata.ts";
-import { usesRelaxedSimd } from "./runtime.ts";
+import { type KernelExports, usesRelaxedSimd } from "./runtime.ts";
 
 function instantiate(b64: string) {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -21,9 +21,8 @@ function instantiate(b64: string) {
     shared: true,
   });
   memory.grow(64);
-  // deno-lint-ignore no-explicit-any
   const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
-    .exports as any;
+    .exports as KernelExports;
   return { ex, memory };
 }
 
