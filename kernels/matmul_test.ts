@@ -118,3 +118,16 @@ Deno.test("matmul rejects bad input before doing any work", () => {
   assert.throws(() => setThreads(0), RangeError);
   assert.throws(() => setThreads(1.5), RangeError);
 });
+
+Deno.test("the pool restarts workers that ended while idle", async () => {
+  setThreads(2);
+  const [m, n, k] = [150, 300, 100]; // large enough to use the pool
+  const a = rand(m * k, 31), b = rand(k * n, 32);
+  const first = matmul(a, b, m, n, k);
+  await new Promise((r) => setTimeout(r, 700)); // idle workers end after 0.4 s
+  const again = matmul(a, b, m, n, k);
+  assertAllClose(again, first, { rtol: 0 });
+  setThreads(1);
+  // each output sums over k in the same order whatever the tiling: identical bits
+  assertAllClose(matmul(a, b, m, n, k), first, { rtol: 0 });
+});
