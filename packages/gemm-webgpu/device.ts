@@ -11,6 +11,8 @@ export interface RequestGpuOptions {
   device?: GPUDevice;
   /** Adapter preference passed to `navigator.gpu.requestAdapter`. */
   powerPreference?: GPUPowerPreference;
+  /** Use the plain i32 FP4 kernel even where WGSL has dot4I8Packed (same bits; for testing). */
+  disableDot4?: boolean;
 }
 
 /** A device with its loss state. */
@@ -70,7 +72,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuHa
   const features = (globalThis.navigator as
     | { gpu?: { wgslLanguageFeatures?: ReadonlySet<string> } }
     | undefined)?.gpu?.wgslLanguageFeatures;
-  const dot4 = !!features?.has("packed_4x8_integer_dot_product");
+  const dot4 = !options.disableDot4 && !!features?.has("packed_4x8_integer_dot_product");
   const handle: { -readonly [K in keyof GpuHandle]: GpuHandle[K] } = {
     device,
     dot4,

@@ -46,40 +46,53 @@ Deno.test(
   },
 );
 
-Deno.test("WGSL FP4 GEMM is bit-identical to the CPU twin", opts, async () => {
-  const g = await gpu();
-  const rnd = lcg(11);
-  const cases: [
-    number,
-    number,
-    number,
-    [number, number, "f32" | "e8m0" | "ue4m3"],
-    [
+Deno.test(
+  "WGSL FP4 GEMM is bit-identical to the CPU twin (dot4I8Packed and i32 paths)",
+  opts,
+  async () => {
+    const g = await gpu();
+    const plain = await GpuKernels.create({ disableDot4: true });
+    assert.equal(plain.gpu.dot4, false);
+    const rnd = lcg(11);
+    const cases: [
       number,
       number,
-      "f32" | "e8m0" | "ue4m3",
-    ],
-    number,
-    number,
-  ][] = [
-    [1, 1, 1, [1, 0, "f32"], [1, 0, "f32"], 1, 1],
-    [37, 53, 250, [1, 0, "f32"], [1, 0, "f32"], 1, 1], // per token x per channel
-    [9, 17, 33, [0, 0, "f32"], [0, 0, "f32"], 1, 1], // per tensor
-    [33, 41, 96, [1, 32, "e8m0"], [1, 32, "e8m0"], 1, 1], // MXFP4
-    [5, 9, 45, [1, 32, "e8m0"], [1, 32, "e8m0"], 1, 1],
-    [20, 36, 80, [1, 16, "ue4m3"], [1, 16, "ue4m3"], 37.25, 333.3], // NVFP4
-    [19, 40, 64, [1, 16, "ue4m3"], [16, 16, "ue4m3"], 3, 0.7], // 2-D weight blocks
-  ];
-  for (const [m, n, k, sa, sw, ta, tw] of cases) {
-    const op = (
-      rows: number,
-      [br, bc, kind]: [number, number, "f32" | "e8m0" | "ue4m3"],
-      t: number,
-    ) => randomFp4(rows, k, br || rows, bc || k, kind, rnd, t);
-    const a = op(m, sa, ta), w = op(n, sw, tw);
-    assertBitsEqual(await g.fp4Matmul(a, w), fp4Matmul(a, w), `${m}x${n}x${k} ${sa} ${sw}`);
-  }
-});
+      number,
+      [number, number, "f32" | "e8m0" | "ue4m3"],
+      [
+        number,
+        number,
+        "f32" | "e8m0" | "ue4m3",
+      ],
+      number,
+      number,
+    ][] = [
+      [1, 1, 1, [1, 0, "f32"], [1, 0, "f32"], 1, 1],
+      [37, 53, 250, [1, 0, "f32"], [1, 0, "f32"], 1, 1], // per token x per channel
+      [9, 17, 33, [0, 0, "f32"], [0, 0, "f32"], 1, 1], // per tensor
+      [33, 41, 96, [1, 32, "e8m0"], [1, 32, "e8m0"], 1, 1], // MXFP4
+      [5, 9, 45, [1, 32, "e8m0"], [1, 32, "e8m0"], 1, 1],
+      [20, 36, 80, [1, 16, "ue4m3"], [1, 16, "ue4m3"], 37.25, 333.3], // NVFP4
+      [19, 40, 64, [1, 16, "ue4m3"], [16, 16, "ue4m3"], 3, 0.7], // 2-D weight blocks
+    ];
+    for (const [m, n, k, sa, sw, ta, tw] of cases) {
+      const op = (
+        rows: number,
+        [br, bc, kind]: [number, number, "f32" | "e8m0" | "ue4m3"],
+        t: number,
+      ) => randomFp4(rows, k, br || rows, bc || k, kind, rnd, t);
+      const a = op(m, sa, ta), w = op(n, sw, tw);
+      const cpu = fp4Matmul(a, w);
+      assertBitsEqual(
+        await g.fp4Matmul(a, w),
+        cpu,
+        `${m}x${n}x${k} ${sa} ${sw} (dot4: ${g.gpu.dot4})`,
+      );
+      assertBitsEqual(await plain.fp4Matmul(a, w), cpu, `${m}x${n}x${k} ${sa} ${sw} (i32)`);
+    }
+    plain.destroy();
+  },
+);
 
 Deno.test("WGSL quantize + pack gives the CPU twin's codes bit for bit", opts, async () => {
   const g = await gpu();

@@ -18,6 +18,7 @@
 export * from "./device.ts";
 export * from "./buffers.ts";
 export * from "./gpu_kernels.ts";
+export type { ElementFormat, GemmLayout, KernelFormat, QuantizedTensor } from "@fp4lab/kernels";
 
 /** The package version. */
 export const VERSION = "0.1.0";
