@@ -2,7 +2,7 @@
  * Benchmark worker hosting one peer library (each in its own isolate, so onnxruntime-web can run
  * with 1 and with 2 threads in the same benchmark run). Messages:
  * `{ init: { peer: "ort" | "tfjs", threads } }` → `{ ready: true }`;
- * `{ setup: { m, k, n } }` → `{ ready: true }`; `{ run: true }` → `{ ms }` (one timed MatMul).
+ * `{ setup: { m, k, n } }` → `{ ready: true }`; `{ run: reps }` → `{ ms }` (mean time of reps MatMuls).
  *
  * @module
  */
@@ -60,8 +60,8 @@ self.onmessage = async (e: MessageEvent) => {
       self.postMessage({ ready: true });
     } else if (msg.run) {
       const t0 = performance.now();
-      await run();
-      self.postMessage({ ms: performance.now() - t0 });
+      for (let i = 0; i < msg.run; i++) await run();
+      self.postMessage({ ms: (performance.now() - t0) / msg.run });
     }
   } catch (err) {
     self.postMessage({ error: String(err) });

@@ -85,10 +85,12 @@ function randomFp4(rows: number, cols: number): QuantizedTensor {
 }
 
 type Timed = () => Promise<number>;
+/** Calls per timed sample, so that sub-millisecond shapes are not timer noise. */
+let REPS = 1;
 const sync = (f: () => void): Timed => () => {
   const t0 = performance.now();
-  f();
-  return Promise.resolve(performance.now() - t0);
+  for (let i = 0; i < REPS; i++) f();
+  return Promise.resolve((performance.now() - t0) / REPS);
 };
 
 /** Runs rounds of all contenders (rotating order); returns per-contender per-round times. */
@@ -115,10 +117,11 @@ const ort1 = new Peer(), ort2 = new Peer(), tfjs1 = new Peer();
 await ort1.call({ init: { peer: "ort", threads: 1 } });
 await ort2.call({ init: { peer: "ort", threads: 2 } });
 await tfjs1.call({ init: { peer: "tfjs", threads: 1 } });
-const peerRun = (p: Peer): Timed => async () => (await p.call({ run: true })).ms!;
+const peerRun = (p: Peer): Timed => async () => (await p.call({ run: REPS })).ms!;
 
 for (const [m, k, n] of SHAPES) {
   const flop = 2 * m * n * k;
+  REPS = Math.max(1, Math.round(2e8 / flop));
   const a = rand(m * k), b = rand(k * n), out = new Float32Array(m * n);
   const qa = randomFp4(m, k), qw = randomFp4(n, k);
   for (const p of [ort1, ort2, tfjs1]) await p.call({ setup: { m, k, n } });
@@ -154,7 +157,9 @@ for (const [m, k, n] of SHAPES) {
     "ours fp4 2T / ours f32 2T": bestRatio("ours fp4 2T", "ours f32 2T"),
   };
   results.push({ shape: { m, k, n }, gflops, best, ratios, bestRatios });
-  log(`\nM=${m} K=${k} N=${n}  (GFLOP/s, GOP/s for fp4: median / best of ${ROUNDS})`);
+  log(
+    `\nM=${m} K=${k} N=${n}  (GFLOP/s, GOP/s for fp4: median / best of ${ROUNDS} samples of ${REPS} calls)`,
+  );
   for (const [key, v] of Object.entries(gflops)) {
     log(`  ${key.padEnd(14)} ${v.toFixed(1).padStart(7)} / ${best[key].toFixed(1).padStart(6)}`);
   }
@@ -176,7 +181,7 @@ if (!args.values["no-gpu"]) {
       const t0 = performance.now();
       await f();
       return performance.now() - t0;
-    };
+    }; // the GPU runs are slow enough (> 5 ms) to time one at a time
     const t = await rounds({
       "wgsl tiled 4x4": timed(() => gpu.matmul(a, b, m, n, k, { out })),
       "wgsl 16x16 baseline": timed(() => gpu.matmulBaseline(a, b, m, n, k)),

@@ -233,7 +233,7 @@ export function fp4Matmul(
       mpad / MR,
     ],
     mpad / MR + npad / NR,
-    big && (m + n) * k >= 1 << 19,
+    big && (m + n) * k >= 1 << 21,
   );
   const [tm, tn] = pickTiles(m, n, big ? getThreads() : 1, 64, 128, MR, NR);
   const total = kernelExports().fp4GemmTasks(m, n, tm, tn) as number;
