@@ -112,6 +112,7 @@ function fp4Micro(
   // y lives in C between blocks (f32 stores are exact), keeping the inner loop at 11 vectors.
   const r1 = c + ldc * 4, r2 = c + ldc * 8, r3 = c + ldc * 12;
   const gpb = kbp >> 2;
+  const qv = f32x4.splat(q);
   for (let b = 0; b < nb; b++) {
     let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
     let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
@@ -178,24 +179,16 @@ function fp4Micro(
     const sw0 = v128.load(sWt + <usize>(b * npad + j0) * 4);
     const sw1 = v128.load(sWt + <usize>(b * npad + j0) * 4, 16);
     const first = b == 0;
-    blockStep(c, c00, sums, sA, i0, b, nb, sw0, first);
-    blockStep(c + 16, c01, sums, sA, i0, b, nb, sw1, first);
-    blockStep(r1, c10, sums, sA, i0 + 1, b, nb, sw0, first);
-    blockStep(r1 + 16, c11, sums, sA, i0 + 1, b, nb, sw1, first);
-    blockStep(r2, c20, sums, sA, i0 + 2, b, nb, sw0, first);
-    blockStep(r2 + 16, c21, sums, sA, i0 + 2, b, nb, sw1, first);
-    blockStep(r3, c30, sums, sA, i0 + 3, b, nb, sw0, first);
-    blockStep(r3 + 16, c31, sums, sA, i0 + 3, b, nb, sw1, first);
+    const last = b == nb - 1;
+    blockStep(c, c00, sums, sA, i0, b, nb, sw0, first, last, qv);
+    blockStep(c + 16, c01, sums, sA, i0, b, nb, sw1, first, last, qv);
+    blockStep(r1, c10, sums, sA, i0 + 1, b, nb, sw0, first, last, qv);
+    blockStep(r1 + 16, c11, sums, sA, i0 + 1, b, nb, sw1, first, last, qv);
+    blockStep(r2, c20, sums, sA, i0 + 2, b, nb, sw0, first, last, qv);
+    blockStep(r2 + 16, c21, sums, sA, i0 + 2, b, nb, sw1, first, last, qv);
+    blockStep(r3, c30, sums, sA, i0 + 3, b, nb, sw0, first, last, qv);
+    blockStep(r3 + 16, c31, sums, sA, i0 + 3, b, nb, sw1, first, last, qv);
   }
-  const qv = f32x4.splat(q);
-  v128.store(c, f32x4.mul(v128.load(c), qv));
-  v128.store(c, f32x4.mul(v128.load(c, 16), qv), 16);
-  v128.store(r1, f32x4.mul(v128.load(r1), qv));
-  v128.store(r1, f32x4.mul(v128.load(r1, 16), qv), 16);
-  v128.store(r2, f32x4.mul(v128.load(r2), qv));
-  v128.store(r2, f32x4.mul(v128.load(r2, 16), qv), 16);
-  v128.store(r3, f32x4.mul(v128.load(r3), qv));
-  v128.store(r3, f32x4.mul(v128.load(r3, 16), qv), 16);
 }
 
 // lanes of lo: (c0 pair0, c0 pair1, c1 pair0, c1 pair1); hi: same for c2, c3
@@ -206,15 +199,18 @@ function fp4Micro(
   );
 }
 
-// y (4 outputs at p) = (first ? 0 : y) + f32(acc - 12 * rowsum) * (sA * sW)
+// y (4 outputs at p) = (first ? 0 : y) + f32(acc - 12 * rowsum) * (sA * sW), times q after the
+// last block (the same f32 operations, in the same order, as storing y and scaling it later)
 @inline function blockStep(
   p: usize, acc: v128, sums: usize, sA: usize, i: i32, b: i32, nb: i32, sw: v128, first: bool,
+  last: bool, qv: v128,
 ): void {
   const idx = <usize>(i * nb + b) * 4;
   const exact = i32x4.sub(acc, i32x4.splat(BIAS * load<i32>(sums + idx)));
   const s = f32x4.mul(f32x4.splat(load<f32>(sA + idx)), sw);
-  const y = first ? f32x4.splat(0) : v128.load(p);
-  v128.store(p, f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(exact), s)));
+  const y0 = first ? f32x4.splat(0) : v128.load(p);
+  const y = f32x4.add(y0, f32x4.mul(f32x4.convert_i32x4_s(exact), s));
+  v128.store(p, last ? f32x4.mul(y, qv) : y);
 }
 
 /**
