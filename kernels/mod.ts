@@ -1,16 +1,31 @@
 /**
- * @fp4lab/kernels: The fp4lab kernel set: WGSL kernels and their WebAssembly SIMD CPU twins.
+ * @fp4lab/kernels: the fp4lab kernel set — WebAssembly SIMD CPU twins (AssemblyScript,
+ * compiled into an embedded module) running on a worker pool that shares one
+ * `WebAssembly.Memory`, with plain TypeScript references beside them.
  *
- * Not yet implemented: this release only reserves the package name and exports its version.
+ * - {@link matmul}: f32 GEMM, layouts "nn" / "nt" / "tn", optional accumulation.
+ * - {@link setThreads}: size of the thread pool (default `navigator.hardwareConcurrency`).
  *
  * @example
  * ```ts
- * import { VERSION } from "@fp4lab/kernels";
- * console.log(VERSION);
+ * import { matmul, setThreads } from "@fp4lab/kernels";
+ * setThreads(2);
+ * const y = matmul(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2);
+ * console.log(y); // Float32Array [11]
  * ```
  *
  * @module
  */
+export * from "./matmul.ts";
+export * from "./reference.ts";
+export * from "./fp4_matmul.ts";
+export * from "./quantize.ts";
+export * from "./manifest.ts";
+export * from "./wgsl/gemm_f32.ts";
+export * from "./wgsl/gemm_fp4.ts";
+export * from "./wgsl/quantize.ts";
+export type * from "./quantized_tensor.ts";
+export { getThreads, setThreads, terminateWorkers, usesRelaxedSimd } from "./runtime.ts";
 
 /** The package version. */
 export const VERSION = "0.1.0";

@@ -1,16 +1,24 @@
 /**
- * @fp4lab/gemm-webgpu: WebGPU device handling, exact FP4 GEMM, f32 GEMM and quantize kernels on the GPU.
- *
- * Not yet implemented: this release only reserves the package name and exports its version.
+ * @fp4lab/gemm-webgpu: the fp4lab kernel set on WebGPU — f32 GEMM (tiled, shared memory),
+ * exact FP4 GEMM bit-identical to the CPU twin of `@fp4lab/kernels`, and quantize + pack —
+ * with adapter/device handling (clear error without an adapter, a lost device reported rather
+ * than waited on) and buffer pooling. Runs on any WebGPU device, Mesa's lavapipe included.
  *
  * @example
  * ```ts
- * import { VERSION } from "@fp4lab/gemm-webgpu";
- * console.log(VERSION);
+ * import { GpuKernels } from "@fp4lab/gemm-webgpu";
+ * const gpu = await GpuKernels.create();
+ * const a = new Float32Array([1, 2, 3, 4]);
+ * console.log(await gpu.matmul(a, a, 2, 2, 2)); // Float32Array [7, 10, 15, 22]
+ * gpu.destroy();
  * ```
  *
  * @module
  */
+export * from "./device.ts";
+export * from "./buffers.ts";
+export * from "./gpu_kernels.ts";
+export type { ElementFormat, GemmLayout, KernelFormat, QuantizedTensor } from "@fp4lab/kernels";
 
 /** The package version. */
 export const VERSION = "0.1.0";

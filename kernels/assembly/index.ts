@@ -1,0 +1,4 @@
+// Entry of the kernels' WebAssembly module: re-exports every kernel.
+export * from "./gemm_f32";
+export * from "./gemm_fp4";
+export * from "./quantize";

@@ -1,0 +1,355 @@
+/**
+ * The process-wide kernel runtime: one WebAssembly module instantiated on one shared
+ * `WebAssembly.Memory`, a scratch arena in that memory, and a pool of workers running the same
+ * module on the same memory. Kernels are split into independent tasks; the calling thread and
+ * every awake worker claim task indices from an atomic counter, so a job finishes even when no
+ * worker has started yet (one thread is always a valid configuration).
+ *
+ * Synchronous by design: the calling thread blocks with `Atomics.wait` until the workers that
+ * joined a job have left it (allowed on Deno's and Node's main thread; on a browser's main
+ * thread, where `Atomics.wait` throws, it spins instead).
+ *
+ * @module
+ */
+import {
+  WASM_INITIAL_PAGES,
+  WASM_MAXIMUM_PAGES,
+  WASM_RELAXED_SIMD_BASE64,
+  WASM_SIMD_BASE64,
+} from "./_wasm.generated.ts";
+import { WORKER_SOURCE } from "./_worker_source.ts";
+import {
+  ACTIVE,
+  ARGS_BYTE,
+  ERROR,
+  GEN,
+  KERNEL,
+  MAX_ARGS,
+  MAX_THREADS,
+  NARGS,
+  NEXT,
+  OPEN,
+  SCRATCH_BASE,
+  SCRATCH_BYTES,
+  STATE0,
+  THREADS,
+  TOTAL,
+} from "./_control.ts";
+
+/** The exported functions of the kernels' WebAssembly module (see kernels/assembly/). */
+// deno-lint-ignore no-explicit-any
+export type KernelExports = Record<string, any>;
+
+/** Names of the task functions the pool can run, in kernel-number order. */
+const TASK_NAMES: readonly string[] = [
+  "gemmF32Task",
+  "fp4PackTask",
+  "fp4GemmTask",
+  "fp4PackBothTask",
+];
+
+/** How long an idle worker waits for a job before it ends itself (ms). */
+const IDLE_MS = 400;
+
+interface PoolWorker {
+  postMessage(msg: unknown): void;
+}
+
+interface Runtime {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  exports: KernelExports;
+  relaxed: boolean;
+  threads: number;
+  workers: (PoolWorker | undefined)[];
+  heapBase: number;
+  workerUrl?: string;
+}
+
+let rt: Runtime | undefined;
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+function defaultThreads(): number {
+  const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  return Math.max(1, Math.min(MAX_THREADS, Number.isInteger(hc) && hc! > 0 ? hc! : 1));
+}
+
+/** Loads the module on first use; picks the relaxed-SIMD build when the runtime validates it. */
+function runtime(): Runtime {
+  if (rt) return rt;
+  if (typeof SharedArrayBuffer === "undefined") {
+    throw new Error(
+      "@fp4lab/kernels needs SharedArrayBuffer (in browsers: a cross-origin isolated page)",
+    );
+  }
+  const relaxedBytes = decodeBase64(WASM_RELAXED_SIMD_BASE64);
+  const relaxed = WebAssembly.validate(relaxedBytes);
+  const bytes = relaxed ? relaxedBytes : decodeBase64(WASM_SIMD_BASE64);
+  if (!relaxed && !WebAssembly.validate(bytes)) {
+    throw new Error("@fp4lab/kernels needs WebAssembly SIMD128 and threads (shared memory)");
+  }
+  const module = new WebAssembly.Module(bytes);
+  const memory = new WebAssembly.Memory({
+    initial: WASM_INITIAL_PAGES,
+    maximum: WASM_MAXIMUM_PAGES,
+    shared: true,
+  });
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as KernelExports;
+  const threads = defaultThreads();
+  rt = {
+    module,
+    memory,
+    exports,
+    relaxed,
+    threads,
+    workers: [],
+    heapBase: SCRATCH_BASE + threads * SCRATCH_BYTES,
+  };
+  return rt;
+}
+
+/**
+ * The module's exports, loading the module on first use.
+ *
+ * @returns the exported kernel functions
+ */
+export function kernelExports(): KernelExports {
+  return runtime().exports;
+}
+
+/**
+ * Whether the loaded module uses relaxed SIMD (FMA and the int8 dot product) or its plain
+ * SIMD128 fallback.
+ *
+ * @returns true for the relaxed-SIMD build
+ * @example
+ * ```ts
+ * import { usesRelaxedSimd } from "@fp4lab/kernels";
+ * console.log(typeof usesRelaxedSimd()); // "boolean"
+ * ```
+ */
+export function usesRelaxedSimd(): boolean {
+  return runtime().relaxed;
+}
+
+/**
+ * Sets how many threads (the caller plus `n - 1` workers) the kernels use. The default is
+ * `navigator.hardwareConcurrency`. One thread never starts a worker.
+ *
+ * @param n a whole number from 1 to 64
+ * @throws {RangeError} for anything else
+ * @example
+ * ```ts
+ * import { getThreads, setThreads } from "@fp4lab/kernels";
+ * setThreads(1);
+ * console.log(getThreads()); // 1
+ * ```
+ */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new RangeError(`threads must be an integer from 1 to ${MAX_THREADS}, got ${n}`);
+  }
+  const r = runtime();
+  // Surplus workers are not dismissed: they stay out of jobs (THREADS) and end when idle, so
+  // switching between settings does not restart workers.
+  r.threads = n;
+  r.heapBase = Math.max(r.heapBase, SCRATCH_BASE + n * SCRATCH_BYTES);
+}
+
+/**
+ * The number of threads the kernels use.
+ *
+ * @returns the current setting
+ * @example
+ * ```ts
+ * import { getThreads } from "@fp4lab/kernels";
+ * console.log(getThreads() >= 1); // true
+ * ```
+ */
+export function getThreads(): number {
+  return runtime().threads;
+}
+
+/**
+ * Asks every worker to end now (they also end by themselves after a short idle time, so a
+ * process that used the kernels exits without calling this).
+ *
+ * @example
+ * ```ts
+ * import { terminateWorkers } from "@fp4lab/kernels";
+ * terminateWorkers();
+ * ```
+ */
+export function terminateWorkers(): void {
+  if (rt) dismiss(rt, 0);
+}
+
+/** Asks workers from slot `from` on to leave (state 3) and wakes them. */
+function dismiss(r: Runtime, from: number): void {
+  const ctrl = new Int32Array(r.memory.buffer, 0, 128);
+  for (let i = from; i < r.workers.length; i++) {
+    if (r.workers[i] === undefined) continue;
+    const s = STATE0 + i + 1;
+    // A worker ends itself on seeing 3; never terminate() one blocked in Atomics.wait.
+    if (Atomics.compareExchange(ctrl, s, 1, 3) !== 1) Atomics.compareExchange(ctrl, s, 0, 3);
+  }
+  Atomics.notify(ctrl, GEN);
+}
+
+function spawn(r: Runtime, tid: number): PoolWorker {
+  const msg = {
+    module: r.module,
+    memory: r.memory,
+    tid,
+    scratch: SCRATCH_BASE + tid * SCRATCH_BYTES,
+    names: TASK_NAMES,
+    idleMs: IDLE_MS,
+  };
+  const g = globalThis as unknown as {
+    Worker?: new (url: string, opts: { type: string }) => PoolWorker;
+    process?: { getBuiltinModule?: (name: string) => unknown };
+  };
+  if (typeof g.Worker === "function") {
+    r.workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+    const w = new g.Worker(r.workerUrl, { type: "module" });
+    w.postMessage(msg);
+    return w;
+  }
+  const wt = g.process?.getBuiltinModule?.("worker_threads") as
+    | {
+      Worker: new (src: string, opts: { eval: boolean }) => PoolWorker & { unref(): void };
+    }
+    | undefined;
+  if (!wt) throw new Error("no Worker implementation: use setThreads(1)");
+  const w = new wt.Worker(WORKER_SOURCE, { eval: true });
+  w.unref(); // an idle pool must not keep Node's event loop alive
+  w.postMessage(msg);
+  return w;
+}
+
+/** Starts workers missing or exited since the last job. */
+function ensureWorkers(r: Runtime, ctrl: Int32Array): void {
+  for (let i = 0; i < r.threads - 1; i++) {
+    const state = Atomics.load(ctrl, STATE0 + i + 1);
+    // A slot is reused only once its worker has exited (2), so two never share a scratch.
+    if ((r.workers[i] === undefined && state === 0) || state === 2) {
+      Atomics.store(ctrl, STATE0 + i + 1, 0);
+      try {
+        r.workers[i] = spawn(r, i + 1);
+      } catch {
+        // No workers in this environment: the calling thread does all the work.
+        r.threads = i + 1;
+        return;
+      }
+    }
+  }
+}
+
+function waitForZero(ctrl: Int32Array, index: number): void {
+  for (;;) {
+    const v = Atomics.load(ctrl, index);
+    if (v === 0) return;
+    try {
+      Atomics.wait(ctrl, index, v, 100);
+    } catch {
+      // A browser main thread cannot block: spin.
+    }
+  }
+}
+
+/**
+ * Bytes from the start of the arena that a call may use; grows the shared memory if needed.
+ *
+ * @param bytes the number of bytes needed
+ * @returns the byte offset of the arena (valid until the next call that uses the arena)
+ * @throws {RangeError} when the memory cannot hold that many bytes
+ */
+export function arena(bytes: number): number {
+  const r = runtime();
+  const end = r.heapBase + bytes;
+  const have = r.memory.buffer.byteLength;
+  if (end > have) {
+    const pages = Math.ceil((end - have) / 65536);
+    if (have / 65536 + pages > WASM_MAXIMUM_PAGES) {
+      throw new RangeError(
+        `operands need ${end} bytes of kernel memory, more than the ${
+          WASM_MAXIMUM_PAGES * 65536
+        } available`,
+      );
+    }
+    r.memory.grow(pages);
+  }
+  return r.heapBase;
+}
+
+/**
+ * The current buffer of the shared memory (fresh after a grow).
+ *
+ * @returns the memory's SharedArrayBuffer
+ */
+export function memoryBuffer(): SharedArrayBuffer {
+  return runtime().memory.buffer as SharedArrayBuffer;
+}
+
+/**
+ * Runs `total` tasks of a task kernel: `kernel(...args, t, scratch)` for t in [0, total),
+ * spread over the pool. Returns when every task is done.
+ *
+ * @param name the task function's export name (one of the pool's kernels)
+ * @param args numeric arguments before the task index
+ * @param total the number of tasks
+ * @param parallel false runs every task on the calling thread (small jobs)
+ * @throws {Error} when a kernel traps
+ */
+export function runTasks(name: string, args: number[], total: number, parallel = true): void {
+  const r = runtime();
+  const fn = r.exports[name] as (...a: number[]) => void;
+  if (total <= 0) return;
+  const call = args.slice();
+  call.push(0, SCRATCH_BASE);
+  const t0 = args.length;
+  if (!parallel || r.threads === 1 || total === 1) {
+    for (let t = 0; t < total; t++) {
+      call[t0] = t;
+      fn(...call);
+    }
+    return;
+  }
+  const kernel = TASK_NAMES.indexOf(name);
+  if (kernel < 0 || args.length > MAX_ARGS) throw new Error(`not a pool kernel: ${name}`);
+  const ctrl = new Int32Array(r.memory.buffer, 0, 128);
+  ensureWorkers(r, ctrl);
+  const f64 = new Float64Array(r.memory.buffer, ARGS_BYTE, MAX_ARGS);
+  for (let i = 0; i < args.length; i++) f64[i] = args[i];
+  ctrl[KERNEL] = kernel;
+  ctrl[NARGS] = args.length;
+  Atomics.store(ctrl, THREADS, r.threads);
+  Atomics.store(ctrl, ERROR, 0);
+  Atomics.store(ctrl, TOTAL, total);
+  Atomics.store(ctrl, NEXT, 0);
+  Atomics.store(ctrl, OPEN, 1);
+  Atomics.add(ctrl, GEN, 1);
+  Atomics.notify(ctrl, GEN);
+  let error: unknown;
+  try {
+    let t: number;
+    while ((t = Atomics.add(ctrl, NEXT, 1)) < total) {
+      call[t0] = t;
+      fn(...call);
+    }
+  } catch (e) {
+    error = e;
+    Atomics.store(ctrl, NEXT, total);
+  }
+  Atomics.store(ctrl, OPEN, 0);
+  waitForZero(ctrl, ACTIVE);
+  if (error) throw error;
+  if (Atomics.load(ctrl, ERROR) !== 0) throw new Error(`kernel ${name} failed in a worker`);
+}
