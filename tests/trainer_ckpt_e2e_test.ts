@@ -29,9 +29,10 @@ async function task(name: string, args: string[]): Promise<Run> {
 
 /** stderr lines that are the CLI's (Deno may print lock or download notes in parallel runs). */
 function cliLines(stderr: string): string[] {
-  return stderr.trim().split("\n").filter((l) =>
-    l.length > 0 && !/^(\x1b\[[0-9;]*m)*(Blocking|Download|Initialize|Warning)\b/.test(l)
+  const note = new RegExp(
+    `^(${String.fromCharCode(27)}\\[[0-9;]*m)*(Blocking|Download|Initialize|Warning)\\b`,
   );
+  return stderr.trim().split("\n").filter((l) => l.length > 0 && !note.test(l));
 }
 
 function exists(path: string): boolean {
