@@ -171,6 +171,9 @@ export function checkpointHooks(plan: Plan, recipe: Recipe): {
   const dir = join(plan.out, recipe.name);
   const settings = recipeSettings(plan, recipe);
   const onSave = (state: TrainState) => {
+    // Weights that overflowed in the last update are not a good checkpoint: keep the previous
+    // one (the next step's forward pass then stops the run naming the layer).
+    for (let i = 0; i < state.params.length; i++) if (!Number.isFinite(state.params[i])) return;
     saveCheckpoint(dir, plan.config, recipe, settings, state);
   };
   if (!plan.resume) return { saveEvery: plan.saveEvery, onSave, skipped: [] };
