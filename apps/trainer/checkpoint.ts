@@ -205,7 +205,12 @@ export function saveCheckpoint(
     );
   }
   const files: Record<string, Uint8Array> = {
-    "model.safetensors": writeSafetensors(modelTensors(layout, state.params), { format: "pt" }),
+    // The same metadata as report.ts's end-of-run copy, so that rewrite is byte-identical and
+    // the manifest's hash still holds.
+    "model.safetensors": writeSafetensors(modelTensors(layout, state.params), {
+      format: "pt",
+      recipe: recipe.name,
+    }),
     "config.json": enc.encode(JSON.stringify(hfConfig(config), null, 2) + "\n"),
     "optimizer.safetensors": optimizerFile(layout, state.optimizer),
     "trainer_state.json": enc.encode(
