@@ -40,16 +40,18 @@ const settings = {
 };
 
 /** Trains fp4 for 8 steps saving at 4 and 8; returns the folder and the snapshots handed over. */
-async function trainedFolder(): Promise<{ dir: string; states: TrainState[] }> {
-  const dir = join(await Deno.makeTempDir({ prefix: "ckpt_test_" }), "fp4");
+async function trainedFolder(
+  recipe = RECIPES.fp4,
+): Promise<{ dir: string; states: TrainState[] }> {
+  const dir = join(await Deno.makeTempDir({ prefix: "ckpt_test_" }), recipe.name);
   const states: TrainState[] = [];
-  trainRecipe(RECIPES.fp4, data, {
+  trainRecipe(recipe, data, {
     ...opts,
     saveEvery: 4,
     onSave: (s) => {
       // Deep copy what the trainer keeps mutating, to compare with what comes back.
       states.push(structuredClone({ ...s, params: s.params.slice() }));
-      saveCheckpoint(dir, config, RECIPES.fp4, settings, s);
+      saveCheckpoint(dir, config, recipe, { ...settings, recipe: recipe.name }, s);
     },
   });
   return { dir, states };
@@ -100,25 +102,28 @@ Deno.test("checkpoint: save then load gives back every value bit for bit", async
   }
 });
 
-Deno.test("checkpoint: resuming from a saved step equals training straight through", async () => {
-  const { dir, states } = await trainedFolder();
-  try {
-    const straight = states[1];
-    const ck = loadCheckpoint(join(dir, "step-000004"), { requireState: true });
-    const resumed = trainRecipe(RECIPES.fp4, data, { ...opts, resume: ck.state! });
-    assert.deepEqual(resumed.records.map((r) => r.loss), straight.records.map((r) => r.loss));
-    assert.deepEqual(
-      resumed.records.map((r) => r.valLoss),
-      straight.records.map((r) => r.valLoss),
-    );
-    assert.deepEqual(
-      new Uint8Array(resumed.params.buffer),
-      new Uint8Array(straight.params.buffer),
-    );
-  } finally {
-    await Deno.remove(join(dir, ".."), { recursive: true });
-  }
-});
+for (const recipe of [RECIPES.fp4, RECIPES.fp32, RECIPES.nvfp4]) {
+  Deno.test(`checkpoint: resuming ${recipe.name} from a saved step equals training straight through`, async () => {
+    const { dir, states } = await trainedFolder(recipe);
+    try {
+      const straight = states[1];
+      const ck = loadCheckpoint(join(dir, "step-000004"), { requireState: true });
+      assert.equal(ck.state!.optimizer.m1Format, recipe.optimizer.m1);
+      const resumed = trainRecipe(recipe, data, { ...opts, resume: ck.state! });
+      assert.deepEqual(resumed.records.map((r) => r.loss), straight.records.map((r) => r.loss));
+      assert.deepEqual(
+        resumed.records.map((r) => r.valLoss),
+        straight.records.map((r) => r.valLoss),
+      );
+      assert.deepEqual(
+        new Uint8Array(resumed.params.buffer),
+        new Uint8Array(straight.params.buffer),
+      );
+    } finally {
+      await Deno.remove(join(dir, ".."), { recursive: true });
+    }
+  });
+}
 
 Deno.test("checkpoint: truncated, flipped and missing-tensor files are refused; the previous step still loads", async () => {
   const { dir } = await trainedFolder();
