@@ -7,9 +7,10 @@
  * - fp4 recipe step time / bf16 recipe step time (target ≤ 1.5x).
  *
  * usage: deno run -A benchmarks/train_step.ts [--presets tiny,small] [--steps N] [--batch B]
- *   [--threads T] (default: all cores, both sides)
- * PyTorch is Debian's python3-torch (/usr/bin/python3); without it only the trainer's own ratio
- * is reported.
+ *   [--threads T] (default: all cores, both sides) [--python python3,/usr/bin/python3]
+ * Each interpreter in --python that imports torch is a peer: the pip CPU wheel (MKL / oneDNN) on
+ * the PATH's python3 and Debian's python3-torch (generic BLAS) at /usr/bin/python3; without any,
+ * only the trainer's own ratio is reported.
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "4" },
     batch: { type: "string", default: "16" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency) },
+    python: { type: "string", default: "python3,/usr/bin/python3" },
   },
 });
 const steps = Number(values.steps), batch = Number(values.batch), threads = Number(values.threads);
@@ -47,9 +49,13 @@ function ours(recipe: string, preset: string): number {
   return (r.records[steps].elapsed - r.records[0].elapsed) / steps;
 }
 
-function torch(recipe: string, preset: string): { step_s: number; torch: string } | null {
+function torch(
+  python: string,
+  recipe: string,
+  preset: string,
+): { step_s: number; torch: string } | null {
   try {
-    const r = new Deno.Command("/usr/bin/python3", {
+    const r = new Deno.Command(python, {
       args: [
         join(import.meta.dirname!, "train_step_torch.py"),
         JSON.stringify(presetByName(preset)),
@@ -81,20 +87,24 @@ for (const preset of values.presets!.split(",")) {
   const T = presetByName(preset).contextLength;
   const tok = (s: number) => Math.round((batch * T) / s);
   const f32 = ours("fp32", preset), bf16 = ours("bf16", preset), fp4 = ours("fp4", preset);
-  const tf32 = torch("fp32", preset), tfp4 = torch("fp4", preset);
   console.log(`\n${preset}: tokens/s  fp32 ${tok(f32)}  bf16 ${tok(bf16)}  fp4 ${tok(fp4)}`);
   console.log(`  fp4 / bf16 step time: ${(fp4 / bf16).toFixed(2)}x (target <= 1.5x)`);
-  if (tf32 && tfp4) {
+  let peers = 0;
+  for (const python of values.python!.split(",")) {
+    const tf32 = torch(python, "fp32", preset), tfp4 = torch(python, "fp4", preset);
+    if (!tf32 || !tfp4) continue;
+    peers++;
     console.log(
-      `  PyTorch ${tf32.torch}: f32 ${tok(tf32.step_s)}, fake-quant fp4 ${tok(tfp4.step_s)}`,
+      `  PyTorch ${tf32.torch} (${python}): f32 ${tok(tf32.step_s)}, fake-quant fp4 ${
+        tok(tfp4.step_s)
+      }`,
     );
     console.log(
-      `  fp32 vs PyTorch f32: ${(tf32.step_s / f32).toFixed(2)}x tokens/s (target >= 0.5x)`,
+      `    fp32 vs PyTorch f32: ${(tf32.step_s / f32).toFixed(2)}x tokens/s (target >= 0.5x)`,
     );
     console.log(
-      `  fp4 vs PyTorch fake-quant fp4: ${(tfp4.step_s / fp4).toFixed(2)}x (target >= 1.0x)`,
+      `    fp4 vs PyTorch fake-quant fp4: ${(tfp4.step_s / fp4).toFixed(2)}x (target >= 1.0x)`,
     );
-  } else {
-    console.log("  PyTorch not available (/usr/bin/python3 with torch): no peer ratios");
   }
+  if (peers === 0) console.log("  PyTorch not available (no --python with torch): no peer ratios");
 }

@@ -4,9 +4,10 @@
  * relative, the tensor names and shapes are exactly Hugging Face LlamaForCausalLM's for the
  * config.json fields, and greedy sampling picks the same bytes in both. When `transformers` is
  * importable the script also loads the folder with `LlamaForCausalLM.from_pretrained` and the
- * loss must agree with that too (Debian bookworm has no python3-transformers package and PyPI
- * is out of reach here, so that branch is reported, not run). Needs Debian's python3-torch: with
- * CI=true a missing torch fails the test; elsewhere the test is skipped.
+ * loss and its greedy continuation must agree with ours too. `.ci/run` installs torch and
+ * transformers with pip (from the machine's local wheel mirror), falling back to Debian's
+ * python3-torch: with CI=true a missing torch or transformers fails the test; elsewhere the
+ * test is skipped.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -19,14 +20,17 @@ import { trainRecipe } from "../apps/trainer/train.ts";
 const ROOT = join(import.meta.dirname!, "..");
 const SCRIPT = join(import.meta.dirname!, "torch", "eval_ref.py");
 
+/** The first interpreter that imports torch (and transformers, if any has both). */
 function findTorchPython(): string | null {
-  for (const py of ["/usr/bin/python3", "python3"]) {
-    try {
-      const r = new Deno.Command(py, { args: ["-c", "import torch"], stderr: "null" })
-        .outputSync();
-      if (r.success) return py;
-    } catch {
-      // not installed under this name
+  for (const modules of ["torch, transformers", "torch"]) {
+    for (const py of ["python3", "/usr/bin/python3"]) {
+      try {
+        const r = new Deno.Command(py, { args: ["-c", `import ${modules}`], stderr: "null" })
+          .outputSync();
+        if (r.success) return py;
+      } catch {
+        // not installed under this name
+      }
     }
   }
   return null;
@@ -128,8 +132,17 @@ Deno.test({
       const rel = Math.abs(ours.loss - ref.loss) / ref.loss;
       assert.ok(rel <= 1e-5, `eval ${ours.loss} vs PyTorch ${ref.loss}: ${rel}`);
       assert.deepEqual(greedy.ids, ref.greedy, "greedy continuation");
+      if (inCI) assert.notEqual(ref.hf_loss, null, "CI installs transformers (pip, local mirror)");
       if (ref.hf_loss !== null) {
-        assert.ok(Math.abs(ours.loss - ref.hf_loss) <= 1e-5 * ref.hf_loss, "transformers");
+        // The folder loads in transformers' LlamaForCausalLM with no conversion, gives the same
+        // loss, and greedy sampling there continues the prompt with the same bytes as ours.
+        assert.ok(Math.abs(ours.loss - ref.hf_loss) <= 1e-5 * ref.hf_loss, "transformers loss");
+        assert.ok(ref.hf_greedy.length >= 8, "transformers generated a continuation");
+        assert.deepEqual(
+          greedy.ids.slice(0, ref.hf_greedy.length),
+          ref.hf_greedy,
+          "transformers greedy continuation",
+        );
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

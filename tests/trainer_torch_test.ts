@@ -12,14 +12,17 @@ import { RECIPES } from "../apps/trainer/recipe.ts";
 
 const SCRIPT = join(import.meta.dirname!, "torch", "llama_ref.py");
 
+/** The first interpreter that imports torch (and transformers, if any has both). */
 function findTorchPython(): string | null {
-  for (const py of ["/usr/bin/python3", "python3"]) {
-    try {
-      const r = new Deno.Command(py, { args: ["-c", "import torch"], stderr: "null" })
-        .outputSync();
-      if (r.success) return py;
-    } catch {
-      // not installed under this name
+  for (const modules of ["torch, transformers", "torch"]) {
+    for (const py of ["python3", "/usr/bin/python3"]) {
+      try {
+        const r = new Deno.Command(py, { args: ["-c", `import ${modules}`], stderr: "null" })
+          .outputSync();
+        if (r.success) return py;
+      } catch {
+        // not installed under this name
+      }
     }
   }
   return null;

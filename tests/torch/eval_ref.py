@@ -144,7 +144,7 @@ def main(folder, data_path, prompt=None, greedy_tokens=0):
 
     try:
         import transformers  # noqa: F401  (not in Debian bookworm; used when present)
-        model = transformers.LlamaForCausalLM.from_pretrained(folder, torch_dtype=torch.float64)
+        model = transformers.LlamaForCausalLM.from_pretrained(folder, dtype=torch.float64)
         with torch.no_grad():
             hf_total = 0.0
             for b in range(0, windows, 64):
@@ -152,6 +152,17 @@ def main(folder, data_path, prompt=None, greedy_tokens=0):
                 out = model(chunk, labels=chunk)
                 hf_total += out.loss.item() * chunk[:, 1:].numel()
         result["hf_loss"] = hf_total / count
+        if prompt is not None:
+            # Sampling from the same folder in transformers: greedy decoding in float32, for as
+            # long as the whole sequence fits the context (past it our sampler slides a window
+            # and generate() does not).
+            model32 = transformers.LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32)
+            start = torch.tensor([list(prompt.encode("utf-8"))], dtype=torch.long)
+            fits = min(greedy_tokens, T - start.shape[1])
+            with torch.no_grad():
+                generated = model32.generate(start, max_new_tokens=fits,
+                                             do_sample=False, pad_token_id=0)
+            result["hf_greedy"] = generated[0, start.shape[1]:].tolist()
     except ImportError:
         result["hf_loss"] = None
     print(json.dumps(result))
