@@ -16,25 +16,10 @@ import { saveCheckpoint } from "../apps/trainer/checkpoint.ts";
 import { PRESETS } from "../apps/trainer/config.ts";
 import { RECIPES } from "../apps/trainer/recipe.ts";
 import { trainRecipe } from "../apps/trainer/train.ts";
+import { findTorchPython } from "./_util/torch.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const SCRIPT = join(import.meta.dirname!, "torch", "eval_ref.py");
-
-/** The first interpreter that imports torch (and transformers, if any has both). */
-function findTorchPython(): string | null {
-  for (const modules of ["torch, transformers", "torch"]) {
-    for (const py of ["python3", "/usr/bin/python3"]) {
-      try {
-        const r = new Deno.Command(py, { args: ["-c", `import ${modules}`], stderr: "null" })
-          .outputSync();
-        if (r.success) return py;
-      } catch {
-        // not installed under this name
-      }
-    }
-  }
-  return null;
-}
 
 const python = findTorchPython();
 const inCI = Deno.env.get("CI") === "true";

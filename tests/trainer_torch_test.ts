@@ -9,24 +9,9 @@ import { join } from "node:path";
 import { PRESETS } from "../apps/trainer/config.ts";
 import { backward, createModel, forward, initParams } from "../apps/trainer/model.ts";
 import { RECIPES } from "../apps/trainer/recipe.ts";
+import { findTorchPython } from "./_util/torch.ts";
 
 const SCRIPT = join(import.meta.dirname!, "torch", "llama_ref.py");
-
-/** The first interpreter that imports torch (and transformers, if any has both). */
-function findTorchPython(): string | null {
-  for (const modules of ["torch, transformers", "torch"]) {
-    for (const py of ["python3", "/usr/bin/python3"]) {
-      try {
-        const r = new Deno.Command(py, { args: ["-c", `import ${modules}`], stderr: "null" })
-          .outputSync();
-        if (r.success) return py;
-      } catch {
-        // not installed under this name
-      }
-    }
-  }
-  return null;
-}
 
 const python = findTorchPython();
 const inCI = Deno.env.get("CI") === "true";
