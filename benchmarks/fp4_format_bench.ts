@@ -2,6 +2,7 @@
 // data measured in the same run (deno bench prints "x times slower than" the baseline).
 // Target (issue 3): nearest-even quantize within 4x of the copy.
 import { E2M1, E4M3, encodePacked, quantize } from "@fp4lab/fp4-format";
+import { fakeQuantize, quantizePack } from "@fp4lab/kernels";
 
 const n = 16 * 1024 * 1024;
 const x = new Float32Array(n);
@@ -27,4 +28,15 @@ Deno.bench("quantize E2M1 stochastic", { group: "16M" }, () => {
 });
 Deno.bench("encode + pack E2M1 (bytes out)", { group: "16M" }, () => {
   encodePacked(x, E2M1, { out: packed });
+});
+
+// The same jobs through the kernel set's WebAssembly SIMD twins (bit-identical to the above).
+Deno.bench("kernels fakeQuantize E2M1 (wasm)", { group: "16M" }, () => {
+  fakeQuantize(x, E2M1, {}, out);
+});
+Deno.bench("kernels fakeQuantize E4M3 (wasm)", { group: "16M" }, () => {
+  fakeQuantize(x, E4M3, {}, out);
+});
+Deno.bench("kernels quantizePack E2M1 (wasm, bytes out)", { group: "16M" }, () => {
+  quantizePack(x, E2M1);
 });

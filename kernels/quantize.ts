@@ -214,10 +214,21 @@ export function fakeQuantize(
   }
   const n = values.length;
   if (n === 0) return out;
-  const base = arena(n * 4);
+  // Cache-sized chunks: the copies in and out of wasm memory then hit L2, not DRAM.
+  const chunk = Math.min(n, FAKE_QUANT_CHUNK);
+  const base = arena(chunk * 4);
   const mem = memoryBuffer();
-  new Float32Array(mem, base, n).set(values);
-  kernelExports().fakeQuantF32(base, base, n, s.ebits, s.mbits, s.bias, s.max, scale);
-  out.set(new Float32Array(mem, base, n));
+  const staging = new Float32Array(mem, base, chunk);
+  const fakeQuantF32 = kernelExports().fakeQuantF32;
+  for (let start = 0; start < n; start += chunk) {
+    const len = Math.min(chunk, n - start);
+    const view = len === chunk ? staging : staging.subarray(0, len);
+    view.set(values.subarray(start, start + len));
+    fakeQuantF32(base, base, len, s.ebits, s.mbits, s.bias, s.max, scale);
+    out.set(view, start);
+  }
   return out;
 }
+
+/** Elements per chunk of {@link fakeQuantize}: 128 KiB in and out, a multiple of 4 lanes. */
+const FAKE_QUANT_CHUNK = 32768;

@@ -89,3 +89,19 @@ Deno.test("element kernels reject bad input", () => {
   assert.deepEqual(quantizePack(new Float32Array(0), E2M1), new Uint8Array(0));
   assert.deepEqual(quantizePack(new Float32Array([4, 1, 2]), E2M1), new Uint8Array([0x26, 0x4]));
 });
+
+Deno.test("fakeQuantize's SIMD lanes equal fp4-format on random f32 bit patterns, scaled too", () => {
+  const rnd = lcg(91);
+  const bits = new Uint32Array(200_003).map(() => Math.floor(rnd() * 2 ** 32));
+  const x = new Float32Array(bits.buffer);
+  for (const format of [E2M1, E4M3, E5M2, BF16]) {
+    assertBitsEqual(fakeQuantize(x, format), quantize(x, format), format.name);
+    for (const scale of [3.7, 1e-3, 2 ** 20]) {
+      assertBitsEqual(
+        fakeQuantize(x, format, { scale }),
+        quantize(x, format, { scale }),
+        `${format.name} scale ${scale}`,
+      );
+    }
+  }
+});

@@ -50,7 +50,12 @@ export function fakeQuantF32(
   values: usize, out: usize, n: i32, ebits: i32, mbits: i32, bias: i32, maxNormal: f64, s: f32,
 ): void {
   const emin = 1 - bias;
-  for (let i = 0; i < n; i++) {
+  let start = 0;
+  if (ebits == 8 && mbits == 7 && bias == 127) start = fakeQuantBf16Simd(values, out, n, s);
+  else if (maxNormal < 1e30 && bias <= 126) {
+    start = fakeQuantSimd(values, out, n, mbits, emin, <f32>maxNormal, s);
+  }
+  for (let i = start; i < n; i++) {
     let x = load<f32>(values + <usize>i * 4);
     if (s != 1) x = x * s;
     let y: f32;
@@ -130,4 +135,70 @@ export function dequantizeF32(
     else if (s != 1) y = y / s;
     store<f32>(out + <usize>i * 4, y);
   }
+}
+
+/**
+ * Four lanes at a time, for formats whose range stays far below f32's top binades: the grid
+ * spacing of each lane is 2^(max(e, emin) - mbits), and adding then subtracting the f32 constant
+ * 1.5 · 2^23 · spacing rounds |x| to a multiple of it with one IEEE round-to-nearest-even (the
+ * sum is exact before rounding). f32x4.min saturates (±Inf included) and propagates NaN; the sign
+ * bit is put back last, which keeps -0. Returns how many elements it did (a multiple of 4).
+ */
+function fakeQuantSimd(
+  values: usize, out: usize, n: i32, mbits: i32, emin: i32, maxNormal: f32, s: f32,
+): i32 {
+  const n4 = n & ~3;
+  const signMask = i32x4.splat(0x80000000);
+  const absMask = i32x4.splat(0x7fffffff);
+  const minField = i32x4.splat(emin + 127);
+  const shiftToMagic = i32x4.splat(23 - mbits);
+  const topField = i32x4.splat(254);
+  const onePointFive = i32x4.splat(0x400000);
+  const maxv = f32x4.splat(maxNormal);
+  const sv = f32x4.splat(s);
+  const scaled = s != 1;
+  for (let i = 0; i < n4; i += 4) {
+    let x = v128.load(values + <usize>i * 4);
+    if (scaled) x = f32x4.mul(x, sv);
+    const a = v128.and(x, absMask);
+    const field = i32x4.max_s(i32x4.shr_u(a, 23), minField);
+    const magicField = i32x4.min_s(i32x4.add(field, shiftToMagic), topField);
+    const magic = v128.or(i32x4.shl(magicField, 23), onePointFive);
+    const r = f32x4.min(f32x4.sub(f32x4.add(a, magic), magic), maxv);
+    let y = v128.or(r, v128.and(x, signMask));
+    if (scaled) y = f32x4.div(y, sv);
+    v128.store(out + <usize>i * 4, y);
+  }
+  return n4;
+}
+
+/**
+ * BF16 four lanes at a time: round the f32 bits to their top 16 with nearest-even in integer
+ * arithmetic, saturate what overflows to Inf at BF16's max (satfinite), keep NaN as NaN.
+ */
+function fakeQuantBf16Simd(values: usize, out: usize, n: i32, s: f32): i32 {
+  const n4 = n & ~3;
+  const half = i32x4.splat(0x7fff);
+  const one = i32x4.splat(1);
+  const keep = i32x4.splat(0xffff0000);
+  const absMask = i32x4.splat(0x7fffffff);
+  const signMask = i32x4.splat(0x80000000);
+  const infBits = i32x4.splat(0x7f800000);
+  const maxBits = i32x4.splat(0x7f7f0000);
+  const sv = f32x4.splat(s);
+  const scaled = s != 1;
+  for (let i = 0; i < n4; i += 4) {
+    let x = v128.load(values + <usize>i * 4);
+    if (scaled) x = f32x4.mul(x, sv);
+    const a = v128.and(x, absMask);
+    const isNaN = i32x4.gt_s(a, infBits);
+    const lsb = v128.and(i32x4.shr_u(a, 16), one);
+    let r = v128.and(i32x4.add(i32x4.add(a, half), lsb), keep);
+    r = i32x4.min_s(r, maxBits); // rounded to Inf, or Inf itself: saturate
+    r = v128.bitselect(a, r, isNaN);
+    let y = v128.or(r, v128.and(x, signMask));
+    if (scaled) y = f32x4.div(y, sv);
+    v128.store(out + <usize>i * 4, y);
+  }
+  return n4;
 }
