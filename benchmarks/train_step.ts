@@ -7,6 +7,7 @@
  * - fp4 recipe step time / bf16 recipe step time (target ≤ 1.5x).
  *
  * usage: deno run -A benchmarks/train_step.ts [--presets tiny,small] [--steps N] [--batch B]
+ *   [--threads T] (default: all cores, both sides)
  * PyTorch is Debian's python3-torch (/usr/bin/python3); without it only the trainer's own ratio
  * is reported.
  */
@@ -16,18 +17,20 @@ import { presetByName } from "../apps/trainer/config.ts";
 import { markovSource } from "../apps/trainer/data.ts";
 import { RECIPES } from "../apps/trainer/recipe.ts";
 import { trainRecipe } from "../apps/trainer/train.ts";
+import { setThreads } from "../apps/trainer/gemm.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     presets: { type: "string", default: "tiny" },
     steps: { type: "string", default: "4" },
-    batch: { type: "string", default: "4" },
-    threads: { type: "string", default: "1" },
+    batch: { type: "string", default: "16" },
+    threads: { type: "string", default: String(navigator.hardwareConcurrency) },
   },
 });
 const steps = Number(values.steps), batch = Number(values.batch), threads = Number(values.threads);
 const data = markovSource(400_000, { seed: 1 });
+setThreads(threads); // the kernel set's pool; PyTorch gets torch.set_num_threads(threads)
 
 // Mean seconds of steps 2..steps+1 (step 1 warms the JIT; the last step also validates).
 function ours(recipe: string, preset: string): number {

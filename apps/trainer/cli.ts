@@ -16,7 +16,7 @@ export class UsageError extends Error {
 /** Per-preset defaults, chosen so the default run (tiny, bf16 + fp4) fits about 5 minutes. */
 export const DEFAULTS: Readonly<Record<string, { steps: number; batch: number; lr: number }>> = {
   smoke: { steps: 20, batch: 4, lr: 3e-3 },
-  tiny: { steps: 60, batch: 4, lr: 3e-3 },
+  tiny: { steps: 150, batch: 16, lr: 3e-3 },
   small: { steps: 3000, batch: 8, lr: 1e-3 },
 };
 
