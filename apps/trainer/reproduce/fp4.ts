@@ -77,8 +77,8 @@ export function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Fp4Plan {
   const seeds = Array.from({ length: seedCount }, (_, i) => i + 1);
   const batch = preset === "small" ? 8 : 4;
   const lr = preset === "small" ? 1e-3 : 3e-3;
-  const evalPoints = opts.quick ? 2 : 4;
-  const valWindows = opts.quick ? 8 : 48;
+  const evalPoints = 2;
+  const valWindows = opts.quick ? 8 : 64;
   let steps = opts.steps ?? (opts.quick ? 8 : preset === "smoke" ? 40 : 200);
   let calibration: Fp4Plan["calibration"] = null;
   if (opts.budgetMinutes !== null && opts.steps === undefined) {
