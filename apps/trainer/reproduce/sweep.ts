@@ -70,6 +70,8 @@ export interface RunResult {
   skippedSteps: number;
   /** the fault message when the run diverged, else null */
   fault: string | null;
+  /** per linear layer: the trainer's last collected GEMM statistics (crest, zeros, DGE, OCC) */
+  gemmStats?: Record<string, unknown>;
   /** per-step training loss and validation points */
   curve: { step: number; loss: number; valLoss: number | null }[];
 }
@@ -155,6 +157,7 @@ export function executeRun(
       dgeMeanFactor: mean(stats.flatMap((s) => s.dge ? [s.dge.meanFactor] : [])),
       skippedSteps: r.skippedSteps,
       fault: null,
+      gemmStats: r.gemmStats as Record<string, unknown>,
       curve: r.records.map((s) => ({ step: s.step, loss: s.loss, valLoss: s.valLoss })),
     };
   } catch (e) {
