@@ -67,7 +67,7 @@ export function writePlan(out: string, plan: unknown): void {
 
 /**
  * Seconds per optimizer step of `recipe` on `config`, measured now on this machine (its load
- * included) by training a few steps, best of the steps after the first.
+ * included) by training a few steps: the median step time between the first and the last.
  *
  * @param recipe the recipe to time
  * @param config the model
@@ -85,7 +85,7 @@ export function stepSeconds(
   batch: number,
   data: Dataset,
 ): number {
-  const steps = 3;
+  const steps = 6;
   const r = trainRecipe(recipe, data, {
     config,
     steps,
@@ -96,10 +96,12 @@ export function stepSeconds(
     evalPoints: 1,
     valWindows: batch,
   });
-  // elapsed of step s+1 minus step s, excluding the validation after the last step
+  // elapsed of step s+1 minus step s (the first step warms up, the last one validates): the
+  // median, so one step slowed by another process does not set the plan
   const gaps = [];
   for (let i = 1; i < steps - 1; i++) gaps.push(r.records[i].elapsed - r.records[i - 1].elapsed);
-  return gaps.length ? Math.min(...gaps) : r.stepSeconds;
+  gaps.sort((a, b) => a - b);
+  return gaps.length ? gaps[gaps.length >> 1] : r.stepSeconds;
 }
 
 /**
