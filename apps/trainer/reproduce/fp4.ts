@@ -390,6 +390,7 @@ export function fp4Markdown(
   summary: Fp4Summary,
   ctx: ReportContext,
   parameters: number,
+  results: RunResult[] = [],
 ): string {
   const T = ctx.config.contextLength;
   const meanSeconds = summary.meanRunSeconds;
@@ -514,6 +515,7 @@ export function fp4Markdown(
     }
     L.push("");
   }
+  L.push(...earlyWarnings(plan, results));
   L.push(
     "## What a full reproduction would still need",
     "",
@@ -527,6 +529,70 @@ export function fp4Markdown(
       `[reproduce-fp4/summary.json](reproduce-fp4/summary.json).`,
   );
   return L.join("\n") + "\n";
+}
+
+interface OperandStatsLike {
+  crestMean: number;
+  crestMax: number;
+  zeroFraction: number;
+}
+interface LinearStatsLike {
+  a?: OperandStatsLike;
+  w?: OperandStatsLike;
+  dge?: { meanFactor: number; cappedFraction: number };
+}
+
+// SPEC.md 17's early warnings at the last collected step, averaged over seeds: the crest factor
+// max|a|/rms(a) of each quantized activation, the share of entries rounded to zero, the DGE factor.
+function earlyWarnings(plan: Fp4Plan, results: RunResult[]): string[] {
+  const rows: string[] = [];
+  const avg = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+  const f = (x: number, d: number) => Number.isFinite(x) ? x.toFixed(d) : "—";
+  for (const v of fp4Variants()) {
+    const runs = results.filter((r) => r.recipe === v.recipe.name && r.gemmStats);
+    if (runs.length === 0) continue;
+    const layers = runs.map((r) => Object.entries(r.gemmStats as Record<string, LinearStatsLike>));
+    const pick = (
+      get: (name: string, s: LinearStatsLike) => number | undefined,
+    ) =>
+      avg(layers.flatMap((ls) =>
+        ls.flatMap(([n, s]) => {
+          const x = get(n, s);
+          return x === undefined ? [] : [x];
+        })
+      ));
+    const aZero = pick((_n, s) => s.a?.zeroFraction);
+    const wZero = pick((_n, s) => s.w?.zeroFraction);
+    const downCrest = pick((n, s) => n.includes("down_proj") ? s.a?.crestMean : undefined);
+    const otherCrest = pick((n, s) => n.includes("down_proj") ? undefined : s.a?.crestMean);
+    const dge = pick((_n, s) => s.dge?.meanFactor);
+    const capped = pick((_n, s) => s.dge?.cappedFraction);
+    if ([aZero, wZero, dge].every((x) => Number.isNaN(x))) continue;
+    rows.push(
+      mdTableRow([
+        `\`${v.recipe.name}\``,
+        f(downCrest, 2),
+        f(otherCrest, 2),
+        Number.isNaN(aZero) ? "—" : `${(100 * aZero).toFixed(2)}%`,
+        Number.isNaN(wZero) ? "—" : `${(100 * wZero).toFixed(2)}%`,
+        f(dge, 3),
+        Number.isNaN(capped) ? "—" : `${(100 * capped).toFixed(2)}%`,
+      ]),
+    );
+  }
+  if (rows.length === 0) return [];
+  return [
+    "## Early warnings in the quantized GEMM inputs (SPEC.md 17)",
+    "",
+    `At the last step of each run, mean over layers and the ${plan.seeds.length} seeds. Crest = `,
+    "max|a| / rms(a) per token (mean over tokens); a Gaussian row of this width has a crest of",
+    "about 2.6-3 for Gaussian rows of 128-384 values. Zeros = share of non-zero entries that rounding flushed to zero.",
+    "",
+    "| recipe | A crest, down_proj input | A crest, other layers | A zeros | W zeros | DGE mean factor | DGE capped |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+  ];
 }
 
 async function lossFigure(summary: Fp4Summary): Promise<string> {
@@ -666,7 +732,7 @@ export async function writeFp4Report(
   await Deno.writeTextFile(join(dir, "gap.svg"), await gapFigure(plan, results));
   await Deno.writeTextFile(
     join(docs, "reproduce-fp4.md"),
-    fp4Markdown(plan, summary, ctx, parameters),
+    fp4Markdown(plan, summary, ctx, parameters, results),
   );
   return summary;
 }
