@@ -118,6 +118,7 @@ Deno.test("reproduce scaling-law --quick: runs CSV for plan fit, table equals th
     ]
   ) assert.ok(md.includes(heading), heading);
   assert.match(md, /R² = /);
+  assert.match(md, /the precision term alone .* gets R² = /);
   const results = csvRows(await Deno.readTextFile(join(sub, "results.csv")));
   const head = tableRow(md, "model");
   for (const x of results) {
