@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { readSafetensors } from "@fp4lab/quant-granularity";
 
 const ROOT = join(import.meta.dirname!, "..");
 
@@ -49,6 +50,21 @@ Deno.test("e2e: deno task train --preset smoke writes a consistent run folder", 
       assert.ok((await Deno.stat(join(run, recipe))).isDirectory);
       const cfg = JSON.parse(await Deno.readTextFile(join(run, recipe, "config.json")));
       assert.deepEqual(cfg.architectures, ["LlamaForCausalLM"]);
+      const st = readSafetensors(await Deno.readFile(join(run, recipe, "model.safetensors")));
+      const names = Object.keys(st.tensors);
+      assert.equal(names.length, 3 + 9 * cfg.num_hidden_layers);
+      for (
+        const n of [
+          "model.embed_tokens.weight",
+          "model.layers.1.mlp.down_proj.weight",
+          "lm_head.weight",
+        ]
+      ) assert.ok(names.includes(n), n);
+      assert.deepEqual(st.tensors["model.layers.0.mlp.down_proj.weight"].shape, [
+        cfg.hidden_size,
+        cfg.intermediate_size,
+      ]);
+      assert.equal(st.metadata.recipe, recipe);
     }
     const report = JSON.parse(await Deno.readTextFile(join(run, "report.json")));
     assert.deepEqual(printed.recipes.map((x: { recipe: string }) => x.recipe), [

@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { hfConfig, type ModelConfig } from "./config.ts";
+import { float32Tensor, writeSafetensors } from "@fp4lab/quant-granularity";
+import { hfConfig, type ModelConfig, paramLayout } from "./config.ts";
 import type { Recipe } from "./recipe.ts";
 import type { RecipeResult } from "./train.ts";
 
@@ -245,7 +246,7 @@ function recipeJson(recipe: Recipe): string {
 
 /**
  * Writes the run folder: metrics.csv, report.json, report.md, loss.svg and `<recipe>/` folders
- * (recipe.json and the Hugging Face config.json; issue 10 adds the checkpoint there).
+ * (the final weights as `model.safetensors` with Hugging Face names, `config.json`, recipe.json).
  *
  * @param dir run folder
  * @param info run description
@@ -293,9 +294,19 @@ export async function writeReport(
   await Deno.writeTextFile(join(dir, "report.json"), JSON.stringify(report, null, 2) + "\n");
   await Deno.writeTextFile(join(dir, "loss.svg"), await lossSvg(results));
   await Deno.writeTextFile(join(dir, "report.md"), reportMarkdown(info, rows, results));
+  const layout = paramLayout(info.config);
   for (let i = 0; i < recipes.length; i++) {
     const sub = join(dir, recipes[i].name);
     await Deno.mkdir(sub, { recursive: true });
+    // The trained f32 master weights under Hugging Face names, written to a temporary file and
+    // renamed, so a reader never sees a partial file.
+    const tensors = Object.fromEntries(layout.params.map((p) => [
+      p.name,
+      float32Tensor(results[i].params.subarray(p.offset, p.offset + p.size), p.shape),
+    ]));
+    const bytes = writeSafetensors(tensors, { format: "pt", recipe: recipes[i].name });
+    await Deno.writeFile(join(sub, "model.safetensors.tmp"), bytes);
+    await Deno.rename(join(sub, "model.safetensors.tmp"), join(sub, "model.safetensors"));
     await Deno.writeTextFile(join(sub, "recipe.json"), recipeJson(recipes[i]));
     await Deno.writeTextFile(
       join(sub, "config.json"),
