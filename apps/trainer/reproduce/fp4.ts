@@ -723,7 +723,15 @@ export async function writeFp4Report(
   await Deno.writeTextFile(
     join(dir, "summary.json"),
     JSON.stringify(
-      { plan, ...ctx, config: undefined, preset: ctx.config, ...summary },
+      {
+        plan,
+        command: ctx.command,
+        machine: ctx.machine,
+        data: ctx.data,
+        seconds: ctx.seconds,
+        model: ctx.config,
+        ...summary,
+      },
       (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v,
       2,
     ) + "\n",
