@@ -187,6 +187,8 @@ export interface Fp4Check {
   diff: number;
   /** its standard deviation over seeds */
   std: number;
+  /** seeds compared */
+  n: number;
 }
 
 /** What the FP4 report holds (also written as `summary.json`). */
@@ -460,7 +462,7 @@ export function fp4Markdown(
     "## Against the paper's directions (spec/fp4-training.md section 11)",
     "",
     "Each line compares two recipes seed by seed (difference = the paper's worse minus its better,",
-    "mean ± std over seeds). *Clear* means the mean difference is more than two standard errors;",
+    "mean ± std over seeds). *Clear* means the mean difference exceeds two standard errors (a loose bar for 3 seeds);",
     "otherwise the result is within seed noise and says little either way.",
     "",
     "| paper's claim | difference | result |",
@@ -471,7 +473,9 @@ export function fp4Markdown(
       ? "—"
       : !Number.isFinite(c.diff)
       ? "one side diverged"
-      : `${c.diff >= 0 ? "+" : ""}${c.diff.toFixed(4)} ± ${c.std.toFixed(4)}`;
+      : `${c.diff >= 0 ? "+" : ""}${c.diff.toFixed(4)}${
+        c.n > 1 ? ` ± ${c.std.toFixed(4)}` : " (1 seed)"
+      }`;
     const result = c.verdict === "disagrees"
       ? "**disagrees with the paper**"
       : c.verdict === "disagrees (within noise)"
@@ -584,9 +588,9 @@ function earlyWarnings(plan: Fp4Plan, results: RunResult[]): string[] {
   return [
     "## Early warnings in the quantized GEMM inputs (SPEC.md 17)",
     "",
-    `At the last step of each run, mean over layers and the ${plan.seeds.length} seeds. Crest = `,
-    "max|a| / rms(a) per token (mean over tokens); a Gaussian row of this width has a crest of",
-    "about 2.6-3 for Gaussian rows of 128-384 values. Zeros = share of non-zero entries that rounding flushed to zero.",
+    "At the last step of each run, mean over layers and finished seeds. Crest = " +
+    "max|a| / rms(a) per token (mean over tokens); Gaussian rows of 128-384 values have a crest",
+    "of about 2.6-3. Zeros = share of non-zero entries that rounding flushed to zero.",
     "",
     "| recipe | A crest, down_proj input | A crest, other layers | A zeros | W zeros | DGE mean factor | DGE capped |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",

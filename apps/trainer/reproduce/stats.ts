@@ -52,7 +52,7 @@ export type Verdict =
  *
  * @param worse per-seed losses of the configuration the paper expects to be worse
  * @param better per-seed losses of the one it expects to be better (same seed order)
- * @returns the verdict and the paired mean difference and its standard deviation
+ * @returns the verdict, the paired mean difference, its standard deviation and the pairs used
  * @example
  * ```ts
  * import { judge } from "./stats.ts";
@@ -62,19 +62,20 @@ export type Verdict =
 export function judge(
   worse: readonly number[],
   better: readonly number[],
-): { verdict: Verdict; diff: number; std: number } {
+): { verdict: Verdict; diff: number; std: number; n: number } {
   const w = worse.map((x) => Number.isFinite(x) ? x : Infinity);
   const b = better.map((x) => Number.isFinite(x) ? x : Infinity);
   const n = Math.min(w.length, b.length);
-  if (n === 0) return { verdict: "n/a", diff: NaN, std: NaN };
+  if (n === 0) return { verdict: "n/a", diff: NaN, std: NaN, n };
   const wInf = w.slice(0, n).filter((x) => x === Infinity).length;
   const bInf = b.slice(0, n).filter((x) => x === Infinity).length;
   if (wInf > 0 || bInf > 0) {
-    if (wInf === bInf) return { verdict: "n/a", diff: NaN, std: NaN };
+    if (wInf === bInf) return { verdict: "n/a", diff: NaN, std: NaN, n };
     return {
       verdict: wInf > bInf ? "agrees" : "disagrees",
       diff: wInf > bInf ? Infinity : -Infinity,
       std: NaN,
+      n,
     };
   }
   const d = Array.from({ length: n }, (_, i) => w[i] - b[i]);
@@ -83,7 +84,7 @@ export function judge(
   const verdict: Verdict = s.mean > 0
     ? (clear ? "agrees" : "agrees (within noise)")
     : (clear ? "disagrees" : "disagrees (within noise)");
-  return { verdict, diff: s.mean, std: s.std };
+  return { verdict, diff: s.mean, std: s.std, n };
 }
 
 /**
