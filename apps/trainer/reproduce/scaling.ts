@@ -272,6 +272,7 @@ export interface ScalingSummary {
       r2HeldOut: number;
       penaltyR2HeldOut: number;
       penaltyRuns: number;
+      maxPenalty: number;
     }
     | { error: string };
   /** per held-out run: measured and predicted */
@@ -377,6 +378,7 @@ export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): Scali
       }];
     });
     summary.fit = {
+      maxPenalty: Math.max(...observed.map((o) => lossTerms(o, fit!.constants).penalty)),
       penaltyR2HeldOut: r2(pen.map((p) => p.measured), pen.map((p) => p.predicted)),
       penaltyRuns: pen.length,
       constants: { ...fit.constants },
@@ -450,7 +452,7 @@ export interface ScalingContext {
 }
 
 const fmt = (x: number, d = 4) => Number.isFinite(x) ? x.toFixed(d) : "—";
-const sci = (x: number) => Number.isFinite(x) ? x.toPrecision(4) : "—";
+const sci = (x: number) => Number.isFinite(x) ? x.toPrecision(4) : x === Infinity ? "∞" : "—";
 
 /**
  * Renders the page's Markdown.
@@ -572,7 +574,14 @@ export function scalingMarkdown(
           f.penaltyR2HeldOut < 0.5 || !Number.isFinite(f.penaltyR2HeldOut)
             ? ": **at this scale the law does not predict the precision penalty well**"
             : ""
-        }.`,
+        }.${
+          f.maxPenalty < 0.005
+            ? ` The fitted precision term is at most ${
+              f.maxPenalty.toExponential(1)
+            } nats over every run: the fit found no precision penalty it could tell from noise, so ` +
+              "γ, δ and ν (and the critical data size) are not determined by these runs."
+            : ""
+        }`,
       "",
       "![predicted vs measured loss](reproduce-scaling-law/predicted-vs-measured.svg)",
       "",
