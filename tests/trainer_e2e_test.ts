@@ -81,7 +81,8 @@ Deno.test("e2e: deno task train --preset smoke writes a consistent run folder", 
       assert.equal(Number(mine[steps - 1][4]), rec.valLoss);
       assert.equal(Number(mine[steps - 1][3]), rec.finalTrainLoss); // 10% of 8 steps = 1 step
       assert.ok(rec.valLoss < Math.log(256), "it learned something");
-      assert.ok(rec.allReduceBytesPerStep > 0, "two ranks move FP8 gradients");
+      assert.ok(rec.allReduceBytesPerStep > 2 * report.parameters, "2(R−1) FP8 bytes per weight");
+      assert.equal(rec.allReduceBytesTotal, rec.allReduceBytesPerStep * steps);
       assert.ok(rec.memoryBytes > 4 * report.parameters);
     }
     const bf16 = report.recipes[0].valLoss;
@@ -92,6 +93,7 @@ Deno.test("e2e: deno task train --preset smoke writes a consistent run folder", 
     assert.ok(svg.startsWith("<svg") && svg.includes("fp4-direct") && svg.includes("bf16"));
     const md = await Deno.readTextFile(join(run, "report.md"));
     assert.ok(md.includes("| fp4 |") && md.includes("loss.svg"));
+    assert.ok(md.includes("FP8 ring all-reduce over 2 ranks"));
   } finally {
     await Deno.remove(out, { recursive: true });
   }

@@ -285,7 +285,7 @@ export async function writeReport(
       parameters: r.parameters,
       skippedSteps: r.skippedSteps,
       allReduceBytesPerStep: r.allReduceBytesPerStep,
-      allReduceBytesTotal: r.allReduceBytesPerStep * info.settings.steps * info.settings.ranks,
+      allReduceBytesTotal: r.allReduceBytesPerStep * info.settings.steps,
       spec: recipes[i],
       gemmStats: r.gemmStats,
     })),
@@ -334,6 +334,15 @@ function reportMarkdown(info: RunInfo, rows: SummaryRow[], results: RecipeResult
       ? ""
       : `; entropy rate ${info.data.entropyRate.toFixed(4)} nats/byte`),
     `- machine: ${info.machine}; ${info.seconds.toFixed(0)} s in all`,
+    ...(s.ranks > 1 && results[0]
+      ? [
+        `- FP8 ring all-reduce over ${s.ranks} ranks: ${
+          formatBytes(results[0].allReduceBytesPerStep)
+        } sent per step by all ranks together, ${
+          formatBytes(results[0].allReduceBytesPerStep * s.steps)
+        } per recipe in all`,
+      ]
+      : []),
     "",
     markdownTable(rows),
     "",
