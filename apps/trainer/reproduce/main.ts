@@ -38,7 +38,8 @@ export const HELP = `deno task reproduce <fp4|scaling-law> [flags]
   --out DIR           sweep folder (default runs/reproduce-<what>[-quick]); one result file per
                       run: calling again with the same --out resumes, finished runs are not redone
   --docs DIR          where the page goes (default docs; with --quick the sweep folder)
-  --report-only       rewrite the page from the finished runs without training
+  --report-only       rewrite the page from the finished runs without training (the page
+                      names the commands logged in <out>/commands.log that trained them)
   --threads N         GEMM worker threads (default 1: the runs are small)
   --json              print the summary as JSON on stdout
   --help              this text
@@ -141,7 +142,26 @@ export async function main(args: string[]): Promise<number> {
       : await loadTextFile(values.data);
     const t0 = performance.now();
     const progress = true; // progress goes to stderr, so --json keeps stdout clean
-    const ctxBase = { command, machine: machineLine(), data: data.source };
+    // The page names the commands that trained its runs (a sweep may take several resumes),
+    // logged in the sweep folder, then this one when it only rewrote the page.
+    Deno.mkdirSync(out, { recursive: true });
+    const log = join(out, "commands.log");
+    if (!values["report-only"]) {
+      Deno.writeTextFileSync(log, `${new Date().toISOString()}\t${command}\n`, { append: true });
+    }
+    let trained: string[] = [];
+    try {
+      trained = Deno.readTextFileSync(log).trim().split("\n").map((l) => l.split("\t")[1]);
+    } catch {
+      // no log: the sweep predates it
+    }
+    const commands = [...new Set(trained)];
+    if (values["report-only"]) commands.push(`${command} (page only)`);
+    const ctxBase = {
+      command: commands.join("`, then `"),
+      machine: machineLine(),
+      data: data.source,
+    };
     if (what === "fp4") {
       let plan = readPlan<Fp4Plan>(out);
       if (plan && plan.kind !== "fp4") throw new UsageError(`${out} holds a ${plan.kind} sweep`);

@@ -51,7 +51,7 @@ Deno.test("reproduce fp4 --quick: report structure, numbers from the runs, resum
     ]
   ) assert.ok(md.includes(heading), heading);
   assert.match(md, /- machine: .+/);
-  assert.match(md, /- command: `deno task reproduce fp4 --quick/);
+  assert.match(md, /- commands: `deno task reproduce fp4 --quick/);
   for (const f of ["loss.svg", "gap.svg"]) {
     const svg = await Deno.readTextFile(join(dir, "reproduce-fp4", f));
     assert.ok(svg.includes("<svg"), f);
@@ -94,6 +94,11 @@ Deno.test("reproduce fp4 --quick: report structure, numbers from the runs, resum
   assert.doesNotMatch(again.stderr, /bf16-s2: val/);
   assert.equal(await Deno.readTextFile(join(dir, "runs", "bf16-s2.json")), keep);
   await Deno.stat(join(dir, "runs", "nvfp4-s2.json"));
+  const md2 = await Deno.readTextFile(join(dir, "reproduce-fp4.md"));
+  assert.match(
+    md2,
+    /fp4 --quick --out \S+`, then `deno task reproduce fp4 --quick .*--budget-minutes 99/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
