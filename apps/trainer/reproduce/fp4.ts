@@ -418,7 +418,9 @@ export function fp4Markdown(
     `- data: ${ctx.data}`,
     `- runs: ${summary.runs.finished} of ${summary.runs.planned} finished` +
     (summary.runs.diverged ? `, ${summary.runs.diverged} diverged` : "") +
-    `; ${(ctx.seconds / 60).toFixed(1)} minutes of training in the last session`,
+    `; ${
+      (summary.meanRunSeconds * summary.runs.finished / 60).toFixed(1)
+    } minutes of wall clock over all runs`,
     "",
     "**Scale, honestly.** The paper trains a 1.3B model on 10B tokens; these runs train a model",
     `of about ${(parameters / 1e6).toFixed(2)}M parameters on ${
@@ -520,7 +522,7 @@ export function fp4Markdown(
     }
     L.push("");
   }
-  L.push(...earlyWarnings(plan, results));
+  L.push(...earlyWarnings(results));
   L.push(
     "## What a full reproduction would still need",
     "",
@@ -549,7 +551,7 @@ interface LinearStatsLike {
 
 // SPEC.md 17's early warnings at the last collected step, averaged over seeds: the crest factor
 // max|a|/rms(a) of each quantized activation, the share of entries rounded to zero, the DGE factor.
-function earlyWarnings(plan: Fp4Plan, results: RunResult[]): string[] {
+function earlyWarnings(results: RunResult[]): string[] {
   const rows: string[] = [];
   const avg = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
   const f = (x: number, d: number) => Number.isFinite(x) ? x.toFixed(d) : "—";

@@ -66,6 +66,21 @@ function positiveInt(flag: string, text: string | undefined): number | undefined
   return n;
 }
 
+// The pages are committed, so they go through `deno fmt` like every file of the repository
+// (tables aligned, SVG indented); a failure to format is reported, not fatal.
+async function formatDocs(docs: string, name: string): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", join(docs, `${name}.md`), join(docs, name)],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    console.error(
+      `reproduce: deno fmt of ${docs}/${name}* failed: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+}
+
 /**
  * Runs the CLI.
  *
@@ -183,6 +198,7 @@ export async function main(args: string[]): Promise<number> {
         seconds: (performance.now() - t0) / 1000,
         config: presetByName(plan.preset),
       });
+      if (!quick) await formatDocs(docs, "reproduce-fp4");
       if (values.json) console.log(JSON.stringify(summary));
       else console.error(`wrote ${join(docs, "reproduce-fp4.md")}`);
     } else {
@@ -207,6 +223,7 @@ export async function main(args: string[]): Promise<number> {
         ...ctxBase,
         seconds: (performance.now() - t0) / 1000,
       });
+      if (!quick) await formatDocs(docs, "reproduce-scaling-law");
       if (values.json) console.log(JSON.stringify(summary));
       else console.error(`wrote ${join(docs, "reproduce-scaling-law.md")}`);
     }

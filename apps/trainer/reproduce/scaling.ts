@@ -26,6 +26,7 @@ import { evalStepEquivalents, stepSeconds } from "./common.ts";
 import { renderSvg } from "./plot.ts";
 import type { RunResult, RunSpec } from "./sweep.ts";
 import { exmyRecipe } from "./variants.ts";
+import { judge } from "./stats.ts";
 
 /** One quantization configuration of the sweep (bf16 = no quantization). */
 export interface QuantConfig {
@@ -507,7 +508,9 @@ export function scalingMarkdown(
     `- data: ${ctx.data}; loss = validation loss in nats per byte at the end of each run`,
     `- runs: ${s.runs.finished} of ${s.runs.planned} finished` +
     (s.runs.diverged ? `, ${s.runs.diverged} diverged` : "") +
-    `; ${(ctx.seconds / 60).toFixed(1)} minutes of training in the last session`,
+    `; ${
+      (results.reduce((a, r) => a + r.seconds, 0) / 60).toFixed(1)
+    } minutes of wall clock over all runs`,
     "",
     "**Scale, honestly.** The paper fits 359 runs of 41M-679M parameters on 10B-100B tokens. These",
     "runs have tens to hundreds of thousands of parameters and see at most a few hundred thousand",
@@ -539,7 +542,13 @@ export function scalingMarkdown(
       );
     }
   }
-  L.push("", "![loss against tokens](reproduce-scaling-law/loss-vs-tokens.svg)", "");
+  L.push(
+    "",
+    "![loss against tokens](reproduce-scaling-law/loss-vs-tokens.svg)",
+    "",
+    "![precision penalty against tokens](reproduce-scaling-law/penalty.svg)",
+    "",
+  );
   L.push("## Fitted constants", "");
   if ("error" in s.fit) {
     L.push(`The fit failed: ${s.fit.error}`, "");
@@ -589,11 +598,6 @@ export function scalingMarkdown(
   }
   // Directions the law implies, checked on the measured losses (mean over models and lengths).
   L.push("## Directions the law implies", "");
-  const meanOf = (label: string) => {
-    const xs = results.filter((r) => r.meta.label === label && r.fault === null)
-      .map((r) => r.valLoss);
-    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-  };
   const pairs: [string, string, string][] = [];
   const has = (l: string) => labels.includes(l);
   const b32 = plan.quick ? 8 : 32;
@@ -624,26 +628,44 @@ export function scalingMarkdown(
     pairs.push(["larger blocks cost more (E1M1 B=8 vs B=4)", "E1M1-B8", "E1M1-B4"]);
   }
   L.push(
-    "| the law says | mean loss (worse) | mean loss (better) | result |",
-    "| --- | ---: | ---: | --- |",
+    "| the law says | mean loss (worse) | mean loss (better) | paired difference | result |",
+    "| --- | ---: | ---: | ---: | --- |",
   );
+  // Paired by (model, length): both runs share the seed, so init and batches are the same.
+  const cell = (label: string) =>
+    plan.models.flatMap((m) =>
+      plan.steps.map((st) => {
+        const r = results.find((x) =>
+          x.model === m.name && x.steps === st && x.meta.label === label
+        );
+        return r ? r.valLoss : undefined;
+      })
+    );
   for (const [claim, worse, better] of pairs) {
-    const w = meanOf(worse), b = meanOf(better);
-    const d = w - b;
-    const verdict = !Number.isFinite(d)
-      ? "n/a"
-      : d > 0.02
-      ? "agrees"
-      : d > 0
-      ? "agrees (within noise, < 0.02)"
-      : d > -0.02
-      ? "disagrees (within noise, < 0.02)"
-      : "**DISAGREES with the paper**";
-    L.push(`| ${claim} | ${fmt(w)} (${worse}) | ${fmt(b)} (${better}) | ${verdict} |`);
+    const wc = cell(worse), bc = cell(better);
+    const keep = wc.map((x, i) => x !== undefined && bc[i] !== undefined);
+    const w = wc.filter((_x, i) => keep[i]) as number[];
+    const b = bc.filter((_x, i) => keep[i]) as number[];
+    const j = judge(w, b);
+    const verdict = j.verdict === "disagrees"
+      ? "**disagrees with the paper**"
+      : j.verdict === "disagrees (within noise)"
+      ? "opposite to the paper, within noise"
+      : j.verdict === "agrees"
+      ? "agrees, clearly"
+      : j.verdict;
+    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+    L.push(
+      `| ${claim} | ${fmt(mean(w))} (${worse}) | ${fmt(mean(b))} (${better}) | ${
+        Number.isFinite(j.diff) ? `${j.diff >= 0 ? "+" : ""}${fmt(j.diff)} ± ${fmt(j.std)}` : "—"
+      } | ${verdict} |`,
+    );
   }
   L.push(
     "",
-    "Means are over every model size and data size; 0.02 nats is the seed noise (SPEC.md 17).",
+    "Means over every model size and data size; the difference is paired by (model, length) " +
+      "(same seed: same initialization and batches), mean ± std over the pairs, *clearly* when " +
+      "the mean exceeds two standard errors.",
     "",
   );
   L.push("## Critical data size", "");
@@ -784,10 +806,47 @@ async function tokensFigure(plan: ScalingPlan, results: RunResult[]): Promise<st
   });
 }
 
+async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<string> {
+  const values = results.flatMap((r) => {
+    if (r.fault !== null || r.meta.block === "none") return [];
+    const base = results.find((x) =>
+      x.model === r.model && x.steps === r.steps && x.meta.block === "none" && x.fault === null
+    );
+    if (!base) return [];
+    return [{
+      model: `${r.model} (N = ${r.meta.params})`,
+      tokens: r.tokens,
+      penalty: r.valLoss - base.valLoss,
+      config: String(r.meta.label),
+    }];
+  });
+  return await renderSvg({
+    title: "measured precision penalty: loss minus the bf16 run of the same model and length",
+    data: { values },
+    facet: { field: "model", type: "nominal", title: null, sort: plan.models.map((m) => m.name) },
+    columns: 2,
+    spec: {
+      width: 260,
+      height: 180,
+      layer: [
+        {
+          mark: { type: "line", point: true },
+          encoding: {
+            x: { field: "tokens", type: "quantitative", scale: { type: "log" } },
+            y: { field: "penalty", type: "quantitative", title: "loss − bf16" },
+            color: { field: "config", type: "nominal", sort: plan.quant.map((q) => q.label) },
+          },
+        },
+        { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
+      ],
+    },
+  });
+}
+
 /**
  * Writes `<docs>/reproduce-scaling-law.md` with its figures and data under
  * `<docs>/reproduce-scaling-law/` (`runs.csv` for `plan fit`, `results.csv`, `summary.json`,
- * `predicted-vs-measured.svg`, `loss-vs-tokens.svg`).
+ * `predicted-vs-measured.svg`, `loss-vs-tokens.svg`, `penalty.svg`).
  *
  * @param docs folder of the page
  * @param plan the plan
@@ -825,6 +884,7 @@ export async function writeScalingReport(
     );
   }
   await Deno.writeTextFile(join(dir, "loss-vs-tokens.svg"), await tokensFigure(plan, results));
+  await Deno.writeTextFile(join(dir, "penalty.svg"), await penaltyFigure(plan, results));
   await Deno.writeTextFile(
     join(docs, "reproduce-scaling-law.md"),
     scalingMarkdown(plan, results, summary, ctx),
