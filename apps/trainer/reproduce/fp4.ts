@@ -331,6 +331,14 @@ const PANEL_TITLES: Record<Fp4Variant["panel"], string> = {
   formats: "block formats (not in the paper's ablations)",
 };
 
+const PANEL_SHORT: Record<Fp4Variant["panel"], string> = {
+  precision: "(a) precision",
+  w4a8: "(b) W4A8: DGE",
+  w8a4: "(c) W8A4: OCC",
+  granularity: "(d) granularity",
+  formats: "MX / NV block formats",
+};
+
 // The paper's final losses read off Figure 6 (spec 7.4), for a side column.
 const PAPER_LOSS: Record<string, string> = {
   bf16: "2.745",
@@ -631,7 +639,7 @@ async function lossFigure(summary: Fp4Summary): Promise<string> {
   // loss is larger than most of the differences between recipes.
   const values = summary.rows.filter((r) => r.recipe !== "bf16" && r.gap.n > 0).map((r) => ({
     recipe: r.recipe,
-    panel: PANEL_TITLES[r.panel],
+    panel: PANEL_SHORT[r.panel],
     mean: r.gap.mean,
     lo: r.gap.mean - r.gap.std,
     hi: r.gap.mean + r.gap.std,
