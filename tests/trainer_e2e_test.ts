@@ -124,6 +124,7 @@ Deno.test("e2e: bad flags and bad data exit 2 with one line on stderr", async ()
       // Deno itself may print lock-wait or download notes when other processes share
       // node_modules (parallel test runs); everything else on stderr is the CLI's.
       const lines = r.stderr.trim().split("\n").filter((l) =>
+        // deno-lint-ignore no-control-regex -- ANSI colour codes start with ESC
         !/^(\x1b\[[0-9;]*m)*(Blocking|Download|Initialize|Warning)\b/.test(l)
       );
       assert.equal(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);

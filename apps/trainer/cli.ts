@@ -42,6 +42,10 @@ export interface Plan {
   out: string;
   /** JSON on stdout */
   json: boolean;
+  /** checkpoint every this many steps (and after the last) */
+  saveEvery: number;
+  /** run folder to continue (`--resume`), or null */
+  resume: string | null;
   /** print help and exit */
   help: boolean;
 }
@@ -67,6 +71,10 @@ report.md, loss.svg and one folder per recipe).
   --data SRC       brown (default: the Brown corpus), markov (synthetic, known entropy rate)
                    or a UTF-8 text file (last 10% held out)
   --out DIR        run folder (default runs/<preset>-<date>-<time>)
+  --save-every N   checkpoint every N steps and at the end into runs/<name>/<recipe>/
+                   (default 100)
+  --resume DIR     continue the run in DIR (runs/<name>) from its last good checkpoints,
+                   exactly; other flags must be left out or equal the run's
   --json           print the report as JSON on stdout (progress stays on stderr)
   --help           this text
 
@@ -116,6 +124,8 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
         out: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean" },
+        "save-every": { type: "string" },
+        resume: { type: "string" },
       },
     }));
   } catch (e) {
@@ -134,6 +144,9 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
   const steps = positiveInt("--steps", values.steps, d.steps);
   const batch = positiveInt("--batch", values.batch, d.batch);
   const ranks = positiveInt("--ranks", values.ranks, 1);
+  const saveEvery = positiveInt("--save-every", values["save-every"], 100);
+  const resume = values.resume ?? null;
+  if (resume !== null && resume.trim() === "") throw new UsageError("--resume is empty");
   if (batch % ranks !== 0) {
     throw new UsageError(`--batch ${batch} is not divisible by --ranks ${ranks}`);
   }
@@ -154,7 +167,7 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
   const data = values.data ?? "brown";
   if (data.trim() === "") throw new UsageError("--data is empty");
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  const out = values.out ?? `runs/${config.name}-${stamp}`;
+  const out = resume ?? values.out ?? `runs/${config.name}-${stamp}`;
   if (out.trim() === "") throw new UsageError("--out is empty");
   return {
     recipes,
@@ -167,6 +180,8 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
     data,
     out,
     json: values.json ?? false,
+    saveEvery,
+    resume,
     help,
   };
 }

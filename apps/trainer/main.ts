@@ -11,6 +11,8 @@ import { DataError, type Dataset, loadBrown, loadTextFile, markovSource } from "
 import { createProgress } from "./progress.ts";
 import { markdownTable, summarize, writeReport } from "./report.ts";
 import { type RecipeResult, TrainingFault, trainRecipe } from "./train.ts";
+import { CheckpointError } from "./checkpoint.ts";
+import { checkpointHooks, resumePlan, writeRunFile } from "./resume.ts";
 
 function cpuModel(): string {
   try {
@@ -44,6 +46,7 @@ export async function main(args: string[]): Promise<number> {
   let plan: Plan;
   try {
     plan = parsePlan(args);
+    if (plan.resume && !plan.help) plan = resumePlan(plan, args);
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`train: ${e.message}`);
@@ -58,8 +61,11 @@ export async function main(args: string[]): Promise<number> {
   const t0 = performance.now();
   try {
     const data = await loadData(plan);
+    if (!plan.resume) writeRunFile(plan, args);
     const results: RecipeResult[] = [];
     for (const recipe of plan.recipes) {
+      const { skipped, ...hooks } = checkpointHooks(plan, recipe);
+      for (const m of skipped) console.error(`train: skipped a bad checkpoint: ${m}`);
       const progress = createProgress(recipe.name.padEnd(10), plan.steps, true);
       results.push(trainRecipe(recipe, data, {
         config: plan.config,
@@ -70,6 +76,7 @@ export async function main(args: string[]): Promise<number> {
         seed: plan.seed,
         evalPoints: 4,
         valWindows: 48,
+        ...hooks,
       }, progress.update));
       progress.done();
     }
@@ -106,7 +113,7 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (e instanceof DataError) {
+    if (e instanceof DataError || e instanceof CheckpointError) {
       console.error(`train: ${e.message}`);
       return 2;
     }

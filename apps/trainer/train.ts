@@ -10,12 +10,15 @@ import { checkDataset, type Dataset, sampleBatch, validationBatches } from "./da
 import { backward, createModel, firstNonFinite, forward, initParams, linears } from "./model.ts";
 import type { LinearStats } from "./linear.ts";
 import type { Recipe } from "./recipe.ts";
+import type { TrainState } from "./state.ts";
 import {
   adamwStep,
   clipGradNorm,
   createAdamW,
   createLossScaler,
+  exportAdamWState,
   fp8AllReduce,
+  importAdamWState,
   lossScaleUpdate,
   lrAt,
   memoryReport,
@@ -41,6 +44,12 @@ export interface TrainOptions {
   readonly evalPoints: number;
   /** validation windows per evaluation */
   readonly valWindows: number;
+  /** hand a snapshot to `onSave` every this many steps and after the last one (issue 10) */
+  readonly saveEvery?: number;
+  /** receives the snapshots (checkpoint.ts writes them); called between steps */
+  readonly onSave?: (state: TrainState) => void;
+  /** continue from this snapshot instead of initialising (same recipe, settings and data) */
+  readonly resume?: TrainState;
 }
 
 /** One logged step. */
@@ -127,15 +136,20 @@ export function trainRecipe(
   checkDataset(data, batch, T);
   const perRank = batch / ranks;
   const model = createModel(config, recipe, perRank, T);
-  initParams(model, seed);
+  const resume = opts.resume;
+  if (resume) model.params.set(resume.params);
+  else initParams(model, seed);
   const views = (buf: Float32Array) =>
     model.layout.params.map((p) => buf.subarray(p.offset, p.offset + p.size));
-  const opt = createAdamW(views(model.params), {
-    // Decay matrices (embeddings, projections, head), not norm gains.
-    weightDecay: model.layout.params.map((p) => p.matrix ? 0.1 : 0),
-    m1Format: recipe.optimizer.m1,
-    m2Format: recipe.optimizer.m2,
-  });
+  const opt = resume ? importAdamWState(views(model.params), resume.optimizer) : createAdamW(
+    views(model.params),
+    {
+      // Decay matrices (embeddings, projections, head), not norm gains.
+      weightDecay: model.layout.params.map((p) => p.matrix ? 0.1 : 0),
+      m1Format: recipe.optimizer.m1,
+      m2Format: recipe.optimizer.m2,
+    },
+  );
   const memory = memoryReport(views(model.params), {
     m1Format: recipe.optimizer.m1,
     m2Format: recipe.optimizer.m2,
@@ -147,7 +161,9 @@ export function trainRecipe(
     warmupSteps: Math.max(1, Math.round(0.05 * steps)),
     totalSteps: steps,
   };
-  const scaler = createLossScaler({ scale: 2 ** 10, growthInterval: 1000 });
+  const scaler = resume
+    ? { ...resume.scaler }
+    : createLossScaler({ scale: 2 ** 10, growthInterval: 1000 });
   const rankGrads = ranks > 1
     ? Array.from({ length: ranks }, () => new Float32Array(model.layout.total))
     : [model.grads];
@@ -157,10 +173,13 @@ export function trainRecipe(
   const valSets = validationBatches(data.val, perRank, T, opts.valWindows);
   const evalEvery = Math.max(1, Math.floor(steps / Math.max(1, opts.evalPoints)));
   const statsEvery = Math.max(1, Math.floor(steps / 4));
-  const records: StepRecord[] = [];
-  const gemmStats: Record<string, LinearStats> = {};
-  let trainSeconds = 0, skipped = 0, consecutiveSkips = 0, allReduceBytes = 0;
-  const t0 = performance.now();
+  const records: StepRecord[] = resume ? resume.records.map((r) => ({ ...r })) : [];
+  const gemmStats: Record<string, LinearStats> = resume ? structuredClone(resume.gemmStats) : {};
+  let trainSeconds = resume?.trainSeconds ?? 0, skipped = resume?.skippedSteps ?? 0;
+  let consecutiveSkips = resume?.consecutiveSkips ?? 0;
+  let allReduceBytes = resume?.allReduceBytesPerStep ?? 0;
+  const t0 = performance.now() - 1000 * (records.at(-1)?.elapsed ?? 0);
+  const saveEvery = opts.saveEvery ?? 0;
 
   const evaluate = () => {
     let sum = 0;
@@ -168,7 +187,7 @@ export function trainRecipe(
     return sum / valSets.length;
   };
 
-  for (let s = 0; s < steps; s++) {
+  for (let s = resume?.step ?? 0; s < steps; s++) {
     const ts = performance.now();
     const collect = s === 0 || (s + 1) % statsEvery === 0 || s === steps - 1;
     const lr = lrAt(schedule, s);
@@ -223,6 +242,20 @@ export function trainRecipe(
     const valLoss = (s + 1) % evalEvery === 0 || s === steps - 1 ? evaluate() : null;
     records.push({ step: s + 1, loss, lr, valLoss, elapsed: (performance.now() - t0) / 1000 });
     onStep?.(s + 1, loss, ((s + 1) * batch * T) / trainSeconds);
+    if (opts.onSave && saveEvery > 0 && ((s + 1) % saveEvery === 0 || s === steps - 1)) {
+      opts.onSave({
+        step: s + 1,
+        params: model.params,
+        optimizer: exportAdamWState(opt),
+        scaler: { ...scaler },
+        records,
+        trainSeconds,
+        skippedSteps: skipped,
+        consecutiveSkips,
+        allReduceBytesPerStep: allReduceBytes,
+        gemmStats,
+      });
+    }
   }
   const tail = records.slice(-Math.max(1, Math.floor(steps / 10)));
   return {
