@@ -277,6 +277,17 @@ export interface ScalingSummary {
     }
     | { error: string };
   /** per held-out run: measured and predicted */
+  /** the same fit with δ and ν held at the paper's values (only γ sets the precision term) */
+  fitPaperExponents:
+    | {
+      gamma: number;
+      interval: readonly [number, number] | null;
+      rmse: number;
+      converged: boolean;
+      penaltyR2HeldOut: number;
+      r2HeldOut: number;
+    }
+    | null;
   heldOut: { label: string; params: number; tokens: number; measured: number; predicted: number }[];
   /** per training run: measured and predicted */
   train: { label: string; params: number; tokens: number; measured: number; predicted: number }[];
@@ -341,6 +352,7 @@ export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): Scali
       diverged: results.length - ok.length,
     },
     fit: { error: "no fit" },
+    fitPaperExponents: null,
     heldOut: [],
     train: [],
     critical: [],
@@ -354,6 +366,41 @@ export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): Scali
   } catch (e) {
     summary.fit = { error: e instanceof Error ? e.message : String(e) };
   }
+  // Held-out penalty pairs: measured loss minus the same model's and length's bf16 run.
+  const penaltyPairs = (constants: FitResult["constants"]) =>
+    heldIdx.flatMap((i) => {
+      const r = ok[i];
+      if (r.meta.block === "none") return [];
+      const base = ok.find((x) =>
+        x.model === r.model && x.steps === r.steps && x.meta.block === "none"
+      );
+      if (!base) return [];
+      return [{
+        measured: r.valLoss - base.valLoss,
+        predicted: lossTerms(observed[i], constants).penalty,
+      }];
+    });
+  try {
+    const f2 = fitConstants(trainIdx.map((i) => observed[i]), {
+      fixed: ["delta", "nu"],
+      bootstrap: plan.bootstrap,
+      seed: 0,
+    });
+    const pen = penaltyPairs(f2.constants);
+    summary.fitPaperExponents = {
+      gamma: f2.constants.gamma,
+      interval: f2.intervals ? f2.intervals.gamma : null,
+      rmse: f2.rmse,
+      converged: f2.converged,
+      penaltyR2HeldOut: r2(pen.map((p) => p.measured), pen.map((p) => p.predicted)),
+      r2HeldOut: r2(
+        heldIdx.map((i) => observed[i].loss),
+        heldIdx.map((i) => lawLoss(observed[i], f2.constants)),
+      ),
+    };
+  } catch {
+    summary.fitPaperExponents = null;
+  }
   if (fit) {
     const row = (i: number) => ({
       label: String(ok[i].meta.label),
@@ -364,20 +411,7 @@ export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): Scali
     });
     summary.train = trainIdx.map(row);
     summary.heldOut = heldIdx.map(row);
-    // The precision term alone: measured loss minus the bf16 run of the same model and length
-    // (same seed, so same init and batches) against the fitted penalty, on held-out runs.
-    const pen = heldIdx.flatMap((i) => {
-      const r = ok[i];
-      if (r.meta.block === "none") return [];
-      const base = ok.find((x) =>
-        x.model === r.model && x.steps === r.steps && x.meta.block === "none"
-      );
-      if (!base) return [];
-      return [{
-        measured: r.valLoss - base.valLoss,
-        predicted: lossTerms(observed[i], fit!.constants).penalty,
-      }];
-    });
+    const pen = penaltyPairs(fit.constants);
     summary.fit = {
       maxPenalty: Math.max(...observed.map((o) => lossTerms(o, fit!.constants).penalty)),
       penaltyR2HeldOut: r2(pen.map((p) => p.measured), pen.map((p) => p.predicted)),
@@ -592,6 +626,23 @@ export function scalingMarkdown(
             : ""
         }`,
       "",
+    );
+    const fp = s.fitPaperExponents;
+    if (fp) {
+      L.push(
+        `**With δ and ν held at the paper's values** (${PAPER_CONSTANTS.delta}, ` +
+          `${PAPER_CONSTANTS.nu}), so that only γ scales the precision term: γ = ${sci(fp.gamma)}${
+            fp.interval ? ` [${sci(fp.interval[0])}, ${sci(fp.interval[1])}]` : ""
+          }, rms log ` +
+          `residual ${fp.rmse.toExponential(2)}, ${
+            fp.converged ? "converged" : "did not converge"
+          }; R² on held-out runs ${fmt(fp.r2HeldOut, 3)}, on the held-out precision penalties ${
+            fmt(fp.penaltyR2HeldOut, 3)
+          }.`,
+        "",
+      );
+    }
+    L.push(
       "![predicted vs measured loss](reproduce-scaling-law/predicted-vs-measured.svg)",
       "",
     );
