@@ -514,12 +514,17 @@ export function fp4Markdown(
   const row = (name: string) => summary.rows.find((r) => r.recipe === name);
   const fp4Check = summary.checks.find((c) => c.worse === "fp4" && c.better === "bf16");
   const dge5 = row("w4a8-dge-k5"), w4a8 = row("w4a8-direct");
+  const factors = results.filter((r) => r.recipe === "w4a8-dge-k5" && r.dgeMeanFactor !== null)
+    .map((r) => r.dgeMeanFactor!);
+  const dgeFactor = factors.length
+    ? (factors.reduce((a, b) => a + b, 0) / factors.length).toFixed(2)
+    : "—";
   if (fp4Check && fp4Check.diff < 0 && dge5 && w4a8) {
     L.push(
       `**Why fp4 lands below bf16 here.** The DGE rows point at the weight-gradient estimator: ` +
         `W4A8 with DGE (k = 5) is ${f(dge5.gap, true)} from bf16 while W4A8 direct is ` +
         `${f(w4a8.gap, true)}. DGE multiplies each weight's gradient by the surrogate's ` +
-        "derivative (mean factor about 0.4 here, see the early-warning table), which at this " +
+        `derivative (mean factor ${dgeFactor} here, see the early-warning table), which at this ` +
         "scale and run length acts as a helpful preconditioner. The paper reports the FP4 " +
         "method slightly *above* BF16; this tiny-scale result does not reproduce that direction, " +
         "and whether the advantage lasts in longer runs is open.",
@@ -543,7 +548,7 @@ export function fp4Markdown(
       "",
       "The paper clamps at the α and 1−α quantiles, so about 2(1−α) of the entries move into the",
       "sparse residual (0.2% / 2% / 6%). Here the quantiles are taken per token over the layer's",
-      "input features (SPEC.md 10); with only 128-688 features per token a quantile cannot resolve",
+      "input features (SPEC.md 10); with 128 or 384 features per token (tiny) a quantile cannot resolve",
       "0.1%, so the reached sparsity is coarser than the paper's.",
       "",
       "| recipe | expected 2(1−α) | reached |",
