@@ -37,6 +37,8 @@ export interface Fp4Plan {
   readonly valWindows: number;
   /** the budget the steps were chosen for, or null */
   readonly budgetMinutes: number | null;
+  /** the recipes run (absent: all of {@link fp4Variants}) */
+  readonly recipes?: string[];
   /** measured seconds per step (bf16, fp4) when a budget chose the steps */
   readonly calibration: { bf16: number; fp4: number } | null;
 }
@@ -53,6 +55,24 @@ export interface Fp4PlanOptions {
   readonly seeds?: number;
   /** fixed step count (overrides the budget) */
   readonly steps?: number;
+  /** a subset of the recipes (names of {@link fp4Variants}) */
+  readonly recipes?: string[];
+}
+
+/**
+ * The variants a plan runs: all of {@link fp4Variants}, or the plan's subset in report order.
+ *
+ * @param plan the plan (only its `recipes` is read)
+ * @returns the variants
+ * @example
+ * ```ts
+ * import { planVariants } from "./fp4.ts";
+ * console.log(planVariants({ recipes: ["fp4", "bf16"] }).map((v) => v.recipe.name)); // ["bf16", "fp4"]
+ * ```
+ */
+export function planVariants(plan: { readonly recipes?: string[] }): Fp4Variant[] {
+  const all = fp4Variants();
+  return plan.recipes ? all.filter((v) => plan.recipes!.includes(v.recipe.name)) : all;
 }
 
 const LOW_PRECISION_FACTOR = 1.1; // ablation recipes that round more than fp4 cost a bit more
@@ -71,6 +91,12 @@ const LOW_PRECISION_FACTOR = 1.1; // ablation recipes that round more than fp4 c
  * ```
  */
 export function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Fp4Plan {
+  const known = fp4Variants().map((v) => v.recipe.name);
+  for (const name of opts.recipes ?? []) {
+    if (!known.includes(name)) {
+      throw new RangeError(`unknown recipe "${name}": expected some of ${known.join(", ")}`);
+    }
+  }
   const preset = opts.preset ?? (opts.quick ? "smoke" : "tiny");
   const config = presetByName(preset);
   const seedCount = opts.seeds ?? (opts.quick ? 2 : 3);
@@ -85,7 +111,7 @@ export function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Fp4Plan {
     const bf16 = stepSeconds(RECIPES.bf16, config, batch, data);
     const fp4 = stepSeconds(RECIPES.fp4, config, batch, data);
     calibration = { bf16, fp4 };
-    const variants = fp4Variants();
+    const variants = planVariants(opts);
     let perStep = 0;
     for (const v of variants) {
       perStep += ["bf16", "fp8"].includes(v.recipe.name) ? bf16 : fp4 * LOW_PRECISION_FACTOR;
@@ -107,6 +133,7 @@ export function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Fp4Plan {
     evalPoints,
     valWindows,
     budgetMinutes: opts.budgetMinutes,
+    ...(opts.recipes ? { recipes: opts.recipes } : {}),
     calibration,
   };
 }
@@ -126,7 +153,7 @@ export function fp4Specs(plan: Fp4Plan): RunSpec[] {
   const config = presetByName(plan.preset);
   const specs: RunSpec[] = [];
   for (const seed of plan.seeds) {
-    for (const v of fp4Variants()) {
+    for (const v of planVariants(plan)) {
       specs.push({
         id: `${v.recipe.name}-s${seed}`,
         recipe: v.recipe,
@@ -254,7 +281,7 @@ export function summarizeFp4(plan: Fp4Plan, results: RunResult[]): Fp4Summary {
   const losses = (recipe: string) => by(recipe).map((r) => r ? r.valLoss : NaN);
   const bf16 = losses("bf16");
   const rows: Fp4Row[] = [];
-  for (const v of fp4Variants()) {
+  for (const v of planVariants(plan)) {
     const runs = by(v.recipe.name);
     const done = runs.filter((r): r is RunResult => r !== null);
     if (done.length === 0) continue;
@@ -284,7 +311,7 @@ export function summarizeFp4(plan: Fp4Plan, results: RunResult[]): Fp4Summary {
     checks,
     runs: {
       finished: results.length,
-      planned: plan.seeds.length * fp4Variants().length,
+      planned: plan.seeds.length * planVariants(plan).length,
       diverged: results.filter((r) => r.fault !== null).length,
     },
     meanRunSeconds: results.reduce((a, r) => a + r.seconds, 0) / Math.max(1, results.length),
@@ -696,7 +723,7 @@ function smooth(values: number[], window: number): number[] {
 async function gapFigure(plan: Fp4Plan, results: RunResult[]): Promise<string> {
   const values: Record<string, unknown>[] = [];
   const window = Math.max(1, Math.round(plan.steps / 15));
-  for (const v of fp4Variants()) {
+  for (const v of planVariants(plan)) {
     if (v.recipe.name === "bf16") continue;
     const curves: number[][] = [];
     for (const seed of plan.seeds) {

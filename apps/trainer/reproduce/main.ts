@@ -10,6 +10,7 @@ import { DataError, type Dataset, loadBrown, loadTextFile } from "../data.ts";
 import { setThreads } from "../gemm.ts";
 import { presetByName, PRESETS } from "../config.ts";
 import { machineLine, readPlan, writePlan } from "./common.ts";
+import { fp4Variants } from "./variants.ts";
 import { fp4Estimate, type Fp4Plan, fp4Plan, fp4Specs, writeFp4Report } from "./fp4.ts";
 import {
   scalingEstimate,
@@ -34,6 +35,7 @@ export const HELP = `deno task reproduce <fp4|scaling-law> [flags]
   --steps N           fixed step count (fp4) / base step count (scaling-law)
   --preset NAME       fp4 only: ${Object.keys(PRESETS).join(" | ")} (default tiny)
   --seeds N           fp4 only: seeds per recipe (default 3)
+  --recipes LIST      fp4 only: a comma-separated subset of the recipes (default all)
   --data SRC          brown (default) or a UTF-8 text file
   --out DIR           sweep folder (default runs/reproduce-<what>[-quick]); one result file per
                       run: calling again with the same --out resumes, finished runs are not redone
@@ -104,6 +106,7 @@ export async function main(args: string[]): Promise<number> {
         steps: { type: "string" },
         preset: { type: "string" },
         seeds: { type: "string" },
+        recipes: { type: "string" },
         data: { type: "string" },
         out: { type: "string" },
         docs: { type: "string" },
@@ -136,8 +139,17 @@ export async function main(args: string[]): Promise<number> {
     seeds = positiveInt("seeds", values.seeds);
     threads = positiveInt("threads", values.threads) ?? 1;
     if (values.preset !== undefined) presetByName(values.preset);
-    if (what === "scaling-law" && (values.preset !== undefined || seeds !== undefined)) {
-      throw new UsageError("--preset and --seeds apply to fp4 only");
+    const known = fp4Variants().map((v) => v.recipe.name);
+    for (const name of (values.recipes ?? "").split(",").map((r) => r.trim()).filter((r) => r)) {
+      if (!known.includes(name)) {
+        throw new UsageError(`--recipes: unknown "${name}" (known: ${known.join(", ")})`);
+      }
+    }
+    if (
+      what === "scaling-law" &&
+      (values.preset !== undefined || seeds !== undefined || values.recipes !== undefined)
+    ) {
+      throw new UsageError("--preset, --seeds and --recipes apply to fp4 only");
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof RangeError) {
@@ -183,7 +195,11 @@ export async function main(args: string[]): Promise<number> {
       if (plan) {
         console.error(`reproduce: resuming the sweep in ${out} with its saved plan`);
       } else {
-        plan = fp4Plan({ quick, budgetMinutes: budget, preset: values.preset, seeds, steps }, data);
+        const recipes = values.recipes?.split(",").map((r) => r.trim()).filter((r) => r);
+        plan = fp4Plan(
+          { quick, budgetMinutes: budget, preset: values.preset, seeds, steps, recipes },
+          data,
+        );
         writePlan(out, plan);
       }
       const specs = fp4Specs(plan);
