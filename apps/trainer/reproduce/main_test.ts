@@ -147,6 +147,7 @@ Deno.test("reproduce: bad input exits 2 with one line", async () => {
       ["fp4", "--budget-minutes", "-3"],
       ["fp4", "--preset", "huge"],
       ["scaling-law", "--seeds", "2"],
+      ["fp4", "--recipes", "bf16,nope"],
       ["fp4", "--bogus"],
     ]
   ) {

@@ -73,3 +73,10 @@ Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issu
   assert.equal(nonEmbeddingParams(PRESETS.tiny), 4 * (4 * 128 * 128 + 3 * 128 * 384));
   assert.equal(specs.filter((_s, i) => isHeldOut(i)).length, Math.round(specs.length / 5));
 });
+
+Deno.test("plans: --recipes keeps a subset in report order", () => {
+  const data = markovSource(40_000, { seed: 3 });
+  const plan = fp4Plan({ quick: true, budgetMinutes: null, recipes: ["fp4", "bf16"] }, data);
+  assert.deepEqual(fp4Specs(plan).map((s) => s.id), ["bf16-s1", "fp4-s1", "bf16-s2", "fp4-s2"]);
+  assert.throws(() => fp4Plan({ quick: true, budgetMinutes: null, recipes: ["x"] }, data), /"x"/);
+});
