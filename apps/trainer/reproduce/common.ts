@@ -1,0 +1,122 @@
+/**
+ * Pieces both reproductions share: the machine line, the sweep's saved plan (so a resumed sweep
+ * keeps the grid it started with, whatever budget the second call passes), and the step-time
+ * calibration that turns `--budget-minutes` into a step count.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { ModelConfig } from "../config.ts";
+import type { Dataset } from "../data.ts";
+import type { Recipe } from "../recipe.ts";
+import { trainRecipe } from "../train.ts";
+
+/**
+ * The CPU model line from /proc/cpuinfo and the thread count.
+ *
+ * @returns e.g. `AMD EPYC, 2 threads`
+ * @example
+ * ```ts ignore
+ * console.log(machineLine());
+ * ```
+ */
+export function machineLine(): string {
+  try {
+    const line = Deno.readTextFileSync("/proc/cpuinfo").split("\n").find((l) =>
+      l.startsWith("model name")
+    );
+    if (line) return `${line.split(":")[1].trim()}, ${navigator.hardwareConcurrency} threads`;
+  } catch {
+    // not Linux
+  }
+  return `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} threads`;
+}
+
+/**
+ * Reads the plan a sweep folder was started with, or null.
+ *
+ * @param out sweep folder
+ * @returns the parsed `plan.json` or null
+ * @example
+ * ```ts ignore
+ * const plan = readPlan<MyPlan>("runs/reproduce-fp4");
+ * ```
+ */
+export function readPlan<T>(out: string): T | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(join(out, "plan.json"))) as T;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Saves a sweep's plan to `<out>/plan.json`.
+ *
+ * @param out sweep folder
+ * @param plan JSON-able plan
+ * @example
+ * ```ts ignore
+ * writePlan("runs/reproduce-fp4", plan);
+ * ```
+ */
+export function writePlan(out: string, plan: unknown): void {
+  Deno.mkdirSync(out, { recursive: true });
+  Deno.writeTextFileSync(join(out, "plan.json"), JSON.stringify(plan, null, 2) + "\n");
+}
+
+/**
+ * Seconds per optimizer step of `recipe` on `config`, measured now on this machine (its load
+ * included) by training a few steps: the median step time between the first and the last.
+ *
+ * @param recipe the recipe to time
+ * @param config the model
+ * @param batch sequences per step
+ * @param data data set
+ * @returns seconds per step
+ * @example
+ * ```ts ignore
+ * const s = stepSeconds(RECIPES.fp4, PRESETS.tiny, 4, data);
+ * ```
+ */
+export function stepSeconds(
+  recipe: Recipe,
+  config: ModelConfig,
+  batch: number,
+  data: Dataset,
+): number {
+  const steps = 6;
+  const r = trainRecipe(recipe, data, {
+    config,
+    steps,
+    batch,
+    ranks: 1,
+    lr: 1e-3,
+    seed: 1,
+    evalPoints: 1,
+    valWindows: batch,
+  });
+  // elapsed of step s+1 minus step s (the first step warms up, the last one validates): the
+  // median, so one step slowed by another process does not set the plan
+  const gaps = [];
+  for (let i = 1; i < steps - 1; i++) gaps.push(r.records[i].elapsed - r.records[i - 1].elapsed);
+  gaps.sort((a, b) => a - b);
+  return gaps.length ? gaps[gaps.length >> 1] : r.stepSeconds;
+}
+
+/**
+ * Seconds one validation pass costs relative to a training step: a forward pass is about a third
+ * of a step, and one pass reads `valWindows / batch` batches.
+ *
+ * @param valWindows validation windows per evaluation
+ * @param batch sequences per batch
+ * @returns training-step equivalents per evaluation
+ * @example
+ * ```ts
+ * import { evalStepEquivalents } from "./common.ts";
+ * console.log(evalStepEquivalents(24, 4)); // 2
+ * ```
+ */
+export function evalStepEquivalents(valWindows: number, batch: number): number {
+  return Math.max(1, Math.floor(valWindows / batch)) / 3;
+}

@@ -1,0 +1,944 @@
+/**
+ * `deno task reproduce scaling-law`: a sweep of tiny LLaMAs over model size N, tokens D, ExMy
+ * format (E, M) and block size B with the scaling-law paper's quantization (weights and the
+ * activations feeding the weight-gradient GEMM), the runs CSV that `plan fit` reads, a fit of the
+ * law with held-out runs, and the page `docs/reproduce-scaling-law.md`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import {
+  CONSTANT_NAMES,
+  criticalTokens,
+  fitConstants,
+  type FitResult,
+  formatRunsCsv,
+  loss as lawLoss,
+  lossTerms,
+  type ObservedRun,
+  PAPER_CONSTANTS,
+} from "@fp4lab/scaling-law";
+import type { ModelConfig } from "../config.ts";
+import { PRESETS } from "../config.ts";
+import type { Dataset } from "../data.ts";
+import { type Recipe, RECIPES } from "../recipe.ts";
+import { evalStepEquivalents, stepSeconds } from "./common.ts";
+import { renderSvg } from "./plot.ts";
+import type { RunResult, RunSpec } from "./sweep.ts";
+import { exmyRecipe } from "./variants.ts";
+import { judge } from "./stats.ts";
+
+/** One quantization configuration of the sweep (bf16 = no quantization). */
+export interface QuantConfig {
+  /** label, e.g. `E2M1-B32` or `bf16` */
+  readonly label: string;
+  /** E (8 for bf16) */
+  readonly e: number;
+  /** M (7 for bf16) */
+  readonly m: number;
+  /** block size B, or null for bf16 (no quantization: the law's B = 1) */
+  readonly block: number | null;
+}
+
+/** The grid of a scaling-law sweep, saved in the sweep folder so a resume keeps it. */
+export interface ScalingPlan {
+  /** which reproduction */
+  readonly kind: "scaling-law";
+  /** the `--quick` smoke version */
+  readonly quick: boolean;
+  /** model sizes */
+  readonly models: ModelConfig[];
+  /** optimizer steps of each data size (D = steps · batch · T) */
+  readonly steps: number[];
+  /** quantization configurations (run for every model and data size) */
+  readonly quant: QuantConfig[];
+  /** sequences per step */
+  readonly batch: number;
+  /** peak learning rate */
+  readonly lr: number;
+  /** seed (one per run, as the paper) */
+  readonly seed: number;
+  /** validation windows at the end of each run */
+  readonly valWindows: number;
+  /** the budget the steps were chosen for, or null */
+  readonly budgetMinutes: number | null;
+  /** bootstrap resamples for the intervals */
+  readonly bootstrap: number;
+}
+
+function model(name: string, h: number, ffn: number, layers: number, heads: number, T: number) {
+  return {
+    ...PRESETS.smoke,
+    name,
+    hiddenSize: h,
+    intermediateSize: ffn,
+    numLayers: layers,
+    numHeads: heads,
+    contextLength: T,
+  };
+}
+
+/**
+ * Non-embedding parameters as the paper counts N: layers · (4h² + 3h·ffn) (no norms).
+ *
+ * @param c model configuration
+ * @returns N
+ * @example
+ * ```ts
+ * import { nonEmbeddingParams } from "./scaling.ts";
+ * import { PRESETS } from "../config.ts";
+ * console.log(nonEmbeddingParams(PRESETS.smoke)); // 20480
+ * ```
+ */
+export function nonEmbeddingParams(c: ModelConfig): number {
+  const h = c.hiddenSize;
+  return c.numLayers * (4 * h * h + 3 * h * c.intermediateSize);
+}
+
+function quantGrid(quick: boolean): QuantConfig[] {
+  const q = (e: number, m: number, block: number): QuantConfig => ({
+    label: `E${e}M${m}-B${block}`,
+    e,
+    m,
+    block,
+  });
+  const bf16: QuantConfig = { label: "bf16", e: 8, m: 7, block: null };
+  if (quick) return [bf16, q(1, 1, 8), q(2, 1, 8), q(4, 3, 8), q(1, 1, 4)];
+  // Six formats at B = 32, and E1M1 (the paper's block-size format) at B = 4, 8, 32.
+  return [
+    bf16,
+    q(1, 1, 32),
+    q(1, 2, 32),
+    q(2, 1, 32),
+    q(2, 3, 32),
+    q(3, 2, 32),
+    q(4, 3, 32),
+    q(1, 1, 4),
+    q(1, 1, 8),
+  ];
+}
+
+/** Options of {@link scalingPlan}. */
+export interface ScalingPlanOptions {
+  /** two smoke-sized models, two data sizes, five configurations */
+  readonly quick: boolean;
+  /** choose the base step count so the sweep fits this many minutes */
+  readonly budgetMinutes: number | null;
+  /** fixed base step count (overrides the budget) */
+  readonly steps?: number;
+}
+
+const D_MULTIPLES = [1, 2, 4, 8];
+
+/**
+ * Chooses the grid: 4 model sizes x 4 data sizes (base steps x 1, 2, 4, 8) x 9 quantization
+ * configurations (bf16; E1M1, E1M2, E2M1, E2M3, E3M2, E4M3 at B = 32; E1M1 at B = 4, 8), with
+ * the base step count from `--steps`, from `--budget-minutes` (timing each size now), or 40.
+ *
+ * @param opts quick / budget / steps
+ * @param data data set (for the timing runs)
+ * @returns the plan
+ * @example
+ * ```ts ignore
+ * const plan = scalingPlan({ quick: true, budgetMinutes: null }, data);
+ * ```
+ */
+export function scalingPlan(opts: ScalingPlanOptions, data: Dataset): ScalingPlan {
+  const models = opts.quick ? [model("q16", 16, 48, 1, 2, 16), PRESETS.smoke] : [
+    model("h32", 32, 96, 2, 2, 64),
+    model("h48", 48, 128, 2, 3, 64),
+    model("h64", 64, 176, 2, 4, 64),
+    model("h96", 96, 256, 2, 4, 64),
+  ];
+  const quant = quantGrid(opts.quick);
+  const batch = 4;
+  const valWindows = opts.quick ? 8 : 64;
+  const multiples = opts.quick ? [1, 2] : D_MULTIPLES;
+  let base = opts.steps ?? (opts.quick ? 4 : 40);
+  if (opts.budgetMinutes !== null && opts.steps === undefined) {
+    let perBaseStep = 0, fixed = 0;
+    const mult = multiples.reduce((a, b) => a + b, 0);
+    for (const m of models) {
+      const tb = stepSeconds(RECIPES.bf16, m, batch, data);
+      const tq = stepSeconds(exmyRecipe(2, 1, 32), m, batch, data);
+      perBaseStep += mult * (tb + (quant.length - 1) * tq);
+      fixed += multiples.length * quant.length *
+        (evalStepEquivalents(valWindows, batch) * tq + 0.3);
+    }
+    const available = opts.budgetMinutes * 60 * 0.9 - fixed;
+    base = Math.max(5, Math.min(5000, Math.floor(available / perBaseStep)));
+  }
+  return {
+    kind: "scaling-law",
+    quick: opts.quick,
+    models,
+    steps: multiples.map((k) => k * base),
+    quant,
+    batch,
+    lr: 3e-3,
+    seed: 1,
+    valWindows,
+    budgetMinutes: opts.budgetMinutes,
+    bootstrap: opts.quick ? 10 : 200,
+  };
+}
+
+function recipeOf(q: QuantConfig): Recipe {
+  return q.block === null ? RECIPES.bf16 : exmyRecipe(q.e, q.m, q.block);
+}
+
+/**
+ * The runs of a plan, ordered by data size then model size, so a sweep stopped early has every
+ * configuration at the shorter lengths.
+ *
+ * @param plan the plan
+ * @returns one spec per (steps, model, configuration)
+ * @example
+ * ```ts ignore
+ * const specs = scalingSpecs(plan);
+ * ```
+ */
+export function scalingSpecs(plan: ScalingPlan): RunSpec[] {
+  const specs: RunSpec[] = [];
+  for (const steps of plan.steps) {
+    for (const config of plan.models) {
+      for (const q of plan.quant) {
+        specs.push({
+          id: `${config.name}-${steps}-${q.label}`,
+          recipe: recipeOf(q),
+          config,
+          steps,
+          batch: plan.batch,
+          lr: plan.lr,
+          seed: plan.seed,
+          evalPoints: 1,
+          valWindows: plan.valWindows,
+          meta: {
+            label: q.label,
+            params: nonEmbeddingParams(config),
+            e: q.e,
+            m: q.m,
+            block: q.block === null ? "none" : q.block,
+          },
+        });
+      }
+    }
+  }
+  return specs;
+}
+
+/** Estimated seconds of a run for the ETA: proportional to steps · tokens · parameters. */
+export function scalingEstimate(spec: RunSpec): number {
+  const c = spec.config;
+  const work = spec.steps * spec.batch * c.contextLength *
+    (nonEmbeddingParams(c) + 2 * 256 * c.hiddenSize);
+  return work * 2e-8;
+}
+
+/**
+ * The finished runs as the law sees them (diverged runs left out).
+ *
+ * @param results finished runs
+ * @returns observed runs: N, D, E, M, log2 B (0 for bf16), validation loss
+ * @example
+ * ```ts ignore
+ * const runs = observedRuns(results);
+ * ```
+ */
+export function observedRuns(results: RunResult[]): ObservedRun[] {
+  return results.filter((r) => r.fault === null && Number.isFinite(r.valLoss)).map((r) => ({
+    params: Number(r.meta.params),
+    tokens: r.tokens,
+    exponentBits: Number(r.meta.e),
+    mantissaBits: Number(r.meta.m),
+    log2Block: r.meta.block === "none" ? 0 : Math.log2(Number(r.meta.block)),
+    loss: r.valLoss,
+  }));
+}
+
+/** The fit and its checks. */
+export interface ScalingSummary {
+  /** runs that finished, of all planned */
+  runs: { finished: number; planned: number; diverged: number };
+  /** fitted constants with intervals, or the reason there is no fit */
+  fit:
+    | {
+      constants: Record<string, number>;
+      intervals: Record<string, readonly [number, number]> | null;
+      converged: boolean;
+      rmse: number;
+      trainRuns: number;
+      heldOutRuns: number;
+      r2Train: number;
+      r2HeldOut: number;
+      penaltyR2HeldOut: number;
+      penaltyRuns: number;
+      maxPenalty: number;
+    }
+    | { error: string };
+  /** per held-out run: measured and predicted */
+  /** the same fit with δ and ν held at the paper's values (only γ sets the precision term) */
+  fitPaperExponents:
+    | {
+      gamma: number;
+      interval: readonly [number, number] | null;
+      rmse: number;
+      converged: boolean;
+      penaltyR2HeldOut: number;
+      r2HeldOut: number;
+    }
+    | null;
+  heldOut: { label: string; params: number; tokens: number; measured: number; predicted: number }[];
+  /** per training run: measured and predicted */
+  train: { label: string; params: number; tokens: number; measured: number; predicted: number }[];
+  /** critical data size: the fitted law's D_crit per (N, config), and what the runs show */
+  critical: {
+    label: string;
+    params: number;
+    dcrit: number | null;
+    insideRange: boolean;
+    measuredRise: boolean;
+  }[];
+}
+
+function r2(measured: number[], predicted: number[]): number {
+  if (measured.length < 2) return NaN;
+  const m = measured.reduce((a, b) => a + b, 0) / measured.length;
+  let ssr = 0, sst = 0;
+  for (let i = 0; i < measured.length; i++) {
+    ssr += (measured[i] - predicted[i]) ** 2;
+    sst += (measured[i] - m) ** 2;
+  }
+  return sst > 0 ? 1 - ssr / sst : NaN;
+}
+
+/**
+ * Whether run `i` of the finished runs is held out of the fit: every fifth run (indices 2, 7,
+ * 12, ... in sweep order), which spreads the held-out runs over sizes, lengths and formats.
+ *
+ * @param index position in sweep order
+ * @returns true when held out
+ * @example
+ * ```ts
+ * import { isHeldOut } from "./scaling.ts";
+ * console.log([0, 1, 2, 3, 7].map(isHeldOut)); // [false, false, true, false, true]
+ * ```
+ */
+export function isHeldOut(index: number): boolean {
+  return index % 5 === 2;
+}
+
+/**
+ * Fits the law to the non-held-out runs (Levenberg-Marquardt on ln loss, bootstrap intervals),
+ * scores it on the held-out ones, and looks for a critical data size.
+ *
+ * @param plan the plan
+ * @param results finished runs, in sweep order
+ * @returns the summary
+ * @example
+ * ```ts ignore
+ * const s = summarizeScaling(plan, results);
+ * ```
+ */
+export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): ScalingSummary {
+  const ok = results.filter((r) => r.fault === null && Number.isFinite(r.valLoss));
+  const observed = observedRuns(ok);
+  const trainIdx = observed.map((_r, i) => i).filter((i) => !isHeldOut(i));
+  const heldIdx = observed.map((_r, i) => i).filter(isHeldOut);
+  const summary: ScalingSummary = {
+    runs: {
+      finished: results.length,
+      planned: plan.models.length * plan.steps.length * plan.quant.length,
+      diverged: results.length - ok.length,
+    },
+    fit: { error: "no fit" },
+    fitPaperExponents: null,
+    heldOut: [],
+    train: [],
+    critical: [],
+  };
+  let fit: FitResult | null = null;
+  try {
+    fit = fitConstants(trainIdx.map((i) => observed[i]), {
+      bootstrap: plan.bootstrap,
+      seed: 0,
+    });
+  } catch (e) {
+    summary.fit = { error: e instanceof Error ? e.message : String(e) };
+  }
+  // Held-out penalty pairs: measured loss minus the same model's and length's bf16 run.
+  const penaltyPairs = (constants: FitResult["constants"]) =>
+    heldIdx.flatMap((i) => {
+      const r = ok[i];
+      if (r.meta.block === "none") return [];
+      const base = ok.find((x) =>
+        x.model === r.model && x.steps === r.steps && x.meta.block === "none"
+      );
+      if (!base) return [];
+      return [{
+        measured: r.valLoss - base.valLoss,
+        predicted: lossTerms(observed[i], constants).penalty,
+      }];
+    });
+  try {
+    const f2 = fitConstants(trainIdx.map((i) => observed[i]), {
+      fixed: ["delta", "nu"],
+      bootstrap: plan.bootstrap,
+      seed: 0,
+    });
+    const pen = penaltyPairs(f2.constants);
+    summary.fitPaperExponents = {
+      gamma: f2.constants.gamma,
+      interval: f2.intervals ? f2.intervals.gamma : null,
+      rmse: f2.rmse,
+      converged: f2.converged,
+      penaltyR2HeldOut: r2(pen.map((p) => p.measured), pen.map((p) => p.predicted)),
+      r2HeldOut: r2(
+        heldIdx.map((i) => observed[i].loss),
+        heldIdx.map((i) => lawLoss(observed[i], f2.constants)),
+      ),
+    };
+  } catch {
+    summary.fitPaperExponents = null;
+  }
+  if (fit) {
+    const row = (i: number) => ({
+      label: String(ok[i].meta.label),
+      params: observed[i].params,
+      tokens: observed[i].tokens,
+      measured: observed[i].loss,
+      predicted: lawLoss(observed[i], fit!.constants),
+    });
+    summary.train = trainIdx.map(row);
+    summary.heldOut = heldIdx.map(row);
+    const pen = penaltyPairs(fit.constants);
+    summary.fit = {
+      maxPenalty: Math.max(...observed.map((o) => lossTerms(o, fit!.constants).penalty)),
+      penaltyR2HeldOut: r2(pen.map((p) => p.measured), pen.map((p) => p.predicted)),
+      penaltyRuns: pen.length,
+      constants: { ...fit.constants },
+      intervals: fit.intervals ? { ...fit.intervals } : null,
+      converged: fit.converged,
+      rmse: fit.rmse,
+      trainRuns: trainIdx.length,
+      heldOutRuns: heldIdx.length,
+      r2Train: r2(summary.train.map((r) => r.measured), summary.train.map((r) => r.predicted)),
+      r2HeldOut: r2(
+        summary.heldOut.map((r) => r.measured),
+        summary.heldOut.map((r) => r.predicted),
+      ),
+    };
+  }
+  // Critical data size: from the fitted law, and from the runs (loss at the longest run above
+  // the best shorter one of the same model and configuration).
+  const dMax = Math.max(...ok.map((r) => r.tokens));
+  for (const c of plan.models) {
+    for (const q of plan.quant) {
+      if (q.block === null) continue;
+      const series = ok.filter((r) => r.model === c.name && r.meta.label === q.label)
+        .sort((a, b) => a.tokens - b.tokens);
+      if (series.length === 0) continue;
+      const last = series[series.length - 1];
+      const bestBefore = Math.min(...series.slice(0, -1).map((r) => r.valLoss));
+      const params = nonEmbeddingParams(c);
+      const dcrit = fit
+        ? criticalTokens(
+          { params, exponentBits: q.e, mantissaBits: q.m, log2Block: Math.log2(q.block) },
+          fit.constants,
+        )
+        : null;
+      summary.critical.push({
+        label: q.label,
+        params,
+        dcrit,
+        insideRange: dcrit !== null && dcrit <= dMax,
+        measuredRise: series.length > 1 && last.valLoss > bestBefore,
+      });
+    }
+  }
+  return summary;
+}
+
+/**
+ * The runs CSV that `deno task plan fit --runs` reads (`params,tokens,exponent_bits,
+ * mantissa_bits,block,loss`; bf16 runs are `8,7,none`: no quantization, the law's B = 1).
+ *
+ * @param results finished runs
+ * @returns CSV text
+ * @example
+ * ```ts ignore
+ * Deno.writeTextFileSync("runs.csv", scalingRunsCsv(results));
+ * ```
+ */
+export function scalingRunsCsv(results: RunResult[]): string {
+  return formatRunsCsv(observedRuns(results));
+}
+
+/** What the page needs besides the runs. */
+export interface ScalingContext {
+  /** the command that produced the runs */
+  command: string;
+  /** CPU model line */
+  machine: string;
+  /** data description */
+  data: string;
+  /** wall-clock seconds of the sweep in this session */
+  seconds: number;
+}
+
+const fmt = (x: number, d = 4) => Number.isFinite(x) ? x.toFixed(d) : "—";
+const sci = (x: number) => Number.isFinite(x) ? x.toPrecision(4) : x === Infinity ? "∞" : "—";
+
+/**
+ * Renders the page's Markdown.
+ *
+ * @param plan the plan
+ * @param results finished runs
+ * @param s the summary
+ * @param ctx command, machine, data
+ * @returns Markdown
+ * @example
+ * ```ts ignore
+ * const md = scalingMarkdown(plan, results, summary, ctx);
+ * ```
+ */
+export function scalingMarkdown(
+  plan: ScalingPlan,
+  results: RunResult[],
+  s: ScalingSummary,
+  ctx: ScalingContext,
+): string {
+  const T = plan.models[0].contextLength;
+  const L: string[] = [
+    "# Reproducing the floating-point quantization scaling law at tiny scale",
+    "",
+    "Sun et al., *Scaling Laws for Floating-Point Quantization Training* (arXiv 2501.02423):",
+    "L(N, D, E, M, B) = n/N^α + d/D^β + ε + (D^β/N^α)·log2 B/(γ(E+0.5)^δ(M+0.5)^ν), fitted here",
+    "to a sweep of tiny LLaMAs trained by `apps/trainer`. This page is generated by",
+    "`deno task reproduce scaling-law`; do not edit it by hand.",
+    "",
+    `- commands: \`${ctx.command}\``,
+    `- machine: ${ctx.machine} (shared with other jobs while it ran)`,
+    `- models (N = non-embedding parameters, layers·(4h² + 3h·ffn)): ${
+      plan.models.map((m) =>
+        `${m.name} (h ${m.hiddenSize}, ffn ${m.intermediateSize}, ${m.numLayers} layers, N = ${
+          nonEmbeddingParams(m)
+        })`
+      ).join("; ")
+    }; context ${T}, byte vocabulary`,
+    `- data sizes: ${
+      plan.steps.map((k) => `${k} steps (D = ${k * plan.batch * T})`).join(", ")
+    }; ` +
+    `batch ${plan.batch}, peak lr ${plan.lr}, seed ${plan.seed}` +
+    (plan.budgetMinutes === null
+      ? ""
+      : ` (steps chosen for a ${plan.budgetMinutes}-minute budget)`),
+    `- quantization (the paper's P2, P4, P6: weights in the forward and input-gradient GEMMs, ` +
+    `activations feeding the weight-gradient GEMM; absmax scale per block of B along each GEMM's ` +
+    `contraction axis, round to nearest even; everything else BF16): ${
+      plan.quant.map((q) => q.label).join(", ")
+    }. Formats are fp4lab's ExMy (OCP-exact where OCP defines them, e.g. E4M3 max 448; the paper's ` +
+    `simulation reuses the Inf/NaN codes, SPEC.md 3).`,
+    `- data: ${ctx.data}; loss = validation loss in nats per byte at the end of each run`,
+    `- runs: ${s.runs.finished} of ${s.runs.planned} finished` +
+    (s.runs.diverged ? `, ${s.runs.diverged} diverged` : "") +
+    `; ${
+      (results.reduce((a, r) => a + r.seconds, 0) / 60).toFixed(1)
+    } minutes of wall clock over all runs`,
+    "",
+    "**Scale, honestly.** The paper fits 359 runs of 41M-679M parameters on 10B-100B tokens. These",
+    "runs have tens to hundreds of thousands of parameters and see at most a few hundred thousand",
+    "bytes, one seed each, so each loss carries seed noise of about 0.02 nats (SPEC.md 17) and the",
+    "law's eight constants are only loosely pinned down. The fitted constants are not comparable",
+    "to the paper's in value (byte-level loss, different units of N and D); what can be checked is",
+    "the form: does the law fit held-out runs, and do precision and block size order as it says.",
+    "",
+    "## Measured validation loss",
+    "",
+  ];
+  const labels = plan.quant.map((q) => q.label);
+  L.push(
+    `| model | N | steps | D | ${labels.join(" | ")} |`,
+    `| --- | ---: | ---: | ---: | ${labels.map(() => "---:").join(" | ")} |`,
+  );
+  for (const m of plan.models) {
+    for (const steps of plan.steps) {
+      const cells = labels.map((label) => {
+        const r = results.find((x) =>
+          x.model === m.name && x.steps === steps && x.meta.label === label
+        );
+        return r ? (r.fault ? "diverged" : r.valLoss.toFixed(4)) : "—";
+      });
+      L.push(
+        `| ${m.name} | ${nonEmbeddingParams(m)} | ${steps} | ${steps * plan.batch * T} | ${
+          cells.join(" | ")
+        } |`,
+      );
+    }
+  }
+  L.push(
+    "",
+    "![loss against tokens](reproduce-scaling-law/loss-vs-tokens.svg)",
+    "",
+    "![precision penalty against tokens](reproduce-scaling-law/penalty.svg)",
+    "",
+  );
+  L.push("## Fitted constants", "");
+  if ("error" in s.fit) {
+    L.push(`The fit failed: ${s.fit.error}`, "");
+  } else {
+    const f = s.fit;
+    L.push(
+      `Fitted on ${f.trainRuns} runs (every fifth run in sweep order held out: ${f.heldOutRuns} ` +
+        `runs), least squares on ln loss, ${plan.bootstrap} bootstrap resamples for the 95% ` +
+        `intervals; ${f.converged ? "converged" : "**did not converge**"}, rms log residual ${
+          f.rmse.toExponential(2)
+        }. Same fit from the command line: \`deno task plan fit --runs ` +
+        `docs/reproduce-scaling-law/runs.csv\` (that one uses every run).`,
+      "",
+      "| constant | fitted | 95% interval | paper |",
+      "| --- | ---: | --- | ---: |",
+    );
+    for (const name of CONSTANT_NAMES) {
+      const ci = f.intervals?.[name];
+      L.push(
+        `| ${name} | ${sci(f.constants[name])} | ${ci ? `[${sci(ci[0])}, ${sci(ci[1])}]` : "—"} | ${
+          PAPER_CONSTANTS[name]
+        } |`,
+      );
+    }
+    L.push(
+      "",
+      `**Predicted vs measured:** R² = ${fmt(f.r2HeldOut, 3)} on the ${f.heldOutRuns} held-out ` +
+        `runs (${fmt(f.r2Train, 3)} on the fitted ones). Most of that variance is the model-size ` +
+        `and data-size terms; the precision term alone (loss minus the bf16 run of the same model ` +
+        `and length, against the fitted penalty) gets R² = ${fmt(f.penaltyR2HeldOut, 3)} on the ` +
+        `${f.penaltyRuns} held-out quantized runs${
+          f.penaltyR2HeldOut < 0.5 || !Number.isFinite(f.penaltyR2HeldOut)
+            ? ": **at this scale the law does not predict the precision penalty well**"
+            : ""
+        }.${
+          f.maxPenalty < 0.005
+            ? ` The fitted precision term is at most ${
+              f.maxPenalty.toExponential(1)
+            } nats over every run: the fit found no precision penalty it could tell from noise, so ` +
+              "γ, δ and ν (and the critical data size) are not determined by these runs."
+            : ""
+        }`,
+      "",
+    );
+    const fp = s.fitPaperExponents;
+    if (fp) {
+      L.push(
+        `**With δ and ν held at the paper's values** (${PAPER_CONSTANTS.delta}, ` +
+          `${PAPER_CONSTANTS.nu}), so that only γ scales the precision term: γ = ${sci(fp.gamma)}${
+            fp.interval ? ` [${sci(fp.interval[0])}, ${sci(fp.interval[1])}]` : ""
+          }, rms log ` +
+          `residual ${fp.rmse.toExponential(2)}, ${
+            fp.converged ? "converged" : "did not converge"
+          }; R² on held-out runs ${fmt(fp.r2HeldOut, 3)}, on the held-out precision penalties ${
+            fmt(fp.penaltyR2HeldOut, 3)
+          }.`,
+        "",
+      );
+    }
+    L.push(
+      "![predicted vs measured loss](reproduce-scaling-law/predicted-vs-measured.svg)",
+      "",
+    );
+  }
+  // Directions the law implies, checked on the measured losses (mean over models and lengths).
+  L.push("## Directions the law implies", "");
+  const pairs: [string, string, string][] = [];
+  const has = (l: string) => labels.includes(l);
+  const b32 = plan.quick ? 8 : 32;
+  if (has(`E1M1-B${b32}`) && has("bf16")) {
+    pairs.push(["E1M1 costs loss against bf16", `E1M1-B${b32}`, "bf16"]);
+  }
+  if (has(`E1M1-B${b32}`) && has(`E2M1-B${b32}`)) {
+    pairs.push([
+      "one more exponent bit helps (E1M1 worse than E2M1)",
+      `E1M1-B${b32}`,
+      `E2M1-B${b32}`,
+    ]);
+  }
+  if (has(`E1M1-B${b32}`) && has(`E1M2-B${b32}`)) {
+    pairs.push([
+      "one more mantissa bit helps (E1M1 worse than E1M2)",
+      `E1M1-B${b32}`,
+      `E1M2-B${b32}`,
+    ]);
+  }
+  if (has(`E2M1-B${b32}`) && has(`E4M3-B${b32}`)) {
+    pairs.push(["FP4 worse than FP8 (E2M1 vs E4M3)", `E2M1-B${b32}`, `E4M3-B${b32}`]);
+  }
+  if (has(`E1M1-B${b32}`) && has("E1M1-B4")) {
+    pairs.push(["larger blocks cost more (E1M1 B=" + b32 + " vs B=4)", `E1M1-B${b32}`, "E1M1-B4"]);
+  }
+  if (has("E1M1-B8") && has("E1M1-B4") && b32 !== 8) {
+    pairs.push(["larger blocks cost more (E1M1 B=8 vs B=4)", "E1M1-B8", "E1M1-B4"]);
+  }
+  L.push(
+    "| the law says | mean loss (worse) | mean loss (better) | paired difference | result |",
+    "| --- | ---: | ---: | ---: | --- |",
+  );
+  // Paired by (model, length): both runs share the seed, so init and batches are the same.
+  const cell = (label: string) =>
+    plan.models.flatMap((m) =>
+      plan.steps.map((st) => {
+        const r = results.find((x) =>
+          x.model === m.name && x.steps === st && x.meta.label === label
+        );
+        return r ? r.valLoss : undefined;
+      })
+    );
+  for (const [claim, worse, better] of pairs) {
+    const wc = cell(worse), bc = cell(better);
+    const keep = wc.map((x, i) => x !== undefined && bc[i] !== undefined);
+    const w = wc.filter((_x, i) => keep[i]) as number[];
+    const b = bc.filter((_x, i) => keep[i]) as number[];
+    const j = judge(w, b);
+    const verdict = j.verdict === "disagrees"
+      ? "**disagrees with the paper**"
+      : j.verdict === "disagrees (within noise)"
+      ? "opposite to the paper, within noise"
+      : j.verdict === "agrees"
+      ? "agrees, clearly"
+      : j.verdict;
+    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+    L.push(
+      `| ${claim} | ${fmt(mean(w))} (${worse}) | ${fmt(mean(b))} (${better}) | ${
+        Number.isFinite(j.diff) ? `${j.diff >= 0 ? "+" : ""}${fmt(j.diff)} ± ${fmt(j.std)}` : "—"
+      } | ${verdict} |`,
+    );
+  }
+  L.push(
+    "",
+    "Means over every model size and data size; the difference is paired by (model, length) " +
+      "(same seed: same initialization and batches), mean ± std over the pairs, *clearly* when " +
+      "the mean exceeds two standard errors.",
+    "",
+  );
+  L.push("## Critical data size", "");
+  const rises = s.critical.filter((c) => c.measuredRise);
+  const inside = s.critical.filter((c) => c.insideRange);
+  L.push(
+    "Past D_crit = [d·γ·N^α·(E+0.5)^δ·(M+0.5)^ν / log2 B]^(1/(2β)) more tokens raise the loss.",
+    "",
+    `- From the fitted law: D_crit falls inside the measured range (D <= ${
+      Math.max(...plan.steps) * plan.batch * T
+    }) for ${inside.length} of ${s.critical.length} (model, format) series.`,
+    `- From the runs: the longest run is worse than a shorter one of the same model and format in ` +
+      `${rises.length} of ${s.critical.length} series${
+        rises.length ? ` (${rises.map((c) => `${c.label} at N = ${c.params}`).join(", ")})` : ""
+      }. ${
+        rises.length === 0
+          ? "**No critical data size appears at this scale.**"
+          : "Single-seed rises this small can be noise; a critical data size is claimed only where " +
+            "the fitted law also puts it inside the range."
+      }`,
+    "",
+    "| config | N | fitted D_crit | inside range | measured rise |",
+    "| --- | ---: | ---: | --- | --- |",
+  );
+  for (const c of s.critical) {
+    L.push(
+      `| ${c.label} | ${c.params} | ${c.dcrit === null ? "—" : sci(c.dcrit)} | ${
+        c.insideRange ? "yes" : "no"
+      } | ${c.measuredRise ? "yes" : "no"} |`,
+    );
+  }
+  L.push(
+    "",
+    "## What a full reproduction would still need",
+    "",
+    "- Models of 10^7-10^9 parameters and 10^9-10^11 tokens per run (the paper's grid), i.e. GPUs;",
+    "  this sweep is four orders of magnitude below on both axes.",
+    "- Several seeds per configuration, so that differences below 0.02 nats can be read.",
+    "- Channel-wise and tensor-wise scaling runs (the law's equivalent block sizes) are not in this",
+    "  grid.",
+    "",
+    "Per-run data: [reproduce-scaling-law/runs.csv](reproduce-scaling-law/runs.csv) (the `plan fit` " +
+      "format), [reproduce-scaling-law/results.csv](reproduce-scaling-law/results.csv) (with run ids), " +
+      "summary: [reproduce-scaling-law/summary.json](reproduce-scaling-law/summary.json).",
+  );
+  return L.join("\n") + "\n";
+}
+
+/**
+ * Per-run rows with their ids (the report's table is read from these numbers).
+ *
+ * @param results finished runs
+ * @returns CSV: id,model,params,steps,tokens,label,exponent_bits,mantissa_bits,block,val_loss,tokens_per_s,fault
+ * @example
+ * ```ts
+ * import { scalingResultsCsv } from "./scaling.ts";
+ * console.log(scalingResultsCsv([]).split(",")[0]); // "id"
+ * ```
+ */
+export function scalingResultsCsv(results: RunResult[]): string {
+  const head =
+    "id,model,params,steps,tokens,label,exponent_bits,mantissa_bits,block,val_loss,tokens_per_s,fault";
+  const lines = results.map((r) =>
+    [
+      r.id,
+      r.model,
+      r.meta.params,
+      r.steps,
+      r.tokens,
+      r.meta.label,
+      r.meta.e,
+      r.meta.m,
+      r.meta.block,
+      Number.isFinite(r.valLoss) ? r.valLoss : "",
+      r.tokensPerSec.toFixed(1),
+      r.fault ? "diverged" : "",
+    ].join(",")
+  );
+  return [head, ...lines].join("\n") + "\n";
+}
+
+async function predictedFigure(s: ScalingSummary): Promise<string> {
+  const values = [
+    ...s.train.map((r) => ({ ...r, set: "fitted" })),
+    ...s.heldOut.map((r) => ({ ...r, set: "held out" })),
+  ];
+  const all = values.flatMap((v) => [v.measured, v.predicted]).filter(Number.isFinite);
+  const lo = Math.min(...all), hi = Math.max(...all);
+  return await renderSvg({
+    title: "fitted law: predicted vs measured validation loss",
+    width: 420,
+    height: 360,
+    layer: [
+      {
+        data: { values: [{ x: lo, y: lo }, { x: hi, y: hi }] },
+        mark: { type: "line", strokeDash: [4, 4], color: "gray" },
+        encoding: {
+          x: { field: "x", type: "quantitative", scale: { zero: false }, title: "measured" },
+          y: { field: "y", type: "quantitative", scale: { zero: false }, title: "predicted" },
+        },
+      },
+      {
+        data: { values },
+        mark: { type: "point", filled: true },
+        encoding: {
+          x: { field: "measured", type: "quantitative" },
+          y: { field: "predicted", type: "quantitative" },
+          color: { field: "set", type: "nominal", title: null },
+          shape: { field: "set", type: "nominal", title: null },
+        },
+      },
+    ],
+  });
+}
+
+async function tokensFigure(plan: ScalingPlan, results: RunResult[]): Promise<string> {
+  const values = results.filter((r) => r.fault === null).map((r) => ({
+    model: `${r.model} (N = ${r.meta.params})`,
+    tokens: r.tokens,
+    loss: r.valLoss,
+    config: String(r.meta.label),
+  }));
+  return await renderSvg({
+    title: "validation loss against training tokens, per model size",
+    data: { values },
+    facet: { field: "model", type: "nominal", title: null, sort: plan.models.map((m) => m.name) },
+    columns: 2,
+    spec: {
+      width: 260,
+      height: 180,
+      mark: { type: "line", point: true },
+      encoding: {
+        x: { field: "tokens", type: "quantitative", scale: { type: "log" } },
+        y: { field: "loss", type: "quantitative", scale: { zero: false } },
+        color: { field: "config", type: "nominal", sort: plan.quant.map((q) => q.label) },
+      },
+    },
+  });
+}
+
+async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<string> {
+  const values = results.flatMap((r) => {
+    if (r.fault !== null || r.meta.block === "none") return [];
+    const base = results.find((x) =>
+      x.model === r.model && x.steps === r.steps && x.meta.block === "none" && x.fault === null
+    );
+    if (!base) return [];
+    return [{
+      model: `${r.model} (N = ${r.meta.params})`,
+      tokens: r.tokens,
+      penalty: r.valLoss - base.valLoss,
+      config: String(r.meta.label),
+    }];
+  });
+  return await renderSvg({
+    title: "measured precision penalty: loss minus the bf16 run of the same model and length",
+    data: { values },
+    facet: { field: "model", type: "nominal", title: null, sort: plan.models.map((m) => m.name) },
+    columns: 2,
+    spec: {
+      width: 260,
+      height: 180,
+      layer: [
+        {
+          mark: { type: "line", point: true },
+          encoding: {
+            x: { field: "tokens", type: "quantitative", scale: { type: "log" } },
+            y: { field: "penalty", type: "quantitative", title: "loss − bf16" },
+            color: { field: "config", type: "nominal", sort: plan.quant.map((q) => q.label) },
+          },
+        },
+        { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
+      ],
+    },
+  });
+}
+
+/**
+ * Writes `<docs>/reproduce-scaling-law.md` with its figures and data under
+ * `<docs>/reproduce-scaling-law/` (`runs.csv` for `plan fit`, `results.csv`, `summary.json`,
+ * `predicted-vs-measured.svg`, `loss-vs-tokens.svg`, `penalty.svg`).
+ *
+ * @param docs folder of the page
+ * @param plan the plan
+ * @param results finished runs, in sweep order
+ * @param ctx command, machine, data
+ * @returns the summary
+ * @example
+ * ```ts ignore
+ * await writeScalingReport("docs", plan, results, ctx);
+ * ```
+ */
+export async function writeScalingReport(
+  docs: string,
+  plan: ScalingPlan,
+  results: RunResult[],
+  ctx: ScalingContext,
+): Promise<ScalingSummary> {
+  const dir = join(docs, "reproduce-scaling-law");
+  await Deno.mkdir(dir, { recursive: true });
+  const summary = summarizeScaling(plan, results);
+  await Deno.writeTextFile(join(dir, "runs.csv"), scalingRunsCsv(results));
+  await Deno.writeTextFile(join(dir, "results.csv"), scalingResultsCsv(results));
+  await Deno.writeTextFile(
+    join(dir, "summary.json"),
+    JSON.stringify(
+      { plan, ...ctx, ...summary },
+      (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v,
+      2,
+    ) + "\n",
+  );
+  if (summary.train.length) {
+    await Deno.writeTextFile(
+      join(dir, "predicted-vs-measured.svg"),
+      await predictedFigure(summary),
+    );
+  }
+  await Deno.writeTextFile(join(dir, "loss-vs-tokens.svg"), await tokensFigure(plan, results));
+  await Deno.writeTextFile(join(dir, "penalty.svg"), await penaltyFigure(plan, results));
+  await Deno.writeTextFile(
+    join(docs, "reproduce-scaling-law.md"),
+    scalingMarkdown(plan, results, summary, ctx),
+  );
+  return summary;
+}

@@ -1,0 +1,269 @@
+/**
+ * A resumable sweep of training runs: one JSON result file per finished run under
+ * `<out>/runs/`, so an interrupted sweep restarts where it stopped (finished runs are read back,
+ * not redone), and one progress line per run with the overall share done and an ETA.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { ModelConfig } from "../config.ts";
+import type { Dataset } from "../data.ts";
+import { createProgress, formatDuration } from "../progress.ts";
+import type { Recipe } from "../recipe.ts";
+import { TrainingFault, trainRecipe } from "../train.ts";
+
+/** One run of a sweep. */
+export interface RunSpec {
+  /** unique id, also the result file name (letters, digits, `.`, `-`, `_`) */
+  readonly id: string;
+  /** the recipe */
+  readonly recipe: Recipe;
+  /** the model */
+  readonly config: ModelConfig;
+  /** optimizer steps */
+  readonly steps: number;
+  /** sequences per step */
+  readonly batch: number;
+  /** peak learning rate */
+  readonly lr: number;
+  /** seed of init, data order and stochastic rounding */
+  readonly seed: number;
+  /** validation points */
+  readonly evalPoints: number;
+  /** validation windows per evaluation */
+  readonly valWindows: number;
+  /** labels the report groups by (copied into the result) */
+  readonly meta: Readonly<Record<string, string | number>>;
+}
+
+/** What one finished run left on disk. */
+export interface RunResult {
+  /** the spec's id */
+  id: string;
+  /** recipe name */
+  recipe: string;
+  /** the spec's labels */
+  meta: Record<string, string | number>;
+  /** preset / model name */
+  model: string;
+  /** seed */
+  seed: number;
+  /** optimizer steps */
+  steps: number;
+  /** training tokens (steps · batch · T) */
+  tokens: number;
+  /** all parameters */
+  parameters: number;
+  /** validation loss at the end (NaN when the run diverged) */
+  valLoss: number;
+  /** mean training loss over the last 10% of steps (NaN when diverged) */
+  finalTrainLoss: number;
+  /** training tokens per second */
+  tokensPerSec: number;
+  /** wall-clock seconds of the run */
+  seconds: number;
+  /** mean OCC sparsity over the layers that clamp (last collected step), or null */
+  occSparsity: number | null;
+  /** mean DGE correction factor over layers (last collected step), or null */
+  dgeMeanFactor: number | null;
+  /** steps skipped by the loss scaler */
+  skippedSteps: number;
+  /** the fault message when the run diverged, else null */
+  fault: string | null;
+  /** per linear layer: the trainer's last collected GEMM statistics (crest, zeros, DGE, OCC) */
+  gemmStats?: Record<string, unknown>;
+  /** per-step training loss and validation points */
+  curve: { step: number; loss: number; valLoss: number | null }[];
+}
+
+/** Sweep options. */
+export interface SweepOptions {
+  /** sweep folder; results go to `<out>/runs/<id>.json` */
+  readonly out: string;
+  /** estimated seconds of each run, to weigh the ETA before any run has finished */
+  readonly estimate: (spec: RunSpec) => number;
+  /** write progress to stderr */
+  readonly progress: boolean;
+}
+
+/**
+ * Where a run's result lives.
+ *
+ * @param out sweep folder
+ * @param id run id
+ * @returns the path of the JSON result
+ * @example
+ * ```ts
+ * import { resultPath } from "./sweep.ts";
+ * console.log(resultPath("runs/x", "bf16-s1")); // "runs/x/runs/bf16-s1.json"
+ * ```
+ */
+export function resultPath(out: string, id: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new RangeError(`bad run id "${id}"`);
+  return join(out, "runs", `${id}.json`);
+}
+
+function mean(xs: number[]): number | null {
+  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * Trains one run and returns its result (a diverged run is a result with `fault` set).
+ *
+ * @param spec the run
+ * @param data data set
+ * @param onStep optional progress callback
+ * @returns the result
+ * @example
+ * ```ts ignore
+ * const r = executeRun(spec, data);
+ * ```
+ */
+export function executeRun(
+  spec: RunSpec,
+  data: Dataset,
+  onStep?: (step: number, loss: number, tokensPerSec: number) => void,
+): RunResult {
+  const t0 = performance.now();
+  const base = {
+    id: spec.id,
+    recipe: spec.recipe.name,
+    meta: { ...spec.meta },
+    model: spec.config.name,
+    seed: spec.seed,
+    steps: spec.steps,
+    tokens: spec.steps * spec.batch * spec.config.contextLength,
+  };
+  try {
+    const r = trainRecipe(spec.recipe, data, {
+      config: spec.config,
+      steps: spec.steps,
+      batch: spec.batch,
+      ranks: 1,
+      lr: spec.lr,
+      seed: spec.seed,
+      evalPoints: spec.evalPoints,
+      valWindows: spec.valWindows,
+    }, onStep);
+    const stats = Object.values(r.gemmStats);
+    return {
+      ...base,
+      parameters: r.parameters,
+      valLoss: r.valLoss,
+      finalTrainLoss: r.finalTrainLoss,
+      tokensPerSec: r.tokensPerSec,
+      seconds: (performance.now() - t0) / 1000,
+      occSparsity: mean(stats.flatMap((s) => s.occSparsity === undefined ? [] : [s.occSparsity])),
+      dgeMeanFactor: mean(stats.flatMap((s) => s.dge ? [s.dge.meanFactor] : [])),
+      skippedSteps: r.skippedSteps,
+      fault: null,
+      gemmStats: r.gemmStats as Record<string, unknown>,
+      curve: r.records.map((s) => ({ step: s.step, loss: s.loss, valLoss: s.valLoss })),
+    };
+  } catch (e) {
+    if (!(e instanceof TrainingFault)) throw e;
+    return {
+      ...base,
+      parameters: 0,
+      valLoss: NaN,
+      finalTrainLoss: NaN,
+      tokensPerSec: 0,
+      seconds: (performance.now() - t0) / 1000,
+      occSparsity: null,
+      dgeMeanFactor: null,
+      skippedSteps: 0,
+      fault: e.message,
+      curve: [],
+    };
+  }
+}
+
+// JSON has no NaN: store diverged losses as null and read them back as NaN.
+function toJson(r: RunResult): string {
+  return JSON.stringify(r, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v) +
+    "\n";
+}
+
+function fromJson(text: string): RunResult {
+  const r = JSON.parse(text) as RunResult;
+  r.valLoss ??= NaN;
+  r.finalTrainLoss ??= NaN;
+  return r;
+}
+
+/**
+ * Reads a finished run back, or null when it has not finished (or its file is unreadable).
+ *
+ * @param out sweep folder
+ * @param id run id
+ * @returns the stored result or null
+ * @example
+ * ```ts ignore
+ * const r = readResult("runs/reproduce-fp4", "bf16-s1");
+ * ```
+ */
+export function readResult(out: string, id: string): RunResult | null {
+  try {
+    return fromJson(Deno.readTextFileSync(resultPath(out, id)));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs every spec that has no result file yet, in order, writing each result as it finishes
+ * (write to a temporary name, then rename, so an interrupted write never looks finished).
+ *
+ * @param specs the runs
+ * @param data data set
+ * @param opts sweep folder, run-time estimate, progress switch
+ * @returns every spec's result, in spec order
+ * @example
+ * ```ts ignore
+ * const results = runSweep(specs, data, { out: "runs/x", estimate: () => 1, progress: true });
+ * ```
+ */
+export function runSweep(specs: RunSpec[], data: Dataset, opts: SweepOptions): RunResult[] {
+  Deno.mkdirSync(join(opts.out, "runs"), { recursive: true });
+  const results: (RunResult | null)[] = specs.map((s) => readResult(opts.out, s.id));
+  const done0 = results.filter((r) => r !== null).length;
+  const enc = new TextEncoder();
+  const say = (line: string) => {
+    if (opts.progress) Deno.stderr.writeSync(enc.encode(line + "\n"));
+  };
+  if (done0 > 0) say(`resuming: ${done0} of ${specs.length} runs already finished in ${opts.out}`);
+  const estimates = specs.map(opts.estimate);
+  let remainingEstimate = estimates.reduce((a, e, i) => a + (results[i] ? 0 : e), 0);
+  const total = remainingEstimate;
+  let spentEstimate = 0, spentSeconds = 0, done = done0;
+  for (let i = 0; i < specs.length; i++) {
+    if (results[i]) continue;
+    const spec = specs[i];
+    const share = total > 0 ? spentEstimate / total : 1;
+    // Calibrate the estimates by the runs done in this session.
+    const ratio = spentEstimate > 0 ? spentSeconds / spentEstimate : 1;
+    const eta = remainingEstimate * ratio;
+    const label = `[${done + 1}/${specs.length} ${(100 * share).toFixed(0)}% ETA ${
+      formatDuration(eta)
+    }] ${spec.id}`;
+    const bar = createProgress(label, spec.steps, opts.progress);
+    const r = executeRun(spec, data, bar.update);
+    bar.done();
+    const path = resultPath(opts.out, spec.id);
+    Deno.writeTextFileSync(path + ".tmp", toJson(r));
+    Deno.renameSync(path + ".tmp", path);
+    results[i] = r;
+    done++;
+    spentEstimate += estimates[i];
+    remainingEstimate -= estimates[i];
+    spentSeconds += r.seconds;
+    say(
+      `${spec.id}: ${r.fault ? "DIVERGED" : `val ${r.valLoss.toFixed(4)}`} in ${
+        formatDuration(r.seconds)
+      } (${done}/${specs.length} done, ETA ${
+        formatDuration(remainingEstimate * (spentSeconds / spentEstimate))
+      })`,
+    );
+  }
+  return results as RunResult[];
+}

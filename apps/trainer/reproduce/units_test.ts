@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { PRESETS } from "../config.ts";
+import { markovSource } from "../data.ts";
+import { judge, spread } from "./stats.ts";
+import { exmyRecipe, fp4Variants } from "./variants.ts";
+import { fp4Estimate, fp4Plan, fp4Specs } from "./fp4.ts";
+import { isHeldOut, nonEmbeddingParams, scalingPlan, scalingSpecs } from "./scaling.ts";
+
+Deno.test("stats: spread skips diverged runs and counts them", () => {
+  const s = spread([1, NaN, 3]);
+  assert.deepEqual(s, { mean: 2, std: Math.SQRT2, n: 2, nonFinite: 1 });
+  assert.equal(spread([5]).std, 0);
+});
+
+Deno.test("stats: judge is paired, needs two standard errors, and counts divergence as worst", () => {
+  // Large seed-to-seed spread but a constant paired difference: clear.
+  assert.equal(judge([3.01, 2.51, 2.01], [3.0, 2.5, 2.0]).verdict, "agrees");
+  // Paired differences +0.01, −0.01, +0.02: mean 0.0067, se 0.0088: within noise.
+  assert.equal(judge([2.01, 1.99, 2.02], [2, 2, 2]).verdict, "agrees (within noise)");
+  assert.equal(judge([2, 2, 2], [2.1, 2.2, 2.15]).verdict, "disagrees");
+  assert.equal(judge([NaN, 2, 2], [2, 2, 2]).verdict, "agrees");
+  assert.equal(judge([2, 2], [NaN, 2]).verdict, "disagrees");
+  assert.equal(judge([2], [1]).verdict, "agrees (within noise)", "one seed is never clear");
+});
+
+Deno.test("variants: the ablations quantize what their names say", () => {
+  const v = Object.fromEntries(fp4Variants().map((x) => [x.recipe.name, x.recipe]));
+  assert.equal(Object.keys(v).length, 17, "names are unique");
+  assert.equal(v["w4a8-direct"].linear.forward.w.format, "E2M1");
+  assert.equal(v["w4a8-direct"].linear.forward.a.format, "E4M3");
+  assert.deepEqual(v["w4a8-dge-k10"].linear.dge, { k: 10, cap: 3 });
+  assert.equal(v["w8a4-direct"].linear.forward.a.format, "E2M1");
+  assert.equal(v["w8a4-direct"].linear.forward.w.format, "E4M3");
+  assert.equal(v["w8a4-occ-0.97"].linear.occ?.alpha, 0.97);
+  assert.equal(v["w-tensor-a-token"].linear.forward.w.granularity, "tensor");
+  assert.equal(v["w-tensor-a-token"].linear.forward.a.granularity, "row");
+  assert.equal(v["w-channel-a-tensor"].linear.forward.a.granularity, "tensor");
+  for (const r of Object.values(v)) assert.equal(r.lmHead.forward.w.format, "BF16");
+});
+
+Deno.test("variants: the scaling-law recipe quantizes P2, P4, P6 only", () => {
+  const r = exmyRecipe(3, 2, 8);
+  const q = { format: "E3M2", granularity: "block", blockSize: 8, scaleRule: "absmax" };
+  assert.deepEqual(r.linear.forward.w, q);
+  assert.deepEqual(r.linear.inputGrad.w, q);
+  assert.deepEqual(r.linear.weightGrad.a, q);
+  assert.equal(r.linear.forward.a.format, "BF16");
+  assert.equal(r.linear.inputGrad.dy.format, "BF16");
+  assert.equal(exmyRecipe(2, 1, "channel").linear.forward.w.granularity, "row");
+  assert.throws(() => exmyRecipe(2, 1, 0), /block/);
+});
+
+Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issue's minimums", () => {
+  const data = markovSource(40_000, { seed: 3 });
+  const small = fp4Plan({ quick: false, budgetMinutes: 1, preset: "smoke" }, data);
+  const large = fp4Plan({ quick: false, budgetMinutes: 4, preset: "smoke" }, data);
+  assert.ok(small.calibration && small.calibration.bf16 > 0);
+  assert.ok(large.steps > 2 * small.steps, `${small.steps} -> ${large.steps}`);
+  // The plan's own estimate of the sweep fits the budget.
+  const est = fp4Estimate(small);
+  const total = fp4Specs(small).reduce((a, s) => a + est(s), 0);
+  assert.ok(total <= 60, `estimated ${total} s for a 1-minute budget`);
+  assert.equal(fp4Specs(small).length, 17 * 3);
+
+  const plan = scalingPlan({ quick: false, budgetMinutes: null }, data);
+  const specs = scalingSpecs(plan);
+  assert.ok(new Set(plan.models.map(nonEmbeddingParams)).size >= 4);
+  assert.ok(new Set(plan.steps).size >= 4);
+  const formats = new Set(plan.quant.filter((q) => q.block !== null).map((q) => `E${q.e}M${q.m}`));
+  assert.ok(formats.size >= 6);
+  assert.ok(new Set(plan.quant.map((q) => q.block).filter((b) => b !== null)).size >= 3);
+  assert.equal(new Set(specs.map((s) => s.id)).size, specs.length, "ids are unique");
+  assert.equal(nonEmbeddingParams(PRESETS.tiny), 4 * (4 * 128 * 128 + 3 * 128 * 384));
+  assert.equal(specs.filter((_s, i) => isHeldOut(i)).length, Math.round(specs.length / 5));
+});
+
+Deno.test("plans: --recipes keeps a subset in report order", () => {
+  const data = markovSource(40_000, { seed: 3 });
+  const plan = fp4Plan({ quick: true, budgetMinutes: null, recipes: ["fp4", "bf16"] }, data);
+  assert.deepEqual(fp4Specs(plan).map((s) => s.id), ["bf16-s1", "fp4-s1", "bf16-s2", "fp4-s2"]);
+  assert.throws(() => fp4Plan({ quick: true, budgetMinutes: null, recipes: ["x"] }, data), /"x"/);
+});
