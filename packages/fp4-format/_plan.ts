@@ -10,6 +10,16 @@ export interface RoundingPlan {
   readonly ulp: Float64Array;
   /** 1 / ulp, exact (a power of two). */
   readonly invUlp: Float64Array;
+  /**
+   * For saturating RNE: `magic` with every f32 exponent above the format's top binade mapped to
+   * the first binade above it, and `down`, the power of two that brings such a value there.
+   * Rounded results then stay below 2^(emax + 2), so saturation can be computed branch-free as
+   * (r + max - |r - max|) / 2, exactly, when `branchFreeMin` says the format's range allows.
+   */
+  readonly saturatingMagic: Float64Array;
+  readonly down: Float64Array;
+  /** max / minSubnormal fits in f64's 53 bits, so the branch-free min above is exact. */
+  readonly branchFreeMin: boolean;
 }
 
 const plans = new WeakMap<FloatFormat, RoundingPlan>();
@@ -30,7 +40,16 @@ export function roundingPlan(format: FloatFormat): RoundingPlan {
     invUlp[field] = 1 / step;
     magic[field] = 1.5 * 2 ** 52 * step;
   }
-  plan = { magic, ulp, invUlp };
+  const saturatingMagic = new Float64Array(256);
+  const down = new Float64Array(256);
+  const above = Math.min(format.emax + 128, 255); // f32 field of the binade just above maxNormal
+  for (let field = 0; field < 256; field++) {
+    const capped = Math.min(field, above);
+    saturatingMagic[field] = magic[capped];
+    down[field] = field > above ? 2 ** (above - field) : 1;
+  }
+  const branchFreeMin = Math.log2(format.maxNormal / format.minSubnormal) <= 48;
+  plan = { magic, ulp, invUlp, saturatingMagic, down, branchFreeMin };
   plans.set(format, plan);
   return plan;
 }

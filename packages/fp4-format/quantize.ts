@@ -135,8 +135,28 @@ function roundNearestEven(
   saturate: boolean,
   out: Float32Array,
 ): void {
-  const { magic } = roundingPlan(format);
+  const { magic, saturatingMagic, down, branchFreeMin } = roundingPlan(format);
   const max = format.maxNormal;
+  if (saturate && branchFreeMin) {
+    // Fully branch-free but for Inf/NaN (rare, so predicted): Math.min compiles to a branch
+    // that mispredicts when a fair share of values saturate (E2M1 on absmax-scaled data), so
+    // the minimum is computed as (r + max - |r - max|) / 2, exact because values far above max
+    // are first scaled down by a power of two into the binade above it.
+    const signed = new Int32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < values.length; i++) {
+      const b = signed[i];
+      const field = (b >>> 23) & 255;
+      const sign = (b >> 31) | 1;
+      if (field === 255) {
+        out[i] = (b & 0x7fffff) !== 0 ? NaN : sign * max;
+        continue;
+      }
+      const c = saturatingMagic[field];
+      const r = (Math.abs(values[i]) * down[field] + c) - c;
+      out[i] = (r + max - Math.abs(r - max)) * 0.5 * sign;
+    }
+    return;
+  }
   if (saturate) {
     // Branch-free: random signs would defeat the branch predictor. ±Inf survives the magic
     // add and subtract as ±Inf and Math.min saturates it; NaN stays NaN; the sign is restored
