@@ -13,6 +13,24 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * The exit status of a CLI whose work threw `error`: bad input (a {@link UsageError}, or what
+ * `isBadInput` accepts) prints one line `program: message` and gives 2; anything else prints the
+ * stack as an internal error and gives 1.
+ */
+export function failureStatus(
+  program: string,
+  error: unknown,
+  isBadInput: (error: unknown) => boolean = () => false,
+): number {
+  if (error instanceof UsageError || isBadInput(error)) {
+    console.error(`${program}: ${(error as Error).message}`);
+    return 2;
+  }
+  console.error(`${program}: internal error: ${error instanceof Error ? error.stack : error}`);
+  return 1;
+}
+
 /** Per-preset defaults, chosen so the default run (tiny, bf16 + fp4) fits about 5 minutes. */
 export const DEFAULTS: Readonly<Record<string, { steps: number; batch: number; lr: number }>> = {
   smoke: { steps: 20, batch: 4, lr: 3e-3 },

@@ -14,7 +14,7 @@ import { type Checkpoint, CheckpointError, loadCheckpoint } from "./checkpoint.t
 import type { ModelConfig } from "./config.ts";
 import { createModel, forward, type Model } from "./model.ts";
 import { type Recipe, RECIPES } from "./recipe.ts";
-import { UsageError } from "./cli.ts";
+import { failureStatus, UsageError } from "./cli.ts";
 
 /** The result `--json` prints. */
 export interface EvalResult {
@@ -232,12 +232,7 @@ export async function evalMain(args: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof CheckpointError) {
-      console.error(`eval: ${e.message}`);
-      return 2;
-    }
-    console.error(`eval: internal error: ${e instanceof Error ? e.stack : e}`);
-    return 1;
+    return failureStatus("eval", e, (err) => err instanceof CheckpointError);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
-import { UsageError } from "./cli.ts";
+import { failureStatus, UsageError } from "./cli.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import type { ModelConfig } from "./config.ts";
 import { openCheckpoint, recipeFlag } from "./eval.ts";
@@ -202,12 +202,7 @@ export function sampleMain(args: string[]): number {
     }
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof CheckpointError) {
-      console.error(`sample: ${e.message}`);
-      return 2;
-    }
-    console.error(`sample: internal error: ${e instanceof Error ? e.stack : e}`);
-    return 1;
+    return failureStatus("sample", e, (err) => err instanceof CheckpointError);
   }
 }
 
