@@ -14,11 +14,9 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { presetByName } from "../apps/trainer/config.ts";
+import { presetByName, RECIPES, setThreads } from "@fp4lab/train";
 import { markovSource } from "../apps/trainer/data.ts";
-import { RECIPES } from "../apps/trainer/recipe.ts";
 import { trainRecipe } from "../apps/trainer/train.ts";
-import { setThreads } from "../apps/trainer/gemm.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

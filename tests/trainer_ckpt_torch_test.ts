@@ -13,8 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { saveCheckpoint } from "../apps/trainer/checkpoint.ts";
-import { PRESETS } from "../apps/trainer/config.ts";
-import { RECIPES } from "../apps/trainer/recipe.ts";
+import { PRESETS, RECIPES } from "@fp4lab/train";
 import { trainRecipe } from "../apps/trainer/train.ts";
 import { findTorchPython } from "./_util/torch.ts";
 

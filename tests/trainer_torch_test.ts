@@ -6,9 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PRESETS } from "../apps/trainer/config.ts";
-import { backward, createModel, forward, initParams } from "../apps/trainer/model.ts";
-import { RECIPES } from "../apps/trainer/recipe.ts";
+import { backward, createModel, forward, initParams, PRESETS, RECIPES } from "@fp4lab/train";
 import { findTorchPython } from "./_util/torch.ts";
 
 const SCRIPT = join(import.meta.dirname!, "torch", "llama_ref.py");

@@ -30,8 +30,14 @@ import {
   writeSafetensors,
 } from "@fp4lab/quant-granularity";
 import type { AdamWCheckpoint, MomentFormat } from "@fp4lab/mixed-optim";
-import { hfConfig, type ModelConfig, type ParamLayout, paramLayout, PRESETS } from "./config.ts";
-import type { Recipe } from "./recipe.ts";
+import {
+  hfConfig,
+  type ModelConfig,
+  type ParamLayout,
+  paramLayout,
+  PRESETS,
+  type Recipe,
+} from "@fp4lab/train";
 import type { TrainState } from "./state.ts";
 
 /** A checkpoint that cannot be used: missing, corrupt, or not matching. One line. */
@@ -356,7 +362,7 @@ function parseJson(dir: string, file: string, bytes: Uint8Array): Record<string,
  * @example
  * ```ts
  * import { modelConfigFromHf } from "./checkpoint.ts";
- * import { hfConfig, PRESETS } from "./config.ts";
+ * import { hfConfig, PRESETS } from "@fp4lab/train";
  * console.log(modelConfigFromHf(hfConfig(PRESETS.tiny), "config.json").name); // "tiny"
  * ```
  */

@@ -10,9 +10,8 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
-import { hfConfig, paramLayout, PRESETS } from "./config.ts";
+import { hfConfig, paramLayout, PRESETS, RECIPES } from "@fp4lab/train";
 import { markovSource } from "./data.ts";
-import { RECIPES } from "./recipe.ts";
 import type { TrainState } from "./state.ts";
 import { type TrainOptions, trainRecipe } from "./train.ts";
 

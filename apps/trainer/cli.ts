@@ -5,8 +5,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type ModelConfig, presetByName, PRESETS } from "./config.ts";
-import { parseRecipes, type Recipe, RECIPES } from "./recipe.ts";
+import {
+  type ModelConfig,
+  parseRecipes,
+  presetByName,
+  PRESETS,
+  type Recipe,
+  RECIPES,
+} from "@fp4lab/train";
 
 /** Bad command-line input. */
 export class UsageError extends Error {

@@ -11,9 +11,14 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type Checkpoint, CheckpointError, loadCheckpoint } from "./checkpoint.ts";
-import type { ModelConfig } from "./config.ts";
-import { createModel, forward, type Model } from "./model.ts";
-import { type Recipe, RECIPES } from "./recipe.ts";
+import {
+  createModel,
+  forward,
+  type Model,
+  type ModelConfig,
+  type Recipe,
+  RECIPES,
+} from "@fp4lab/train";
 import { failureStatus, UsageError } from "./cli.ts";
 
 /** The result `--json` prints. */
@@ -37,9 +42,9 @@ export interface EvalResult {
  * @example
  * ```ts
  * import { evaluateText } from "./eval.ts";
- * import { PRESETS } from "./config.ts";
- * import { createModel, initParams } from "./model.ts";
- * import { RECIPES } from "./recipe.ts";
+ * import { PRESETS } from "@fp4lab/train";
+ * import { createModel, initParams } from "@fp4lab/train";
+ * import { RECIPES } from "@fp4lab/train";
  * const m = createModel(PRESETS.smoke, RECIPES.fp32, 1);
  * initParams(m, 1);
  * const r = evaluateText(PRESETS.smoke, m.params, new Uint8Array(40).fill(65));

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { PRESETS } from "./config.ts";
+import { createModel, forward, initParams, PRESETS, RECIPES } from "@fp4lab/train";
 import { evaluateText } from "./eval.ts";
-import { createModel, forward, initParams } from "./model.ts";
-import { RECIPES } from "./recipe.ts";
 import { generate } from "./sample.ts";
 
 const config = PRESETS.smoke;

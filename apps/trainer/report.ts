@@ -8,8 +8,7 @@ import { join } from "node:path";
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import { float32Tensor, writeSafetensors } from "@fp4lab/quant-granularity";
-import { hfConfig, type ModelConfig, paramLayout } from "./config.ts";
-import type { Recipe } from "./recipe.ts";
+import { hfConfig, type ModelConfig, paramLayout, type Recipe } from "@fp4lab/train";
 import type { RecipeResult } from "./train.ts";
 
 /** Everything a report holds besides the per-recipe results. */

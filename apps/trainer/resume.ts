@@ -12,7 +12,7 @@ import {
   latestCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
-import type { Recipe } from "./recipe.ts";
+import type { Recipe } from "@fp4lab/train";
 import type { TrainState } from "./state.ts";
 
 /** The file in a run folder that records the flags the run was started with. */

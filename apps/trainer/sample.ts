@@ -9,10 +9,15 @@ import { parseArgs } from "node:util";
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { failureStatus, UsageError } from "./cli.ts";
 import { CheckpointError } from "./checkpoint.ts";
-import type { ModelConfig } from "./config.ts";
+import {
+  createModel,
+  forward,
+  type Model,
+  type ModelConfig,
+  type Recipe,
+  RECIPES,
+} from "@fp4lab/train";
 import { openCheckpoint, recipeFlag } from "./eval.ts";
-import { createModel, forward, type Model } from "./model.ts";
-import { type Recipe, RECIPES } from "./recipe.ts";
 
 /** Sampling settings. */
 export interface SampleOptions {
@@ -41,9 +46,9 @@ export interface SampleOptions {
  * @example
  * ```ts
  * import { generate } from "./sample.ts";
- * import { PRESETS } from "./config.ts";
- * import { createModel, initParams } from "./model.ts";
- * import { RECIPES } from "./recipe.ts";
+ * import { PRESETS } from "@fp4lab/train";
+ * import { createModel, initParams } from "@fp4lab/train";
+ * import { RECIPES } from "@fp4lab/train";
  * const m = createModel(PRESETS.smoke, RECIPES.fp32, 1);
  * initParams(m, 1);
  * const out = generate(PRESETS.smoke, m.params, new Uint8Array([84]), {

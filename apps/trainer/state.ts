@@ -6,7 +6,7 @@
  * @module
  */
 import type { AdamWCheckpoint, LossScaler } from "@fp4lab/mixed-optim";
-import type { LinearStats } from "./linear.ts";
+import type { LinearStats } from "@fp4lab/train";
 import type { StepRecord } from "./train.ts";
 
 /** A snapshot after `step` steps of one recipe. */

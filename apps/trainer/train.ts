@@ -5,11 +5,18 @@
  *
  * @module
  */
-import type { ModelConfig } from "./config.ts";
+import {
+  backward,
+  createModel,
+  firstNonFinite,
+  forward,
+  initParams,
+  linears,
+  type LinearStats,
+  type ModelConfig,
+  type Recipe,
+} from "@fp4lab/train";
 import { checkDataset, type Dataset, sampleBatch, validationBatches } from "./data.ts";
-import { backward, createModel, firstNonFinite, forward, initParams, linears } from "./model.ts";
-import type { LinearStats } from "./linear.ts";
-import type { Recipe } from "./recipe.ts";
 import type { TrainState } from "./state.ts";
 import {
   adamwStep,
@@ -115,9 +122,9 @@ export type OnStep = (step: number, loss: number, tokensPerSec: number) => void;
  * @example
  * ```ts
  * import { trainRecipe } from "./train.ts";
- * import { PRESETS } from "./config.ts";
+ * import { PRESETS } from "@fp4lab/train";
  * import { markovSource } from "./data.ts";
- * import { RECIPES } from "./recipe.ts";
+ * import { RECIPES } from "@fp4lab/train";
  * const r = trainRecipe(RECIPES.fp32, markovSource(20000), {
  *   config: PRESETS.smoke, steps: 3, batch: 2, ranks: 1, lr: 1e-3, seed: 1, evalPoints: 1,
  *   valWindows: 4,

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { PRESETS } from "./config.ts";
+import { PRESETS, RECIPES } from "@fp4lab/train";
 import { markovSource } from "./data.ts";
-import { RECIPES } from "./recipe.ts";
 import { TrainingFault, trainRecipe } from "./train.ts";
 
 const data = markovSource(50_000, { alphabet: 8, fanout: 2, seed: 2 });

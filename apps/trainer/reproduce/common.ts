@@ -6,9 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { ModelConfig } from "../config.ts";
+import type { ModelConfig, Recipe } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
-import type { Recipe } from "../recipe.ts";
 import { trainRecipe } from "../train.ts";
 
 /**

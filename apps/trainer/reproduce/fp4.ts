@@ -6,9 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import { type ModelConfig, presetByName } from "../config.ts";
+import { type ModelConfig, presetByName, RECIPES } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
-import { RECIPES } from "../recipe.ts";
 import { evalStepEquivalents, stepSeconds } from "./common.ts";
 import { renderSvg } from "./plot.ts";
 import { formatSpread, judge, type Spread, spread, type Verdict } from "./stats.ts";

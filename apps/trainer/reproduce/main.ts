@@ -7,8 +7,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DataError, type Dataset, loadBrown, loadTextFile } from "../data.ts";
-import { setThreads } from "../gemm.ts";
-import { presetByName, PRESETS } from "../config.ts";
+import { presetByName, PRESETS, setThreads } from "@fp4lab/train";
 import { machineLine, readPlan, writePlan } from "./common.ts";
 import { fp4Variants } from "./variants.ts";
 import { fp4Estimate, type Fp4Plan, fp4Plan, fp4Specs, writeFp4Report } from "./fp4.ts";

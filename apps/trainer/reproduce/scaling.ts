@@ -18,10 +18,8 @@ import {
   type ObservedRun,
   PAPER_CONSTANTS,
 } from "@fp4lab/scaling-law";
-import type { ModelConfig } from "../config.ts";
-import { PRESETS } from "../config.ts";
+import { type ModelConfig, PRESETS, type Recipe, RECIPES } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
-import { type Recipe, RECIPES } from "../recipe.ts";
 import { evalStepEquivalents, stepSeconds } from "./common.ts";
 import { renderSvg } from "./plot.ts";
 import type { RunResult, RunSpec } from "./sweep.ts";
@@ -86,7 +84,7 @@ function model(name: string, h: number, ffn: number, layers: number, heads: numb
  * @example
  * ```ts
  * import { nonEmbeddingParams } from "./scaling.ts";
- * import { PRESETS } from "../config.ts";
+ * import { PRESETS } from "@fp4lab/train";
  * console.log(nonEmbeddingParams(PRESETS.smoke)); // 20480
  * ```
  */

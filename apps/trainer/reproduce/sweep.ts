@@ -6,10 +6,9 @@
  * @module
  */
 import { join } from "node:path";
-import type { ModelConfig } from "../config.ts";
+import type { ModelConfig, Recipe } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { createProgress, formatDuration } from "../progress.ts";
-import type { Recipe } from "../recipe.ts";
 import { TrainingFault, trainRecipe } from "../train.ts";
 
 /** One run of a sweep. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PRESETS } from "../config.ts";
+import { PRESETS } from "@fp4lab/train";
 import { markovSource } from "../data.ts";
 import { judge, spread } from "./stats.ts";
 import { exmyRecipe, fp4Variants } from "./variants.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type LinearRecipe, type OperandSpec, type Recipe, RECIPES } from "../recipe.ts";
+import { type LinearRecipe, type OperandSpec, type Recipe, RECIPES } from "@fp4lab/train";
 
 const BF16: OperandSpec = { format: "BF16", granularity: "none" };
 const E4M3_T: OperandSpec = { format: "E4M3", granularity: "tensor" };
