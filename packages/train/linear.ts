@@ -7,14 +7,9 @@
  */
 import { parseFormat } from "@fp4lab/fp4-format";
 import { fp4Matmul, matmul } from "./gemm.ts";
-import {
-  isIdentity,
-  type OperandStats,
-  operandStats,
-  quantizeOperand,
-  quantizeOperandTensor,
-} from "./operand.ts";
+import { isIdentity, operandStats, quantizeOperand, quantizeOperandTensor } from "./operand.ts";
 import type { LinearRecipe, OperandSpec } from "./recipe.ts";
+import type { OperandStats } from "./backend.ts";
 import { applyGradientFactor } from "@fp4lab/dge";
 import { clampOutliers, csrMatmul, type CsrMatrix } from "@fp4lab/outlier-comp";
 import { randomHadamard } from "@fp4lab/quant-granularity";

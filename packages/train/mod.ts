@@ -14,6 +14,7 @@
  *
  * @module
  */
+export * from "./backend.ts";
 export * from "./config.ts";
 export * from "./recipe.ts";
 export * from "./operand.ts";

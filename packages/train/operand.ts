@@ -13,16 +13,7 @@ import {
   type QuantScheme,
 } from "@fp4lab/quant-granularity";
 import type { OperandSpec } from "./recipe.ts";
-
-/** Early-warning statistics of one quantized GEMM input. */
-export interface OperandStats {
-  /** mean over rows of max|a| / rms(a) */
-  crestMean: number;
-  /** max over rows of max|a| / rms(a) */
-  crestMax: number;
-  /** fraction of entries that were non-zero and became zero */
-  zeroFraction: number;
-}
+import type { OperandStats } from "./backend.ts";
 
 /**
  * True when the spec leaves values untouched (f32), so the source can be used as is.
