@@ -184,6 +184,7 @@ const MOMENT_FORMATS: readonly MomentFormat[] = ["f32", "FP16", "BF16", "E4M3"];
 
 /** A recipe that does not validate: the message names the field, e.g. `linear.forward.a.format`. */
 export class RecipeError extends Error {
+  /** always `"RecipeError"` */
   override name = "RecipeError";
 }
 

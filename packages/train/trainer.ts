@@ -35,6 +35,7 @@ import type { Recipe } from "./recipe.ts";
 
 /** A non-finite loss, or gradients that stay non-finite: the run cannot go on. */
 export class TrainingFault extends Error {
+  /** always `"TrainingFault"` */
   override name = "TrainingFault";
 }
 

@@ -75,3 +75,17 @@ Deno.test("trainer: a diverging run stops with a TrainingFault naming the layer"
     }
   }, (e: Error) => e.name === "TrainingFault" && /at step \d+ .*(model\.|lm_head)/.test(e.message));
 });
+
+Deno.test("trainer: statistics are collected on asked steps only, and hold only numbers", async () => {
+  const t = createTrainer({ ...base, recipe: RECIPES.fp4, ranks: 1 });
+  const { tokens, targets } = batchAt(0);
+  await t.trainStep(tokens, targets);
+  assert.deepEqual(t.stats, {});
+  await t.trainStep(tokens, targets, { collectStats: true });
+  const down = t.stats["model.layers.1.mlp.down_proj"];
+  assert.deepEqual(Object.keys(down).sort(), ["a", "dge", "occSparsity", "w"]);
+  const numbers = (o: object): boolean =>
+    Object.values(o).every((v) => typeof v === "number" || (typeof v === "object" && numbers(v)));
+  assert.ok(numbers(t.stats), JSON.stringify(down).slice(0, 200));
+  assert.deepEqual(Object.keys(down.dge!).sort(), ["cappedFraction", "meanFactor"]);
+});

@@ -262,9 +262,13 @@ export function createHostBackend(name: string, device: string, gemms: HostGemms
     freeResidual() {},
     dge(acc, raw, grid, format, k, cap) {
       const r = f(raw), a = f(acc);
-      const stats = applyGradientFactor(r, f(grid), parseFormat(format), { k, cap, out: r });
+      const { meanFactor, cappedFraction } = applyGradientFactor(r, f(grid), parseFormat(format), {
+        k,
+        cap,
+        out: r,
+      });
       for (let i = 0; i < a.length; i++) a[i] += r[i];
-      return Promise.resolve(stats);
+      return Promise.resolve({ meanFactor, cappedFraction });
     },
     hadamard(t, rows, cols, size, seed) {
       const x = f(t);
