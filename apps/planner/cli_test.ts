@@ -1,7 +1,7 @@
 // End-to-end: `deno task plan ...` spawned from the repository root, as a user runs it.
 import assert from "node:assert/strict";
-import { DOMParser } from "@xmldom/xmldom";
 import { assertClose } from "../../tests/_util/assert.ts";
+import { elements, groups, parseSvg } from "../../tests/_util/svg.ts";
 import {
   computeOptimal,
   criticalTokens,
@@ -38,19 +38,6 @@ async function plan(...argv: string[]): Promise<Ran> {
       .split("\n")
       .filter((l) => l.trim() !== "" && !/^Task plan /.test(l)),
   };
-}
-
-function parseSvg(text: string) {
-  const doc = new DOMParser({
-    onError: (level: string, message: string) => {
-      if (level !== "warning") throw new Error(`SVG is not valid XML: ${message}`);
-    },
-  }).parseFromString(text, "image/svg+xml");
-  assert.equal(doc.documentElement?.nodeName, "svg");
-  const texts = Array.from(doc.getElementsByTagName("text")).map((t) => t.textContent ?? "");
-  const groups = Array.from(doc.getElementsByTagName("g"));
-  const lines = groups.filter((g) => (g.getAttribute("class") ?? "").includes("mark-line"));
-  return { doc, texts, lines };
 }
 
 Deno.test("plan dcrit: human table with units, the paper's 1730T / 27.3T / 393B", async () => {
@@ -210,11 +197,11 @@ Deno.test("plan dcrit --svg: valid XML with one line and one legend entry per fo
     const r = await plan("dcrit", "--params", "1e9", "--format", "bf16,e4m3,e2m1", "--svg", file);
     assert.equal(r.code, 0, r.stderr.join("\n"));
     assert.match(r.stdout, new RegExp(`plot: ${file}`));
-    const svg = parseSvg(await Deno.readTextFile(file));
+    const svg = await parseSvg(await Deno.readTextFile(file));
     for (const name of ["E8M7", "E4M3", "E2M1", "D_crit 1730T", "D_crit 27.3T", "D_crit 393B"]) {
       assert.ok(svg.texts.includes(name), `missing text "${name}" in ${svg.texts.join("|")}`);
     }
-    const paths = svg.lines.flatMap((g) => Array.from(g.getElementsByTagName("path")));
+    const paths = svg.lines.flatMap((g) => elements(g, "path"));
     assert.equal(paths.length, 3);
     assert.ok(svg.texts.includes("training tokens D"));
   } finally {
@@ -228,23 +215,21 @@ Deno.test("plan budget, format, tradeoff and loss --svg: the expected series", a
     const b = await plan("budget", "--compute", "1e24", "--svg", `${dir}/b.svg`, "--json");
     assert.equal(b.code, 0);
     JSON.parse(b.stdout); // --json keeps stdout pure even with a plot
-    const budget = parseSvg(await Deno.readTextFile(`${dir}/b.svg`));
+    const budget = await parseSvg(await Deno.readTextFile(`${dir}/b.svg`));
     assert.ok(budget.texts.includes("optimal P (closed form)"));
     assert.ok(budget.texts.includes("best whole-bit format"));
     assert.ok(budget.texts.includes("1e20") && budget.texts.includes("1e32"));
     assert.equal(budget.lines.length, 1);
     const f = await plan("format", "--bits", "1-16", "--svg", `${dir}/f.svg`);
     assert.equal(f.code, 0);
-    const heat = parseSvg(await Deno.readTextFile(`${dir}/f.svg`));
-    const rects = Array.from(heat.doc.getElementsByTagName("g"))
-      .filter((g) => (g.getAttribute("class") ?? "").includes("mark-rect role-mark"))
-      .flatMap((g) => Array.from(g.getElementsByTagName("path")));
+    const heat = await parseSvg(await Deno.readTextFile(`${dir}/f.svg`));
+    const rects = groups(heat.root, "mark-rect role-mark").flatMap((g) => elements(g, "path"));
     assert.equal(rects.length, 9 * 11); // E 0..8 x M 0..10
     for (const label of ["4b", "8b", "16b"]) assert.ok(heat.texts.includes(label));
     const t = await plan("tradeoff", "--compute", "1e24", "--svg", `${dir}/t.svg`, "--csv");
     assert.equal(t.code, 0);
     assert.equal(t.stdout.split("\n")[0], "params,precision,format,tokens,loss,params_per_bit");
-    const trade = parseSvg(await Deno.readTextFile(`${dir}/t.svg`));
+    const trade = await parseSvg(await Deno.readTextFile(`${dir}/t.svg`));
     assert.ok(trade.texts.includes("best P(N)") && trade.texts.includes("parameters N"));
     assert.equal(trade.lines.length, 1);
     const l = await plan(
@@ -259,7 +244,7 @@ Deno.test("plan budget, format, tradeoff and loss --svg: the expected series", a
       `${dir}/l.svg`,
     );
     assert.equal(l.code, 0);
-    const curves = parseSvg(await Deno.readTextFile(`${dir}/l.svg`));
+    const curves = await parseSvg(await Deno.readTextFile(`${dir}/l.svg`));
     for (const name of ["E8M7", "E2M1", "D_crit 393B", "D_crit 1730T"]) {
       assert.ok(curves.texts.includes(name), name);
     }
@@ -340,7 +325,7 @@ Deno.test("plan fit: recovers synthetic constants; --out feeds --constants of an
       `${dir}/fit.svg`,
     );
     assert.equal(s.code, 0);
-    const svg = parseSvg(await Deno.readTextFile(`${dir}/fit.svg`));
+    const svg = await parseSvg(await Deno.readTextFile(`${dir}/fit.svg`));
     assert.ok(svg.texts.includes("observed loss") && svg.texts.includes("runs"));
   } finally {
     await Deno.remove(dir, { recursive: true });
