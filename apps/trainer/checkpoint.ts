@@ -39,6 +39,7 @@ import {
   type Recipe,
 } from "@fp4lab/train";
 import type { TrainState } from "./state.ts";
+import { HF_FILES, hfFiles } from "./hf_files.ts";
 
 /** A checkpoint that cannot be used: missing, corrupt, or not matching. One line. */
 export class CheckpointError extends Error {
@@ -90,6 +91,7 @@ export const CHECKPOINT_FILES = [
   "optimizer.safetensors",
   "trainer_state.json",
   "recipe.json",
+  ...HF_FILES,
 ] as const;
 
 const MANIFEST = "checkpoint.json";
@@ -243,6 +245,8 @@ export function saveCheckpoint(
       ) + "\n",
     ),
     "recipe.json": enc.encode(JSON.stringify(recipe, null, 2) + "\n"),
+    // tokenizer, generation config and model card: what pipeline() and AutoTokenizer need
+    ...hfFiles(config, recipe, settings, state),
   };
   const manifest = enc.encode(
     JSON.stringify(
