@@ -96,7 +96,7 @@ Deno.test({
           folder,
           "--prompt",
           "The jury",
-          "--tokens",
+          "--new-tokens",
           "40",
           "--temperature",
           "0",

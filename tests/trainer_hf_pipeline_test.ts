@@ -101,7 +101,7 @@ Deno.test({
           folder,
           "--prompt",
           prompt,
-          "--tokens",
+          "--new-tokens",
           String(hf.max_new),
           "--temperature",
           "0",

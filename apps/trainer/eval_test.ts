@@ -64,3 +64,11 @@ Deno.test("sample: greedy is the argmax, sampling is seeded, top-k 1 is greedy",
     generate(config, params, new Uint8Array(0), { tokens: 1, temperature: 0, topK: 0, seed: 1 })
   );
 });
+
+Deno.test("evaluateText: progress after every forward pass, ending at the window count", () => {
+  const bytes = new Uint8Array(20 * T).map((_, i) => 65 + (i % 26));
+  const seen: [number, number][] = [];
+  const r = evaluateText(config, params, bytes, RECIPES.fp32, 8, (d, n) => seen.push([d, n]));
+  assert.deepEqual(seen, [[8, 20], [16, 20], [20, 20]]);
+  assert.equal(r.loss, evaluateText(config, params, bytes).loss, "progress changes nothing");
+});
