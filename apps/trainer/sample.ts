@@ -119,7 +119,8 @@ function pick(row: Float32Array, probs: Float64Array, o: SampleOptions, u: numbe
 }
 
 /** The `--help` text. */
-export const SAMPLE_HELP = `deno task sample --checkpoint DIR [--prompt TEXT] [--new-tokens N] [flags]
+export const SAMPLE_HELP =
+  `deno task sample --checkpoint DIR [--prompt TEXT] [--new-tokens N] [flags]
 
 Continues a prompt byte by byte from a checkpoint (f32 master weights).
 
