@@ -145,7 +145,7 @@ Deno.test("e2e checkpoints: train -> SIGKILL -> resume equals an uninterrupted r
     assert.equal(e3.code, 0, e3.stderr);
     assert.notEqual(JSON.parse(e3.stdout).loss, r1.loss, "--recipe fp4 rounds the forward pass");
     const table = await task("eval", ["--checkpoint", join(killed, "fp4"), "--data", text]);
-    assert.match(table.stdout, /loss\s+\d+\.\d{4} nats\/token/);
+    assert.match(table.stdout, /loss\s+\d+\.\d{4} nats per byte\n\s+\d+\.\d{4} bits per byte/);
     assert.match(table.stdout, /step 400, trained with fp4/);
 
     // sample: the prompt and 200 more bytes.
@@ -207,6 +207,7 @@ Deno.test("e2e checkpoints: bad input exits 2 with one line", async () => {
       ["eval", ["--checkpoint", join(run, "fp32")], /--data FILE is required/],
       ["eval", ["--checkpoint", join(run, "fp32"), "--data", text, "--recipe", "fp5"], /fp5/],
       ["sample", ["--checkpoint", join(dir, "none")], /does not exist/],
+      ["sample", ["--checkpoint", join(run, "fp32"), "--new-tokens=-3"], /--new-tokens must be/],
       ["sample", ["--checkpoint", join(run, "fp32"), "--tokens=-3"], /--tokens must be/],
       ["train", ["--resume", run, "--preset", "tiny"], /trained with --preset smoke, not tiny/],
       ["train", ["--resume", run, "--steps", "9"], /trained with --steps 4, not 9/],

@@ -187,11 +187,8 @@ export function sampleMain(args: string[]): number {
       return 0;
     }
     if (!v.checkpoint) throw new UsageError("--checkpoint DIR is required (see --help)");
-    if (v.tokens !== undefined) {
-      if (v["new-tokens"] !== undefined) {
-        throw new UsageError("give --new-tokens only (--tokens is its old spelling)");
-      }
-      console.error("sample: --tokens is deprecated, use --new-tokens");
+    if (v.tokens !== undefined && v["new-tokens"] !== undefined) {
+      throw new UsageError("give --new-tokens only (--tokens is its old spelling)");
     }
     const prompt = new TextEncoder().encode(v.prompt ?? "The jury");
     if (prompt.length === 0) throw new UsageError("--prompt must not be empty");
@@ -204,6 +201,8 @@ export function sampleMain(args: string[]): number {
       seed: number("--seed", v.seed, 1, true),
       recipe: recipeFlag(v.recipe),
     };
+    // After the values are checked, so a bad value still gives one line.
+    if (v.tokens !== undefined) console.error("sample: --tokens is deprecated, use --new-tokens");
     const ckpt = openCheckpoint(v.checkpoint);
     const out = generate(ckpt.config, ckpt.params, prompt, options);
     const dec = new TextDecoder();
