@@ -13,6 +13,12 @@
  */
 
 const ASC = "npm:assemblyscript@0.28.20/asc";
+/**
+ * The compiler has its own config and lock (kernels/assembly/asc.{json,lock}) so that its
+ * ~100 MB (assemblyscript, binaryen) stays out of the workspace lock that every
+ * `deno task train` installs.
+ */
+const ASC_CONFIG = "kernels/assembly/asc.json";
 const ENTRY = "kernels/assembly/index.ts";
 const TARGET = "kernels/_wasm.generated.ts";
 /** Shared-memory bounds the loader must match (pages of 64 KiB). */
@@ -23,6 +29,8 @@ async function compile(features: string, outFile: string): Promise<Uint8Array> {
   const args = [
     "run",
     "-A",
+    "--config",
+    ASC_CONFIG,
     ASC,
     ENTRY,
     "-o",

@@ -1,10 +1,11 @@
 /**
- * @fp4lab/kernels: the fp4lab kernel set — WebAssembly SIMD CPU twins (AssemblyScript,
+ * `@fp4lab/kernels`: the fp4lab kernel set — WebAssembly SIMD CPU twins (AssemblyScript,
  * compiled into an embedded module) running on a worker pool that shares one
  * `WebAssembly.Memory`, with plain TypeScript references beside them.
  *
  * - {@link matmul}: f32 GEMM, layouts "nn" / "nt" / "tn", optional accumulation.
- * - {@link setThreads}: size of the thread pool (default `navigator.hardwareConcurrency`).
+ * - {@link setThreads}: size of the thread pool (default: the cores the runtime reports,
+ *   `navigator.hardwareConcurrency` or, on Node 20, `os.availableParallelism()`).
  *
  * @example
  * ```ts

@@ -75,10 +75,43 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** What a runtime offers to count cores: browsers, Deno, Bun and Node 21+ have `navigator`. */
+interface CoreCountGlobals {
+  navigator?: { hardwareConcurrency?: number };
+  process?: {
+    getBuiltinModule?: (
+      name: string,
+    ) => { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined;
+  };
+}
+
+/**
+ * Cores the runtime reports: `navigator.hardwareConcurrency`, else (Node 20, which has no
+ * `navigator`) `os.availableParallelism()` or `os.cpus().length`, reached through
+ * `process.getBuiltinModule` so the package never imports `node:*`; 1 when neither answers.
+ *
+ * @param g the globals to ask (the real ones by default)
+ * @returns a whole number >= 1
+ * @example
+ * ```ts ignore
+ * reportedCores({ process: { getBuiltinModule: () => ({ availableParallelism: () => 8 }) } }); // 8
+ * ```
+ */
+export function reportedCores(g: CoreCountGlobals = globalThis as CoreCountGlobals): number {
+  const hc = g.navigator?.hardwareConcurrency;
+  if (Number.isInteger(hc) && hc! > 0) return hc!;
+  try {
+    const os = g.process?.getBuiltinModule?.("os");
+    const n = os?.availableParallelism?.() ?? os?.cpus?.().length;
+    if (Number.isInteger(n) && n! > 0) return n!;
+  } catch {
+    // not Node, or the module is unavailable: one thread is always valid
+  }
+  return 1;
+}
+
 function defaultThreads(): number {
-  const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
-    ?.hardwareConcurrency;
-  return Math.max(1, Math.min(MAX_THREADS, Number.isInteger(hc) && hc! > 0 ? hc! : 1));
+  return Math.max(1, Math.min(MAX_THREADS, reportedCores()));
 }
 
 /** Loads the module on first use; picks the relaxed-SIMD build when the runtime validates it. */
@@ -140,8 +173,9 @@ export function usesRelaxedSimd(): boolean {
 }
 
 /**
- * Sets how many threads (the caller plus `n - 1` workers) the kernels use. The default is
- * `navigator.hardwareConcurrency`. One thread never starts a worker.
+ * Sets how many threads (the caller plus `n - 1` workers) the kernels use. The default is the
+ * core count the runtime reports (`navigator.hardwareConcurrency`; on Node without `navigator`,
+ * `os.availableParallelism()`), at most 64. One thread never starts a worker.
  *
  * @param n a whole number from 1 to 64
  * @throws {RangeError} for anything else

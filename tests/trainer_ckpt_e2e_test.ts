@@ -119,7 +119,9 @@ Deno.test("e2e checkpoints: train -> SIGKILL -> resume equals an uninterrupted r
     const e1 = await task("eval", ["--checkpoint", join(killed, "fp4"), "--data", text, "--json"]);
     assert.equal(e1.code, 0, e1.stderr);
     const r1 = JSON.parse(e1.stdout);
-    assert.deepEqual(Object.keys(r1), ["loss", "tokens"]);
+    assert.deepEqual(Object.keys(r1), ["loss", "tokens", "bits_per_byte", "perplexity"]);
+    assert.equal(r1.bits_per_byte, r1.loss / Math.LN2);
+    assert.equal(r1.perplexity, Math.exp(r1.loss));
     const bytes = (await Deno.stat(text)).size, T = 16;
     assert.equal(r1.tokens, Math.floor(bytes / T) * (T - 1));
     assert.ok(Number.isFinite(r1.loss) && r1.loss > 0);
@@ -143,7 +145,7 @@ Deno.test("e2e checkpoints: train -> SIGKILL -> resume equals an uninterrupted r
     assert.equal(e3.code, 0, e3.stderr);
     assert.notEqual(JSON.parse(e3.stdout).loss, r1.loss, "--recipe fp4 rounds the forward pass");
     const table = await task("eval", ["--checkpoint", join(killed, "fp4"), "--data", text]);
-    assert.match(table.stdout, /loss\s+\d+\.\d{4} nats\/token/);
+    assert.match(table.stdout, /loss\s+\d+\.\d{4} nats per byte\n\s+\d+\.\d{4} bits per byte/);
     assert.match(table.stdout, /step 400, trained with fp4/);
 
     // sample: the prompt and 200 more bytes.
@@ -152,7 +154,7 @@ Deno.test("e2e checkpoints: train -> SIGKILL -> resume equals an uninterrupted r
       join(killed, "fp4"),
       "--prompt",
       "The jury",
-      "--tokens",
+      "--new-tokens",
       "200",
       "--json",
     ]);
@@ -160,8 +162,10 @@ Deno.test("e2e checkpoints: train -> SIGKILL -> resume equals an uninterrupted r
     const sample = JSON.parse(s.stdout);
     assert.equal(sample.prompt, "The jury");
     assert.equal(sample.ids.length, 200);
+    // The old spelling still works, with a note on stderr.
     const plain = await task("sample", ["--checkpoint", join(killed, "fp4"), "--tokens", "20"]);
     assert.ok(plain.stdout.startsWith("The jury"), plain.stdout);
+    assert.match(plain.stderr, /--tokens is deprecated, use --new-tokens/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -203,6 +207,7 @@ Deno.test("e2e checkpoints: bad input exits 2 with one line", async () => {
       ["eval", ["--checkpoint", join(run, "fp32")], /--data FILE is required/],
       ["eval", ["--checkpoint", join(run, "fp32"), "--data", text, "--recipe", "fp5"], /fp5/],
       ["sample", ["--checkpoint", join(dir, "none")], /does not exist/],
+      ["sample", ["--checkpoint", join(run, "fp32"), "--new-tokens=-3"], /--new-tokens must be/],
       ["sample", ["--checkpoint", join(run, "fp32"), "--tokens=-3"], /--tokens must be/],
       ["train", ["--resume", run, "--preset", "tiny"], /trained with --preset smoke, not tiny/],
       ["train", ["--resume", run, "--steps", "9"], /trained with --steps 4, not 9/],

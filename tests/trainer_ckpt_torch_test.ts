@@ -89,7 +89,7 @@ Deno.test({
           folder,
           "--prompt",
           "The jury",
-          "--tokens",
+          "--new-tokens",
           "40",
           "--temperature",
           "0",

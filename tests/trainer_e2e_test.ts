@@ -43,7 +43,7 @@ Deno.test("e2e: deno task train --preset smoke writes a consistent run folder", 
     assert.equal(r.code, 0, r.stderr);
     const printed = JSON.parse(r.stdout); // --json: only JSON on stdout
     assert.ok(r.stderr.includes("tok/s") && r.stderr.includes("ETA"), "progress on stderr");
-    for (const f of ["metrics.csv", "report.json", "report.md", "loss.svg"]) {
+    for (const f of ["metrics.csv", "events.jsonl", "report.json", "report.md", "loss.svg"]) {
       assert.ok((await Deno.stat(join(run, f))).size > 0, f);
     }
     for (const recipe of ["bf16", "fp4", "fp4-direct"]) {
@@ -76,6 +76,19 @@ Deno.test("e2e: deno task train --preset smoke writes a consistent run folder", 
     const rows = (await Deno.readTextFile(join(run, "metrics.csv"))).trim().split("\n").slice(1)
       .map((l) => l.split(","));
     assert.equal(rows.length, 3 * steps);
+    // events.jsonl: one JSON line per recipe and step, the same numbers as metrics.csv.
+    const events = (await Deno.readTextFile(join(run, "events.jsonl"))).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(events.length, rows.length);
+    events.forEach((e, i) => {
+      assert.equal(e.recipe, rows[i][0]);
+      assert.equal(e.step, Number(rows[i][1]));
+      assert.equal(e.train_loss, Number(rows[i][3]));
+      assert.equal(e.val_loss, rows[i][4] === "" ? undefined : Number(rows[i][4]));
+    });
+    // The chart's Vega-Lite spec beside it; every recipe has its own dash pattern.
+    const spec = JSON.parse(await Deno.readTextFile(join(run, "loss.vl.json")));
+    assert.equal(spec.hconcat[0].layer[0].encoding.strokeDash.scale.range.length, 3);
     for (const rec of report.recipes) {
       const mine = rows.filter((x) => x[0] === rec.recipe);
       assert.equal(Number(mine[steps - 1][4]), rec.valLoss);

@@ -1,7 +1,7 @@
 // End-to-end: `deno task plan ...` spawned from the repository root, as a user runs it.
 import assert from "node:assert/strict";
-import { DOMParser } from "@xmldom/xmldom";
 import { assertClose } from "../../tests/_util/assert.ts";
+import { elements, groups, parseSvg } from "../../tests/_util/svg.ts";
 import {
   computeOptimal,
   criticalTokens,
@@ -40,19 +40,6 @@ async function plan(...argv: string[]): Promise<Ran> {
   };
 }
 
-function parseSvg(text: string) {
-  const doc = new DOMParser({
-    onError: (level: string, message: string) => {
-      if (level !== "warning") throw new Error(`SVG is not valid XML: ${message}`);
-    },
-  }).parseFromString(text, "image/svg+xml");
-  assert.equal(doc.documentElement?.nodeName, "svg");
-  const texts = Array.from(doc.getElementsByTagName("text")).map((t) => t.textContent ?? "");
-  const groups = Array.from(doc.getElementsByTagName("g"));
-  const lines = groups.filter((g) => (g.getAttribute("class") ?? "").includes("mark-line"));
-  return { doc, texts, lines };
-}
-
 Deno.test("plan dcrit: human table with units, the paper's 1730T / 27.3T / 393B", async () => {
   const r = await plan("dcrit", "--params", "1e9", "--format", "bf16,e4m3,e2m1", "--block", "128");
   assert.equal(r.code, 0, r.stderr.join("\n"));
@@ -65,7 +52,9 @@ Deno.test("plan dcrit: human table with units, the paper's 1730T / 27.3T / 393B"
 Deno.test("plan dcrit --json: criticalTokens as the package computes it", async () => {
   const r = await plan("dcrit", "--params", "1e9", "--format", "E4M3", "--block", "128", "--json");
   assert.equal(r.code, 0);
-  const json = JSON.parse(r.stdout);
+  const all = JSON.parse(r.stdout);
+  assert.ok(Array.isArray(all) && all.length === 1, "one format: still an array");
+  const json = all[0];
   const want = criticalTokens({ params: 1e9, exponentBits: 4, mantissaBits: 3, log2Block: 7 });
   assert.equal(json.criticalTokens, want);
   assert.equal(json.format, "E4M3");
@@ -127,7 +116,8 @@ Deno.test("plan loss: human output names each part", async () => {
 Deno.test("plan format: one P as JSON, the 1-16 table as CSV", async () => {
   const one = await plan("format", "--bits", "4", "--json");
   assert.equal(one.code, 0);
-  const json = JSON.parse(one.stdout);
+  const [json, ...rest] = JSON.parse(one.stdout);
+  assert.deepEqual(rest, [], "one P: an array of one");
   assert.equal(json.format, "E2M1");
   assert.equal(json.exponentBits, 2);
   assert.equal(json.mantissaBits, 1);
@@ -161,18 +151,19 @@ Deno.test("plan format: one P as JSON, the 1-16 table as CSV", async () => {
 Deno.test("plan budget --json: joint and constrained optima", async () => {
   const r = await plan("budget", "--compute", "1e21", "--block", "128", "--json");
   assert.equal(r.code, 0);
-  const json = JSON.parse(r.stdout);
+  const [json, ...rest] = JSON.parse(r.stdout);
+  assert.deepEqual(rest, [], "one budget: an array of one");
   assertClose(json.precision, 4.190, { atol: 5e-4 });
   assert.equal(json.format, "E2M1");
   const want = computeOptimal(1e21, { log2Block: 7 });
   assertClose(json.params, want.params, { rtol: 1e-12 });
   assertClose(json.tokens, want.tokens, { rtol: 1e-12 });
-  const fixedN = JSON.parse(
+  const [fixedN] = JSON.parse(
     (await plan("budget", "--compute", "1e23", "--params", "1e9", "--json")).stdout,
   );
   assertClose(fixedN.precision, 11.717, { atol: 5e-4 });
   assert.equal(fixedN.constraint, "params");
-  const fixedD = JSON.parse(
+  const [fixedD] = JSON.parse(
     (await plan("budget", "--compute", "1e23", "--tokens", "1e11", "--json")).stdout,
   );
   assertClose(fixedD.precision, 4.268, { atol: 5e-4 });
@@ -210,15 +201,24 @@ Deno.test("plan dcrit --svg: valid XML with one line and one legend entry per fo
     const r = await plan("dcrit", "--params", "1e9", "--format", "bf16,e4m3,e2m1", "--svg", file);
     assert.equal(r.code, 0, r.stderr.join("\n"));
     assert.match(r.stdout, new RegExp(`plot: ${file}`));
-    const svg = parseSvg(await Deno.readTextFile(file));
-    for (const name of ["E8M7", "E4M3", "E2M1", "D_crit 1730T", "D_crit 27.3T", "D_crit 393B"]) {
+    const svg = await parseSvg(await Deno.readTextFile(file));
+    // The legend says what was typed (bf16), with the format it stands for.
+    const names = ["bf16 (E8M7)", "E4M3", "E2M1", "D_crit 1730T", "D_crit 27.3T", "D_crit 393B"];
+    for (const name of names) {
       assert.ok(svg.texts.includes(name), `missing text "${name}" in ${svg.texts.join("|")}`);
     }
-    const paths = svg.lines.flatMap((g) => Array.from(g.getElementsByTagName("path")));
+    const paths = svg.lines.flatMap((g) => elements(g, "path"));
     assert.equal(paths.length, 3);
     assert.ok(svg.texts.includes("training tokens D"));
+    assert.ok(svg.texts.includes("predicted loss (nats per token)"), "the y axis has its unit");
+    // The Vega-Lite spec is saved beside the SVG.
+    const spec = JSON.parse(await Deno.readTextFile(file.replace(/\.svg$/, ".vl.json")));
+    assert.match(spec.$schema, /vega-lite/);
+    assert.equal(spec.layer.length, 3);
+    assert.match(r.stdout, /Vega-Lite spec: .*\.vl\.json\)/);
   } finally {
     await Deno.remove(file);
+    await Deno.remove(file.replace(/\.svg$/, ".vl.json"));
   }
 });
 
@@ -228,23 +228,22 @@ Deno.test("plan budget, format, tradeoff and loss --svg: the expected series", a
     const b = await plan("budget", "--compute", "1e24", "--svg", `${dir}/b.svg`, "--json");
     assert.equal(b.code, 0);
     JSON.parse(b.stdout); // --json keeps stdout pure even with a plot
-    const budget = parseSvg(await Deno.readTextFile(`${dir}/b.svg`));
+    const budget = await parseSvg(await Deno.readTextFile(`${dir}/b.svg`));
     assert.ok(budget.texts.includes("optimal P (closed form)"));
     assert.ok(budget.texts.includes("best whole-bit format"));
     assert.ok(budget.texts.includes("1e20") && budget.texts.includes("1e32"));
+    assert.ok(budget.texts.includes("C = 1.00e24: P = 5.01"), "the asked compute is marked");
     assert.equal(budget.lines.length, 1);
     const f = await plan("format", "--bits", "1-16", "--svg", `${dir}/f.svg`);
     assert.equal(f.code, 0);
-    const heat = parseSvg(await Deno.readTextFile(`${dir}/f.svg`));
-    const rects = Array.from(heat.doc.getElementsByTagName("g"))
-      .filter((g) => (g.getAttribute("class") ?? "").includes("mark-rect role-mark"))
-      .flatMap((g) => Array.from(g.getElementsByTagName("path")));
+    const heat = await parseSvg(await Deno.readTextFile(`${dir}/f.svg`));
+    const rects = groups(heat.root, "mark-rect role-mark").flatMap((g) => elements(g, "path"));
     assert.equal(rects.length, 9 * 11); // E 0..8 x M 0..10
     for (const label of ["4b", "8b", "16b"]) assert.ok(heat.texts.includes(label));
     const t = await plan("tradeoff", "--compute", "1e24", "--svg", `${dir}/t.svg`, "--csv");
     assert.equal(t.code, 0);
     assert.equal(t.stdout.split("\n")[0], "params,precision,format,tokens,loss,params_per_bit");
-    const trade = parseSvg(await Deno.readTextFile(`${dir}/t.svg`));
+    const trade = await parseSvg(await Deno.readTextFile(`${dir}/t.svg`));
     assert.ok(trade.texts.includes("best P(N)") && trade.texts.includes("parameters N"));
     assert.equal(trade.lines.length, 1);
     const l = await plan(
@@ -259,7 +258,7 @@ Deno.test("plan budget, format, tradeoff and loss --svg: the expected series", a
       `${dir}/l.svg`,
     );
     assert.equal(l.code, 0);
-    const curves = parseSvg(await Deno.readTextFile(`${dir}/l.svg`));
+    const curves = await parseSvg(await Deno.readTextFile(`${dir}/l.svg`));
     for (const name of ["E8M7", "E2M1", "D_crit 393B", "D_crit 1730T"]) {
       assert.ok(curves.texts.includes(name), name);
     }
@@ -268,7 +267,7 @@ Deno.test("plan budget, format, tradeoff and loss --svg: the expected series", a
   }
 });
 
-Deno.test("plan fit: recovers synthetic constants; --out feeds --constants of another command", async () => {
+Deno.test("plan fit: recovers synthetic constants; --save-constants feeds --constants of another command", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const truth = {
@@ -290,10 +289,11 @@ Deno.test("plan fit: recovers synthetic constants; --out feeds --constants of an
       "--bootstrap",
       "20",
       "--json",
-      "--out",
+      "--save-constants",
       `${dir}/fit.json`,
     );
     assert.equal(r.code, 0, r.stderr.join("\n"));
+    assert.deepEqual(r.stderr, []);
     const json = JSON.parse(r.stdout);
     assert.equal(json.runs, runs.length);
     assert.equal(json.residuals.length, runs.length);
@@ -308,6 +308,19 @@ Deno.test("plan fit: recovers synthetic constants; --out feeds --constants of an
     const human = await plan("fit", "--runs", `${dir}/runs.csv`, "--bootstrap", "10");
     assert.match(human.stdout, /95% interval \(10 bootstrap fits\)/);
     assert.match(human.stdout, /gamma\s+\d/);
+    // The old spelling --out still writes the file, with a deprecation note on stderr.
+    const old = await plan(
+      "fit",
+      "--runs",
+      `${dir}/runs.csv`,
+      "--bootstrap",
+      "0",
+      "--out",
+      `${dir}/old.json`,
+    );
+    assert.equal(old.code, 0);
+    assert.deepEqual(old.stderr, ["plan fit: --out is deprecated, use --save-constants"]);
+    assert.ok((await Deno.stat(`${dir}/old.json`)).size > 0);
     const csv = await plan("fit", "--runs", `${dir}/runs.csv`, "--bootstrap", "0", "--csv");
     assert.equal(csv.stdout.split("\n")[0], "constant,value,ci_low,ci_high,paper");
     // The fitted constants drive another command.
@@ -340,8 +353,8 @@ Deno.test("plan fit: recovers synthetic constants; --out feeds --constants of an
       `${dir}/fit.svg`,
     );
     assert.equal(s.code, 0);
-    const svg = parseSvg(await Deno.readTextFile(`${dir}/fit.svg`));
-    assert.ok(svg.texts.includes("observed loss") && svg.texts.includes("runs"));
+    const svg = await parseSvg(await Deno.readTextFile(`${dir}/fit.svg`));
+    assert.ok(svg.texts.includes("observed loss (the runs' unit)") && svg.texts.includes("runs"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

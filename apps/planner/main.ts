@@ -25,13 +25,23 @@ const COMMANDS: readonly Command[] = [
   fitCommand,
 ];
 
+/**
+ * Flags renamed so that one flag means one thing across the apps: the old spelling still works,
+ * with a note on stderr. (`--out` is a run folder in train and reproduce, not a file.)
+ */
+const RENAMED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  fit: { out: "save-constants" },
+};
+
 const SHARED = `
 Output (every command):
   (default)         aligned tables with units
   --json            the result as JSON on stdout, nothing else
   --csv             the result as CSV
-  --svg FILE        also draw the result's plot to FILE (Vega-Lite, rendered headless)
-  --constants FILE  use constants from a JSON file (the output of plan fit --json or --out,
+  --svg FILE        also draw the result's plot to FILE (Vega-Lite, rendered headless) and
+                    save its Vega-Lite spec beside it (FILE without .svg, plus .vl.json)
+  --constants FILE  use constants from a JSON file (the output of plan fit --json or
+                    --save-constants,
                     or a bare {n, alpha, d, beta, epsilon, gamma, delta, nu}) instead of the
                     paper's Table 2
   --help            this text`;
@@ -59,7 +69,8 @@ export async function main(
   out: (text: string) => void = (t) => console.log(t),
   err: (text: string) => void = (t) => console.error(t),
 ): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...args0] = argv;
+  let rest = args0;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     if (name === undefined) {
       err(
@@ -86,6 +97,14 @@ export async function main(
       help: { type: "boolean", short: "h" },
     };
     for (const flag of command.flags) options[flag] = { type: "string" };
+    const renamed = RENAMED[command.name] ?? {};
+    rest = rest.map((a) => {
+      const m = /^--([\w-]+)(=.*)?$/.exec(a);
+      const to = m ? renamed[m[1]] : undefined;
+      if (!to) return a;
+      err(`plan ${name}: --${m![1]} is deprecated, use --${to}`);
+      return `--${to}${m![2] ?? ""}`;
+    });
     // parseArgs reads "--params -5" as two options; glue a negative number to its flag so the
     // command can say what is wrong with the value.
     const glued: string[] = [];
@@ -121,8 +140,12 @@ export async function main(
     if (svgPath) {
       if (!result.plot) throw new args.UsageError(`plan ${name} has no plot`);
       // Vega is loaded only when a plot is asked for: it is most of the start-up time.
-      const { renderSvg } = await import("./plot.ts");
-      Deno.writeTextFileSync(svgPath, await renderSvg(result.plot()));
+      const { fullSpec, renderSvg } = await import("./plot.ts");
+      const spec = result.plot();
+      Deno.writeTextFileSync(svgPath, await renderSvg(spec));
+      // The spec beside the picture, so it can be restyled and re-rendered (vega-lite, the
+      // online editor) without this tool.
+      Deno.writeTextFileSync(specPathOf(svgPath), JSON.stringify(fullSpec(spec), null, 2) + "\n");
     }
     if (values.json) {
       out(JSON.stringify(result.json, null, 2));
@@ -130,7 +153,10 @@ export async function main(
       if (!result.table) throw new args.UsageError(`plan ${name} has no table for --csv`);
       out(renderCsv(result.table).trimEnd());
     } else {
-      out(result.human + (svgPath ? `\n\nplot: ${svgPath}` : ""));
+      out(
+        result.human +
+          (svgPath ? `\n\nplot: ${svgPath} (Vega-Lite spec: ${specPathOf(svgPath)})` : ""),
+      );
     }
     return 0;
   } catch (e) {
@@ -143,6 +169,11 @@ export async function main(
     );
     return 1;
   }
+}
+
+/** Where the Vega-Lite spec of a plot goes: `x.svg` -> `x.vl.json`. */
+function specPathOf(svgPath: string): string {
+  return svgPath.replace(/\.svg$/i, "") + ".vl.json";
 }
 
 if (import.meta.main) {

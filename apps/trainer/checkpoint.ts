@@ -40,6 +40,7 @@ import {
   type Recipe,
 } from "@fp4lab/train";
 import type { TrainState } from "./state.ts";
+import { HF_FILES, hfFiles } from "./hf_files.ts";
 
 /** A checkpoint that cannot be used: missing, corrupt, or not matching. One line. */
 export class CheckpointError extends Error {
@@ -91,6 +92,7 @@ export const CHECKPOINT_FILES = [
   "optimizer.safetensors",
   "trainer_state.json",
   "recipe.json",
+  ...HF_FILES,
 ] as const;
 
 const MANIFEST = "checkpoint.json";
@@ -244,6 +246,8 @@ export function saveCheckpoint(
       ) + "\n",
     ),
     "recipe.json": enc.encode(JSON.stringify(recipe, null, 2) + "\n"),
+    // tokenizer, generation config and model card: what pipeline() and AutoTokenizer need
+    ...hfFiles(config, recipe, settings, state),
   };
   const manifest = enc.encode(
     JSON.stringify(

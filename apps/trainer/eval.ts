@@ -21,10 +21,11 @@ import {
   writeParams,
 } from "@fp4lab/train";
 import { failureStatus, UsageError } from "./cli.ts";
+import { formatDuration } from "./progress.ts";
 
-/** The result `--json` prints. */
+/** What {@link evaluateText} measures. */
 export interface EvalResult {
-  /** mean next-token cross-entropy in nats */
+  /** mean next-token cross-entropy in nats (nats per byte for the byte vocabulary) */
   loss: number;
   /** predicted tokens: windows · (T − 1) */
   tokens: number;
@@ -38,7 +39,8 @@ export interface EvalResult {
  * @param bytes the text
  * @param recipe forward-pass recipe (default fp32: no rounding)
  * @param batch windows per forward pass
- * @returns loss in nats and predicted-token count
+ * @param onProgress called after each forward pass with the windows done and their total
+ * @returns loss in nats per token (per byte for the byte vocabulary) and predicted-token count
  * @throws {RangeError} when the text is shorter than one window
  * @example
  * ```ts
@@ -55,6 +57,7 @@ export async function evaluateText(
   bytes: Uint8Array,
   recipe: Recipe = RECIPES.fp32,
   batch = 8,
+  onProgress?: (windowsDone: number, windows: number) => void,
 ): Promise<EvalResult> {
   const T = config.contextLength;
   const windows = Math.floor(bytes.length / T);
@@ -84,6 +87,7 @@ export async function evaluateText(
       }
     }
     sum += await forward(modelFor(B), tokens, targets) * B * (T - 1);
+    onProgress?.(w0 + B, windows);
   }
   const tokens = windows * (T - 1);
   return { loss: sum / tokens, tokens };
@@ -136,6 +140,66 @@ export function recipeFlag(name: string | undefined): Recipe {
   return r;
 }
 
+/**
+ * What `deno task eval --json` prints: the loss in nats per byte (the trainer's vocabulary is
+ * bytes, so a token is a byte), the same in bits, and the per-byte perplexity.
+ *
+ * @param r the measurement
+ * @returns the JSON object
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evalJson } from "./eval.ts";
+ * const j = evalJson({ loss: Math.LN2, tokens: 30 });
+ * assert.deepEqual(j, { loss: Math.LN2, tokens: 30, bits_per_byte: 1, perplexity: 2 });
+ * ```
+ */
+export function evalJson(
+  r: EvalResult,
+): { loss: number; tokens: number; bits_per_byte: number; perplexity: number } {
+  return {
+    loss: r.loss,
+    tokens: r.tokens,
+    bits_per_byte: r.loss / Math.LN2,
+    perplexity: Math.exp(r.loss),
+  };
+}
+
+function writeErr(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+}
+
+/**
+ * A progress callback for {@link evaluateText} that redraws one line: windows done, percent and
+ * time left.
+ *
+ * @param write where the text goes (stderr)
+ * @param now clock in milliseconds (for tests)
+ * @returns the callback
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evalProgress } from "./eval.ts";
+ * const out: string[] = [];
+ * let t = 0;
+ * const p = evalProgress((s) => out.push(s), () => t);
+ * t = 1000;
+ * p(25, 100);
+ * assert.equal(out[0], "\reval: 25/100 windows (25%), 3s left ");
+ * ```
+ */
+export function evalProgress(
+  write: (text: string) => void,
+  now: () => number = () => performance.now(),
+): (done: number, total: number) => void {
+  const t0 = now();
+  return (done, total) => {
+    const elapsed = (now() - t0) / 1000;
+    const left = done > 0 ? formatDuration(elapsed * (total - done) / done) : "?";
+    write(`\reval: ${done}/${total} windows (${Math.floor(100 * done / total)}%), ${left} left `);
+  };
+}
+
 /** The `--help` text. */
 export const EVAL_HELP = `deno task eval --checkpoint DIR --data FILE [--recipe R] [--json]
 
@@ -147,7 +211,10 @@ forward-pass rounding (e.g. fp4) instead.
   --checkpoint DIR  a checkpoint folder: runs/<name>/<recipe> or one of its step-NNNNNN folders
   --data FILE       a text file
   --recipe R        ${Object.keys(RECIPES).join(", ")} (default: none, f32)
-  --json            print {"loss": <nats>, "tokens": <count>} only
+  --json            print only {"loss": <nats per byte>, "tokens": <count>,
+                    "bits_per_byte": <loss / ln 2>, "perplexity": <e^loss, per byte>}
+
+Progress goes to stderr while it runs (on a terminal).
   --help            this text
 
 Exit status: 0 done, 2 bad input (one line on stderr), 1 internal error.`;
@@ -204,9 +271,11 @@ export async function evalMain(args: string[]): Promise<number> {
         `--data ${v.data}: ${bytes.length} bytes, fewer than one window of ${T} (max_position_embeddings)`,
       );
     }
-    const r = await evaluateText(ckpt.config, ckpt.params, bytes, recipe);
+    const progress = Deno.stderr.isTerminal() ? evalProgress((t) => writeErr(t)) : undefined;
+    const r = await evaluateText(ckpt.config, ckpt.params, bytes, recipe, 8, progress);
+    if (progress) writeErr("\n");
     if (v.json) {
-      console.log(JSON.stringify({ loss: r.loss, tokens: r.tokens }));
+      console.log(JSON.stringify(evalJson(r)));
     } else {
       const windows = Math.floor(bytes.length / T);
       const rows: [string, string][] = [
@@ -227,9 +296,9 @@ export async function evalMain(args: string[]): Promise<number> {
           v.recipe === undefined ? "f32 master weights, no quantization" : `recipe ${recipe.name}`,
         ],
         ["tokens", String(r.tokens)],
-        ["loss", `${r.loss.toFixed(4)} nats/token`],
-        ["bits/byte", (r.loss / Math.LN2).toFixed(4)],
-        ["perplexity", Math.exp(r.loss).toFixed(3)],
+        ["loss", `${r.loss.toFixed(4)} nats per byte`],
+        ["", `${(r.loss / Math.LN2).toFixed(4)} bits per byte`],
+        ["perplexity", `${Math.exp(r.loss).toFixed(3)} (per byte)`],
       ];
       for (const [k, val] of rows) console.log(`${k.padEnd(11)} ${val}`);
     }

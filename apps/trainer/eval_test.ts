@@ -101,3 +101,15 @@ Deno.test("sample: greedy is the argmax, sampling is seeded, top-k 1 is greedy",
     })
   );
 });
+
+Deno.test("evaluateText: progress after every forward pass, ending at the window count", async () => {
+  const bytes = new Uint8Array(20 * T).map((_, i) => 65 + (i % 26));
+  const seen: [number, number][] = [];
+  const r = await evaluateText(config, params, bytes, RECIPES.fp32, 8, (d, n) => seen.push([d, n]));
+  assert.deepEqual(seen, [[8, 20], [16, 20], [20, 20]]);
+  assert.equal(
+    r.loss,
+    (await evaluateText(config, params, bytes)).loss,
+    "progress changes nothing",
+  );
+});

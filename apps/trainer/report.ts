@@ -10,6 +10,7 @@ import * as vl from "vega-lite";
 import { float32Tensor, writeSafetensors } from "@fp4lab/quant-granularity";
 import { hfConfig, type ModelConfig, paramLayout, type Recipe } from "@fp4lab/train";
 import type { RecipeResult } from "./train.ts";
+import { eventsJsonl } from "./events.ts";
 
 /** Everything a report holds besides the per-recipe results. */
 export interface RunInfo {
@@ -156,12 +157,44 @@ function smooth(values: number[], window: number): number[] {
  * ```
  */
 export async function lossSvg(results: RecipeResult[]): Promise<string> {
+  // deno-lint-ignore no-explicit-any
+  const compiled = vl.compile(lossSpec(results) as any).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  return await view.toSVG();
+}
+
+/**
+ * The Vega-Lite spec {@link lossSvg} renders, saved as loss.vl.json beside loss.svg so the chart
+ * can be restyled. Each recipe has its own colour and dash pattern, so a line lying on another
+ * (bf16 under fp4 early in a run) still shows; validation points take their recipe's colour and
+ * the subtitle says what the points and lines are (a shape legend would show a grey dot).
+ *
+ * @param results per-recipe results
+ * @returns the spec (a JSON-able object)
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lossSpec } from "./report.ts";
+ * const spec = lossSpec([]) as { $schema: string };
+ * assert.match(spec.$schema, /vega-lite/);
+ * ```
+ */
+export function lossSpec(results: RecipeResult[]): Record<string, unknown> {
   const steps = results[0]?.records.length ?? 1;
   // One colour per recipe in both panels.
   const color = {
     field: "recipe",
     type: "nominal",
     scale: { domain: results.map((r) => r.recipe) },
+  };
+  const dashes = [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [4, 4], [1, 3], [10, 4]];
+  const strokeDash = {
+    field: "recipe",
+    type: "nominal",
+    scale: {
+      domain: results.map((r) => r.recipe),
+      range: results.map((_, i) => dashes[i % dashes.length]),
+    },
   };
   const window = Math.max(1, Math.round(steps / 20));
   const curves = [];
@@ -176,28 +209,36 @@ export async function lossSvg(results: RecipeResult[]): Promise<string> {
     }
   }
   const lossChart = {
-    title: "loss (nats per byte)",
+    title: {
+      text: "loss (nats per byte)",
+      subtitle: "lines: training loss (smoothed); dots: validation loss",
+    },
     width: 420,
     height: 280,
     data: { values: curves },
     layer: [
       {
         transform: [{ filter: "datum.kind === 'train (smoothed)'" }],
-        mark: "line",
+        mark: { type: "line", strokeWidth: 2 },
         encoding: {
-          x: { field: "step", type: "quantitative" },
-          y: { field: "loss", type: "quantitative", scale: { zero: false } },
+          x: { field: "step", type: "quantitative", title: "step" },
+          y: {
+            field: "loss",
+            type: "quantitative",
+            scale: { zero: false },
+            title: "loss (nats per byte)",
+          },
           color,
+          strokeDash,
         },
       },
       {
         transform: [{ filter: "datum.kind === 'validation'" }],
-        mark: { type: "point", filled: true },
+        mark: { type: "point", filled: true, size: 50, opacity: 1 },
         encoding: {
           x: { field: "step", type: "quantitative" },
           y: { field: "loss", type: "quantitative" },
           color,
-          shape: { field: "kind", type: "nominal", title: "" },
         },
       },
     ],
@@ -220,11 +261,12 @@ export async function lossSvg(results: RecipeResult[]): Promise<string> {
         data: { values: gaps },
         layer: [
           {
-            mark: "line",
+            mark: { type: "line", strokeWidth: 2 },
             encoding: {
-              x: { field: "step", type: "quantitative" },
-              y: { field: "gap", type: "quantitative" },
+              x: { field: "step", type: "quantitative", title: "step" },
+              y: { field: "gap", type: "quantitative", title: "gap (nats per byte)" },
               color,
+              strokeDash,
             },
           },
           { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
@@ -232,11 +274,7 @@ export async function lossSvg(results: RecipeResult[]): Promise<string> {
       });
     }
   }
-  const spec = { hconcat: charts };
-  // deno-lint-ignore no-explicit-any
-  const compiled = vl.compile(spec as any).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
-  return await view.toSVG();
+  return { $schema: "https://vega.github.io/schema/vega-lite/v6.json", hconcat: charts };
 }
 
 function recipeJson(recipe: Recipe): string {
@@ -244,7 +282,8 @@ function recipeJson(recipe: Recipe): string {
 }
 
 /**
- * Writes the run folder: metrics.csv, report.json, report.md, loss.svg and `<recipe>/` folders
+ * Writes the run folder: metrics.csv, events.jsonl, report.json, report.md, loss.svg (and its
+ * Vega-Lite spec loss.vl.json) and `<recipe>/` folders
  * (the final weights as `model.safetensors` with Hugging Face names, `config.json`, recipe.json).
  *
  * @param dir run folder
@@ -292,6 +331,14 @@ export async function writeReport(
   await Deno.writeTextFile(join(dir, "metrics.csv"), metricsCsv(results, info.settings.batch * T));
   await Deno.writeTextFile(join(dir, "report.json"), JSON.stringify(report, null, 2) + "\n");
   await Deno.writeTextFile(join(dir, "loss.svg"), await lossSvg(results));
+  await Deno.writeTextFile(
+    join(dir, "loss.vl.json"),
+    JSON.stringify(lossSpec(results), null, 1) + "\n",
+  );
+  await Deno.writeTextFile(
+    join(dir, "events.jsonl"),
+    eventsJsonl(results, info.settings.batch * T),
+  );
   await Deno.writeTextFile(join(dir, "report.md"), reportMarkdown(info, rows, results));
   const layout = paramLayout(info.config);
   for (let i = 0; i < recipes.length; i++) {
@@ -346,7 +393,7 @@ function reportMarkdown(info: RunInfo, rows: SummaryRow[], results: RecipeResult
     markdownTable(rows),
     "",
     "Final train loss is the mean over the last 10% of steps; the gap is validation loss minus bf16's.",
-    "At this scale seed-to-seed noise is about 0.02 nats (SPEC.md 17): compare recipes over several seeds.",
+    "At this scale (about 1M parameters) seed-to-seed noise is about 0.02 nats per byte: compare recipes over several seeds.",
     "",
     "![loss curves](loss.svg)",
     "",

@@ -1,5 +1,5 @@
 /**
- * `deno task sample --checkpoint DIR --prompt "The jury" --tokens 200`: continues a prompt byte
+ * `deno task sample --checkpoint DIR --prompt "The jury" --new-tokens 200`: continues a prompt byte
  * by byte from a checkpoint (f32 master weights unless `--recipe`), with temperature and top-k
  * sampling from a seeded counter RNG, or greedy with `--temperature 0`.
  *
@@ -116,13 +116,15 @@ function pick(row: Float32Array, probs: Float64Array, o: SampleOptions, u: numbe
 }
 
 /** The `--help` text. */
-export const SAMPLE_HELP = `deno task sample --checkpoint DIR [--prompt TEXT] [--tokens N] [flags]
+export const SAMPLE_HELP =
+  `deno task sample --checkpoint DIR [--prompt TEXT] [--new-tokens N] [flags]
 
 Continues a prompt byte by byte from a checkpoint (f32 master weights).
 
   --checkpoint DIR   a checkpoint folder: runs/<name>/<recipe> or one of its step-NNNNNN folders
   --prompt TEXT      the start of the text (default "The jury")
-  --tokens N         bytes to generate (default 200)
+  --new-tokens N     tokens (bytes, for the byte vocabulary) to generate (default 200);
+                     formerly --tokens, still accepted (in plan, --tokens is training tokens)
   --temperature X    softmax temperature, 0 = greedy (default 0.8)
   --top-k K          sample among the K most likely bytes, 0 = all (default 40)
   --seed N           seed of the sampling RNG (default 1)
@@ -164,7 +166,8 @@ export async function sampleMain(args: string[]): Promise<number> {
         options: {
           checkpoint: { type: "string" },
           prompt: { type: "string" },
-          tokens: { type: "string" },
+          "new-tokens": { type: "string" },
+          tokens: { type: "string" }, // deprecated spelling of --new-tokens
           temperature: { type: "string" },
           "top-k": { type: "string" },
           seed: { type: "string" },
@@ -181,15 +184,22 @@ export async function sampleMain(args: string[]): Promise<number> {
       return 0;
     }
     if (!v.checkpoint) throw new UsageError("--checkpoint DIR is required (see --help)");
+    if (v.tokens !== undefined && v["new-tokens"] !== undefined) {
+      throw new UsageError("give --new-tokens only (--tokens is its old spelling)");
+    }
     const prompt = new TextEncoder().encode(v.prompt ?? "The jury");
     if (prompt.length === 0) throw new UsageError("--prompt must not be empty");
     const options: SampleOptions = {
-      tokens: number("--tokens", v.tokens, 200, true),
+      tokens: v.tokens !== undefined
+        ? number("--tokens", v.tokens, 200, true)
+        : number("--new-tokens", v["new-tokens"], 200, true),
       temperature: number("--temperature", v.temperature, 0.8, false),
       topK: number("--top-k", v["top-k"], 40, true),
       seed: number("--seed", v.seed, 1, true),
       recipe: recipeFlag(v.recipe),
     };
+    // After the values are checked, so a bad value still gives one line.
+    if (v.tokens !== undefined) console.error("sample: --tokens is deprecated, use --new-tokens");
     const ckpt = openCheckpoint(v.checkpoint);
     const out = await generate(ckpt.config, ckpt.params, prompt, options);
     const dec = new TextDecoder();

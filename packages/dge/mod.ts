@@ -1,5 +1,5 @@
 /**
- * @fp4lab/dge: the differentiable gradient estimator (DGE) of the FP4 training paper, with the
+ * `@fp4lab/dge`: the differentiable gradient estimator (DGE) of the FP4 training paper, with the
  * straight-through baselines in the same API.
  *
  * The forward pass keeps the hard quantizer. The backward pass multiplies the weight gradient by

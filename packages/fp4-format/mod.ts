@@ -1,5 +1,5 @@
 /**
- * @fp4lab/fp4-format: minifloat number formats down to FP4, bit-exact against the OCP
+ * `@fp4lab/fp4-format`: minifloat number formats down to FP4, bit-exact against the OCP
  * Microscaling spec v1.0.
  *
  * Formats are plain objects (`E2M1`, `E2M3`, `E3M2`, `E4M3`, `E5M2`, `FP16`, `BF16`, or any ExMy

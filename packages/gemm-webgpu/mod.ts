@@ -1,5 +1,5 @@
 /**
- * @fp4lab/gemm-webgpu: the fp4lab kernel set on WebGPU — f32 GEMM (tiled, shared memory),
+ * `@fp4lab/gemm-webgpu`: the fp4lab kernel set on WebGPU — f32 GEMM (tiled, shared memory),
  * exact FP4 GEMM bit-identical to the CPU twin of `@fp4lab/kernels`, and quantize + pack —
  * with adapter/device handling (clear error without an adapter, a lost device reported rather
  * than waited on) and buffer pooling. Runs on any WebGPU device, Mesa's lavapipe included.

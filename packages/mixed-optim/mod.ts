@@ -1,5 +1,5 @@
 /**
- * @fp4lab/mixed-optim: the mixed-precision optimizer of FP4 training (SPEC.md 13): AdamW over f32
+ * `@fp4lab/mixed-optim`: the mixed-precision optimizer of FP4 training: AdamW over f32
  * master weights with the first moment in FP8 E4M3 and the second in FP16 (each behind a
  * per-tensor power-of-two scale; f32 and BF16 also offered), dynamic loss scaling, clipping by
  * global norm, learning-rate schedules as data, an FP8 gradient all-reduce (ring, in-process

@@ -1,5 +1,5 @@
 /**
- * @fp4lab/outlier-comp: outlier clamping and compensation (OCC) of the FP4 training paper.
+ * `@fp4lab/outlier-comp`: outlier clamping and compensation (OCC) of the FP4 training paper.
  *
  * `clampOutliers` clamps an activation matrix at its exact quantiles q_{1−α} and q_α (per token
  * by default, found by Floyd–Rivest selection, no sort) and returns the clamped matrix, the

@@ -1,5 +1,5 @@
 /**
- * @fp4lab/quant-granularity: absmax scaling per tensor / token / output channel / 1-D block /
+ * `@fp4lab/quant-granularity`: absmax scaling per tensor / token / output channel / 1-D block /
  * 2-D tile, the OCP MX and NVFP4 schemes, one entry point returning a {@link QuantizedTensor}
  * (the operand layout the FP4 GEMM kernels consume), fake-quant for training, the random Hadamard
  * transform, error metrics, safetensors, and the gpt-oss / ModelOpt checkpoint layouts.

@@ -1,5 +1,5 @@
 /**
- * @fp4lab/scaling-law: the floating-point quantization training scaling law of Sun et al.
+ * `@fp4lab/scaling-law`: the floating-point quantization training scaling law of Sun et al.
  * (arXiv 2501.02423, ICML 2025) as pure functions. The constants are a plain object parameter,
  * the paper's Table 2 by default.
  *

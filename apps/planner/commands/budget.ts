@@ -36,7 +36,8 @@ N, Eq. 22 for D). P is real; "format" is the best whole-bit ExMy, planned with i
   --tokens D    hold the data size fixed
   --k K         FLOPs per parameter, token and bit (default 0.375)
   --svg FILE    plot optimal precision vs compute, 1e19 to 1e33
-JSON: {precision, format, params, tokens, loss, ...}; an array for a list of budgets.`,
+JSON: an array, one object {precision, format, params, tokens, loss, ...} per budget in the order
+given (one budget too: always an array).`,
   flags: ["compute", "block", "params", "tokens", "k"],
   run(values, constants) {
     const computes = args.positiveList("compute", str(values, "compute"));
@@ -148,10 +149,20 @@ JSON: {precision, format, params, tokens, loss, ...}; an array for a list of bud
       ),
     };
     return {
-      json: json.length === 1 ? json[0] : json,
+      json,
       human,
       table,
-      plot: () => precisionVsCompute(options, constants, what, args.describeBlock(block)),
+      plot: () =>
+        precisionVsCompute(
+          options,
+          constants,
+          what,
+          args.describeBlock(block),
+          rows.map((r) => ({
+            compute: r.plan.compute,
+            precision: r.plan.precision,
+          })),
+        ),
     };
   },
 };
@@ -161,6 +172,7 @@ function precisionVsCompute(
   constants: ScalingLawConstants,
   what: string,
   blockText: string,
+  asked: { compute: number; precision: number }[],
 ) {
   const values = [];
   for (let e = 19; e <= 33.0001; e += 0.1) {
@@ -215,6 +227,22 @@ function precisionVsCompute(
           color,
           tooltip: [{ field: "format" }, { field: "compute", type: "quantitative" }],
         },
+      },
+      // The budgets asked for: a dashed rule at each C, its optimum labelled.
+      {
+        data: { values: asked },
+        mark: { type: "rule", strokeDash: [4, 3], color: "#555" },
+        encoding: { x },
+      },
+      {
+        data: {
+          values: asked.map((a) => ({
+            ...a,
+            label: `C = ${sci(a.compute)}: P = ${a.precision.toFixed(2)}`,
+          })),
+        },
+        mark: { type: "text", align: "left", dx: 4, dy: -8, fontSize: 10 },
+        encoding: { x, y, text: { field: "label" } },
       },
     ],
   };

@@ -63,7 +63,7 @@ export function lossCurvePlot(
     field: "loss",
     type: "quantitative",
     scale: { zero: false, domain: [yLo - 0.02 * (yHi - yLo), yHi] },
-    title: "predicted loss",
+    title: "predicted loss (nats per token)",
   };
   const color = { field: "format", type: "nominal", title: "format" };
   return {

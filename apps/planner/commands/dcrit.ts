@@ -4,6 +4,11 @@ import { type Command, str } from "../command.ts";
 import { count, fixed, renderTable } from "../format.ts";
 import { lossCurvePlot } from "./curves.ts";
 
+/** A format as the user typed it, with its ExMy name when that differs ("bf16 (E8M7)"). */
+function typedName(typed: string, name: string): string {
+  return typed.toUpperCase() === name ? name : `${typed} (${name})`;
+}
+
 export const dcritCommand: Command = {
   name: "dcrit",
   summary: "critical data size: the token count past which more data raises the loss",
@@ -17,13 +22,15 @@ raise it. Shows the loss at D_crit too.
   --format F    one format or a comma list (E2M1, e4m3, bf16, fp8,fp4)
   --block B     scaling block: a number (default 128), channel or none
   --svg FILE    plot loss vs tokens for each format, D_crit marked
-JSON: one object {criticalTokens, loss, ...} for one format, an array for a list.`,
+JSON: an array, one object {criticalTokens, loss, ...} per format in the order given (one format
+too: always an array).`,
   flags: ["params", "format", "block"],
   run(values, constants) {
     const params = args.positive("params", str(values, "params"));
     const raw = str(values, "format");
     if (!raw) throw new args.UsageError("--format is required (e.g. E4M3, or bf16,e4m3,e2m1)");
-    const formats = raw.split(",").map((f) => args.format(f.trim()));
+    const typed = raw.split(",").map((f) => f.trim());
+    const formats = typed.map((f) => args.format(f));
     const block = args.block(str(values, "block"));
     const rows = formats.map((f) => {
       const m = {
@@ -60,14 +67,21 @@ JSON: one object {criticalTokens, loss, ...} for one format, an array for a list
     ].join("\n");
     const columns = Object.keys(rows[0]);
     return {
-      json: rows.length === 1 ? rows[0] : rows,
+      json: rows,
       human,
       table: {
         columns,
         rows: rows.map((r) => Object.values(r).map((v) => (v === null ? "" : String(v)))),
       },
+      // The legend says what was typed, with the format it stands for: "bf16 (E8M7)".
       plot: () =>
-        lossCurvePlot(params, formats, block.log2Block, args.describeBlock(block), constants),
+        lossCurvePlot(
+          params,
+          formats.map((f, i) => ({ ...f, name: typedName(typed[i], f.name) })),
+          block.log2Block,
+          args.describeBlock(block),
+          constants,
+        ),
     };
   },
 };

@@ -14,7 +14,7 @@ export const fitCommand: Command = {
   name: "fit",
   summary: "refit the law's constants to your own runs, with bootstrap intervals",
   usage: `plan fit --runs runs.csv [--bootstrap 200] [--confidence 0.95] [--robust l2|huber]
-         [--huber-delta 1e-3] [--fix alpha,beta] [--seed 0] [--out constants.json]
+         [--huber-delta 1e-3] [--fix alpha,beta] [--seed 0] [--save-constants constants.json]
 
 Fits n, alpha, d, beta, epsilon, gamma, delta, nu by Levenberg-Marquardt on ln(loss), starting
 from the paper's constants (or --constants FILE), with percentile bootstrap intervals over runs
@@ -28,10 +28,20 @@ resampled with replacement.
   --huber-delta X   Huber threshold in log-loss units (default 1e-3)
   --fix LIST        constants held at their starting value, e.g. alpha,beta
   --seed S          bootstrap seed (default 0)
-  --out FILE        write the fit as JSON; pass it to --constants of any command
+  --save-constants FILE  write the fit as JSON; pass it to --constants of any command
+                    (formerly --out, still accepted: --out names a folder in train)
   --csv             the constants table; --json has the residuals of every run too
   --svg FILE        predicted vs observed loss`,
-  flags: ["runs", "bootstrap", "confidence", "robust", "huber-delta", "fix", "seed", "out"],
+  flags: [
+    "runs",
+    "bootstrap",
+    "confidence",
+    "robust",
+    "huber-delta",
+    "fix",
+    "seed",
+    "save-constants",
+  ],
   run(values, constants) {
     const path = str(values, "runs");
     if (!path) {
@@ -139,7 +149,7 @@ resampled with replacement.
       notes,
       residuals,
     };
-    const out = str(values, "out");
+    const out = str(values, "save-constants");
     if (out) Deno.writeTextFileSync(out, JSON.stringify(json, null, 2) + "\n");
     const pct = Math.round(confidence * 100);
     const rows = CONSTANT_NAMES.map((name) => {
@@ -217,13 +227,13 @@ resampled with replacement.
                 field: "observed",
                 type: "quantitative",
                 scale: { zero: false },
-                title: "observed loss",
+                title: "observed loss (the runs' unit)",
               },
               y: {
                 field: "predicted",
                 type: "quantitative",
                 scale: { zero: false },
-                title: "predicted loss",
+                title: "predicted loss (the runs' unit)",
               },
               color: { field: "series", type: "nominal", title: "" },
             },

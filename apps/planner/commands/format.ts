@@ -16,7 +16,8 @@ E + 0.5 : M + 0.5 = d : v (slightly more exponent than mantissa).
   --svg FILE    heatmap of the predicted penalty over (E, M) with the optimum per P marked;
                 the penalty is in loss units at --params (default 1e9), --tokens (default
                 1e12) and --block (default 128)
-JSON: {format, exponentBits, mantissaBits, ...} for one P, an array for a range.`,
+JSON: an array, one object {bits, format, exponentBits, mantissaBits, ...} per P (one P too:
+always an array).`,
   flags: ["bits", "params", "tokens", "block"],
   run(values, constants) {
     const raw = str(values, "bits");
@@ -89,23 +90,14 @@ JSON: {format, exponentBits, mantissaBits, ...} for one P, an array for a range.
     const x = { field: "M", type: "ordinal", title: "mantissa bits M" };
     const y = { field: "E", type: "ordinal", title: "exponent bits E", sort: "descending" };
     return {
-      json: rows.length === 1
-        ? {
-          format: rows[0].format,
-          exponentBits: rows[0].exponentBits,
-          mantissaBits: rows[0].mantissaBits,
-          bits: rows[0].bits,
-          continuousExponentBits: rows[0].continuousExponentBits,
-          continuousMantissaBits: rows[0].continuousMantissaBits,
-        }
-        : rows.map((r) => ({
-          format: r.format,
-          exponentBits: r.exponentBits,
-          mantissaBits: r.mantissaBits,
-          bits: r.bits,
-          continuousExponentBits: r.continuousExponentBits,
-          continuousMantissaBits: r.continuousMantissaBits,
-        })),
+      json: rows.map((r) => ({
+        format: r.format,
+        exponentBits: r.exponentBits,
+        mantissaBits: r.mantissaBits,
+        bits: r.bits,
+        continuousExponentBits: r.continuousExponentBits,
+        continuousMantissaBits: r.continuousMantissaBits,
+      })),
       human,
       table: {
         columns: [

@@ -815,8 +815,18 @@ async function predictedFigure(s: ScalingSummary): Promise<string> {
         data: { values: [{ x: lo, y: lo }, { x: hi, y: hi }] },
         mark: { type: "line", strokeDash: [4, 4], color: "gray" },
         encoding: {
-          x: { field: "x", type: "quantitative", scale: { zero: false }, title: "measured" },
-          y: { field: "y", type: "quantitative", scale: { zero: false }, title: "predicted" },
+          x: {
+            field: "x",
+            type: "quantitative",
+            scale: { zero: false },
+            title: "measured (nats per byte)",
+          },
+          y: {
+            field: "y",
+            type: "quantitative",
+            scale: { zero: false },
+            title: "predicted (nats per byte)",
+          },
         },
       },
       {
@@ -850,8 +860,18 @@ async function tokensFigure(plan: ScalingPlan, results: RunResult[]): Promise<st
       height: 180,
       mark: { type: "line", point: true },
       encoding: {
-        x: { field: "tokens", type: "quantitative", scale: { type: "log" } },
-        y: { field: "loss", type: "quantitative", scale: { zero: false } },
+        x: {
+          field: "tokens",
+          type: "quantitative",
+          scale: { type: "log" },
+          title: "training tokens (bytes)",
+        },
+        y: {
+          field: "loss",
+          type: "quantitative",
+          scale: { zero: false },
+          title: "validation loss (nats per byte)",
+        },
         color: { field: "config", type: "nominal", sort: plan.quant.map((q) => q.label) },
       },
     },
@@ -884,8 +904,13 @@ async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<s
         {
           mark: { type: "line", point: true },
           encoding: {
-            x: { field: "tokens", type: "quantitative", scale: { type: "log" } },
-            y: { field: "penalty", type: "quantitative", title: "loss − bf16" },
+            x: {
+              field: "tokens",
+              type: "quantitative",
+              scale: { type: "log" },
+              title: "training tokens (bytes)",
+            },
+            y: { field: "penalty", type: "quantitative", title: "loss − bf16 (nats per byte)" },
             color: { field: "config", type: "nominal", sort: plan.quant.map((q) => q.label) },
           },
         },
