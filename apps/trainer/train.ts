@@ -57,6 +57,8 @@ export interface TrainOptions {
   readonly onSave?: (state: TrainState) => void;
   /** continue from this snapshot instead of initialising (same recipe, settings and data) */
   readonly resume?: TrainState;
+  /** steps the lr schedule spans (default `steps`); past it the rate stays at its floor */
+  readonly scheduleSteps?: number;
 }
 
 /** One logged step. */
@@ -165,8 +167,8 @@ export function trainRecipe(
     kind: "cosine",
     peakLr: opts.lr,
     minLr: opts.lr * 0.1,
-    warmupSteps: Math.max(1, Math.round(0.05 * steps)),
-    totalSteps: steps,
+    warmupSteps: Math.max(1, Math.round(0.05 * (opts.scheduleSteps ?? steps))),
+    totalSteps: opts.scheduleSteps ?? steps,
   };
   const scaler = resume
     ? { ...resume.scaler }
