@@ -48,6 +48,16 @@ function cpuModel(): string {
 async function loadData(plan: Plan): Promise<Dataset> {
   if (plan.data === "brown") return await loadBrown();
   if (plan.data === "markov") return markovSource(2_000_000, { seed: plan.seed });
+  let info: Deno.FileInfo | null = null;
+  try {
+    info = Deno.statSync(plan.data);
+  } catch {
+    // loadTextFile names the problem
+  }
+  if (info && !info.isFile) {
+    // A device such as /dev/zero would be read until memory runs out.
+    throw new DataError(`--data ${plan.data} is not a file`);
+  }
   const data = await loadTextFile(plan.data);
   // The docs promise UTF-8 text; a binary file or another encoding is refused, not trained on.
   const whole = new Uint8Array(data.train.length + data.val.length);

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { failureStatus, UsageError } from "./cli.ts";
+import { nonNegativeIntFlag, parseFlags, positiveNumberFlag, seedFlag } from "../_shared/cli.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import {
   createModel,
@@ -102,10 +102,16 @@ function pick(row: Float32Array, probs: Float64Array, o: SampleOptions, u: numbe
   }
   let cut = -1;
   if (o.topK > 0 && o.topK < V) cut = Array.from(row).sort((a, b) => b - a)[o.topK - 1];
+  // softmax(logits / τ) = p^(1/τ) renormalised, computed in log space: (log p − log p_max) / τ
+  // keeps the most likely byte at weight 1 however small τ is (p^(1/τ) underflows to 0 for
+  // every byte at τ = 0.001).
+  let top = -Infinity;
+  for (let v = 0; v < V; v++) {
+    if (row[v] >= cut && row[v] > 0) top = Math.max(top, Math.log(row[v]));
+  }
   let sum = 0;
   for (let v = 0; v < V; v++) {
-    // p^(1/τ) renormalised = softmax(logits / τ).
-    probs[v] = row[v] >= cut ? Math.pow(row[v], 1 / o.temperature) : 0;
+    probs[v] = row[v] >= cut && row[v] > 0 ? Math.exp((Math.log(row[v]) - top) / o.temperature) : 0;
     sum += probs[v];
   }
   let acc = 0;
@@ -115,7 +121,7 @@ function pick(row: Float32Array, probs: Float64Array, o: SampleOptions, u: numbe
     if (target < acc) return v;
   }
   for (let v = V - 1; v >= 0; v--) if (probs[v] > 0) return v;
-  return 0;
+  throw new RangeError("no byte has a positive probability (the model's output is not finite)");
 }
 
 /** The `--help` text. */
@@ -125,26 +131,18 @@ Continues a prompt byte by byte from a checkpoint (f32 master weights).
 
   --checkpoint DIR   a checkpoint folder: runs/<name>/<recipe> or one of its step-NNNNNN folders
   --prompt TEXT      the start of the text (default "The jury")
-  --tokens N         bytes to generate (default 200)
+  --tokens N         bytes to generate (default 200, at most 1000000)
   --temperature X    softmax temperature, 0 = greedy (default 0.8)
   --top-k K          sample among the K most likely bytes, 0 = all (default 40)
-  --seed N           seed of the sampling RNG (default 1)
+  --seed N           seed of the sampling RNG, an integer, negative ones too (default 1)
   --recipe R         apply that recipe's forward rounding (default: none, f32)
   --json             print {"prompt", "completion", "ids"} only
   --help             this text
 
 Exit status: 0 done, 2 bad input (one line on stderr), 1 internal error.`;
 
-function number(flag: string, text: string | undefined, fallback: number, int: boolean): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n < 0 || (int && !Number.isSafeInteger(n))) {
-    throw new UsageError(
-      `${flag} must be a non-negative ${int ? "integer" : "number"}, got "${text}"`,
-    );
-  }
-  return n;
-}
+/** The most bytes one call may generate (each costs a forward pass; the ids are kept). */
+export const MAX_TOKENS = 1_000_000;
 
 /**
  * Runs `deno task sample`.
@@ -158,42 +156,33 @@ function number(flag: string, text: string | undefined, fallback: number, int: b
  */
 export function sampleMain(args: string[]): number {
   try {
-    let v;
-    try {
-      v = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          checkpoint: { type: "string" },
-          prompt: { type: "string" },
-          tokens: { type: "string" },
-          temperature: { type: "string" },
-          "top-k": { type: "string" },
-          seed: { type: "string" },
-          recipe: { type: "string" },
-          json: { type: "boolean" },
-          help: { type: "boolean" },
-        },
-      }).values;
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message.split("\n")[0]} (see --help)`);
-    }
+    const { values: v } = parseFlags(args, {
+      checkpoint: { type: "string" },
+      prompt: { type: "string" },
+      tokens: { type: "string" },
+      temperature: { type: "string" },
+      "top-k": { type: "string" },
+      seed: { type: "string" },
+      recipe: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean" },
+    });
+    const str = (k: string) => v[k] as string | undefined;
     if (v.help) {
       console.log(SAMPLE_HELP);
       return 0;
     }
     if (!v.checkpoint) throw new UsageError("--checkpoint DIR is required (see --help)");
-    const prompt = new TextEncoder().encode(v.prompt ?? "The jury");
+    const prompt = new TextEncoder().encode(str("prompt") ?? "The jury");
     if (prompt.length === 0) throw new UsageError("--prompt must not be empty");
     const options: SampleOptions = {
-      tokens: number("--tokens", v.tokens, 200, true),
-      temperature: number("--temperature", v.temperature, 0.8, false),
-      topK: number("--top-k", v["top-k"], 40, true),
-      seed: number("--seed", v.seed, 1, true),
-      recipe: recipeFlag(v.recipe),
+      tokens: nonNegativeIntFlag("--tokens", str("tokens"), 200, MAX_TOKENS),
+      temperature: positiveNumberFlag("--temperature", str("temperature"), 0.8, true),
+      topK: nonNegativeIntFlag("--top-k", str("top-k"), 40),
+      seed: seedFlag("--seed", str("seed"), 1),
+      recipe: recipeFlag(str("recipe")),
     };
-    const ckpt = openCheckpoint(v.checkpoint);
+    const ckpt = openCheckpoint(str("checkpoint")!);
     const out = generate(ckpt.config, ckpt.params, prompt, options);
     const dec = new TextDecoder();
     if (v.json) {
