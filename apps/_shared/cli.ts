@@ -109,7 +109,10 @@ export function parseFlags(
       strict: true,
       allowPositionals,
     });
-    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+    return {
+      values: r.values as Record<string, string | boolean | undefined>,
+      positionals: r.positionals,
+    };
   } catch (e) {
     const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0]
       .replace(/\.?\s*To specify.*$/, "");

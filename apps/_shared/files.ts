@@ -197,7 +197,9 @@ export function checkOutputFile(flag: string, path: string): void {
   const { path: found, info: up } = nearestExisting(parent);
   if (!up.isDirectory) {
     throw new UsageError(
-      `${flag} ${path}: ${found === parent ? `${found} is a file, not a folder` : `${found} is a file`}`,
+      `${flag} ${path}: ${
+        found === parent ? `${found} is a file, not a folder` : `${found} is a file`
+      }`,
     );
   }
   checkWritable(flag, path, found);
