@@ -187,6 +187,7 @@ export async function main(args: string[]): Promise<number> {
       machine: machineLine(),
       data: data.source,
     };
+    let fresh = false; // a new plan is saved only once no result file contradicts it
     if (what === "fp4") {
       let plan = readPlan<Fp4Plan>(out);
       if (plan && plan.kind !== "fp4") throw new UsageError(`${out} holds a ${plan.kind} sweep`);
@@ -204,9 +205,12 @@ export async function main(args: string[]): Promise<number> {
           { quick, budgetMinutes: budget, preset: str("preset"), seeds, steps, recipes },
           data,
         );
-        writePlan(out, plan);
+        fresh = true;
       }
       const specs = fp4Specs(plan);
+      // Result files trained otherwise are refused before anything is printed or run.
+      for (const s of specs) readResult(out, s, fingerprint);
+      if (fresh) writePlan(out, plan);
       console.error(
         `reproduce fp4: ${specs.length} runs of ${plan.steps} steps on ${plan.preset} -> ${out}`,
       );
@@ -237,9 +241,11 @@ export async function main(args: string[]): Promise<number> {
         console.error(`reproduce: resuming the sweep in ${out} with its saved plan`);
       } else {
         plan = scalingPlan({ quick, budgetMinutes: budget, steps }, data);
-        writePlan(out, plan);
+        fresh = true;
       }
       const specs = scalingSpecs(plan);
+      for (const s of specs) readResult(out, s, fingerprint);
+      if (fresh) writePlan(out, plan);
       console.error(
         `reproduce scaling-law: ${specs.length} runs (steps ${plan.steps.join("/")}) -> ${out}`,
       );
