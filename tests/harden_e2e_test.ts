@@ -185,6 +185,12 @@ Deno.test("17.3, 17.4, 17.11 sample: low temperatures sample in log space; non-f
         /--tokens must be at most 1000000/,
       );
     }
+    await refused(
+      "train",
+      ["--preset", "tiny", "--ranks", "20000", "--batch", "20000", "--out", join(dir, "huge")],
+      /--batch 20000 --ranks 20000 would need about [\d.]+ GB of memory \(20000 gradient copies/,
+    );
+    assert.ok(!exists(join(dir, "huge")), "a refused run leaves no folder");
     // 17.4: a NaN in a weight: eval and sample refuse, naming the tensor.
     const bad = join(dir, "bad");
     await Deno.mkdir(bad);
@@ -313,6 +319,12 @@ Deno.test("17.6, 17.9, 17.10 checkpoints: the manifest lists every file and only
       /is \d+ bytes, the manifest says 1099511627776/,
     );
     assert.ok(Date.now() - t0 < 30_000, "nothing was read until memory ran out");
+
+    await refused(
+      "eval",
+      ["--checkpoint", join(run, "fp32"), "--data", "/dev/zero"],
+      /--data \/dev\/zero is not a file/,
+    );
 
     // 17.10: config.json fields that would force huge allocations, in a weights-only folder.
     const cfg = JSON.parse(await Deno.readTextFile(join(run, "fp32", "config.json")));

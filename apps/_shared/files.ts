@@ -46,7 +46,7 @@ const REASONS: Record<string, string> = {
  * import assert from "node:assert/strict";
  * import { outputError } from "./files.ts";
  * const e = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
- * assert.equal(outputError(e, "runs/x/a").message, "no space left on device writing runs/x/a");
+ * assert.equal((outputError(e, "runs/x/a") as Error).message, "no space left on device writing runs/x/a");
  * ```
  */
 export function outputError(error: unknown, path: string): unknown {

@@ -70,7 +70,7 @@ function readLock(path: string): LockBody | null {
  * import { lockRun } from "./lock.ts";
  * const dir = Deno.makeTempDirSync();
  * const release = lockRun(dir);
- * assert.throws(() => lockRun(dir), /is in use by pid/);
+ * assert.throws(() => lockRun(dir), /already locked by this process/);
  * release();
  * lockRun(dir)();
  * Deno.removeSync(dir, { recursive: true });

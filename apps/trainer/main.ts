@@ -18,7 +18,7 @@ import {
 import { createProgress } from "./progress.ts";
 import { markdownTable, summarize, writeReport } from "./report.ts";
 import { type RecipeResult, TrainingFault, trainRecipe } from "./train.ts";
-import { CheckpointError, stepName } from "./checkpoint.ts";
+import { CheckpointError, clearStaleTemporaries, stepName } from "./checkpoint.ts";
 import {
   checkpointHooks,
   checkResumeData,
@@ -147,6 +147,8 @@ export async function main(args: string[]): Promise<number> {
       }
       release = lockRun(plan.resume);
       plan = resumePlan(plan, args);
+      // What a killed trainer left in the run folder (run.json.tmp-<pid>, a report's temp file).
+      clearStaleTemporaries(plan.out);
     } else {
       checkOutputDir("--out", plan.out);
       try {
@@ -157,7 +159,10 @@ export async function main(args: string[]): Promise<number> {
       release = lockRun(plan.out);
       refuseExistingRun(plan.out);
     }
-    checkTrainingMemory(plan);
+    const bytes = checkTrainingMemory(plan);
+    if (bytes > 2e9) {
+      console.error(`train: this run will take about ${(bytes / 1e9).toFixed(1)} GB of memory`);
+    }
   } catch (e) {
     release();
     if (created) removeIfEmpty(plan!.out);

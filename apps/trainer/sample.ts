@@ -18,6 +18,7 @@ import {
   RECIPES,
 } from "@fp4lab/train";
 import { openCheckpoint, recipeFlag } from "./eval.ts";
+import { activationBytes, machineMemory } from "./memory.ts";
 
 /** Sampling settings. */
 export interface SampleOptions {
@@ -183,6 +184,19 @@ export function sampleMain(args: string[]): number {
       recipe: recipeFlag(str("recipe")),
     };
     const ckpt = openCheckpoint(str("checkpoint")!);
+    // The longest window this call runs the model on; a config.json declaring a huge context
+    // must not make it allocate more than the machine has.
+    const window = Math.min(ckpt.config.contextLength, prompt.length + options.tokens);
+    const need = activationBytes(ckpt.config, 1, window);
+    if (need > 0.5 * machineMemory()) {
+      throw new UsageError(
+        `a window of ${window} bytes needs about ${
+          (need / 1e9).toFixed(1)
+        } GB with this checkpoint's config.json; this machine has ${
+          (machineMemory() / 1e9).toFixed(1)
+        } GB (ask for fewer --tokens)`,
+      );
+    }
     const out = generate(ckpt.config, ckpt.params, prompt, options);
     const dec = new TextDecoder();
     if (v.json) {
