@@ -210,7 +210,7 @@ Deno.test("e2e checkpoints: bad input exits 2 with one line", async () => {
       ["sample", ["--checkpoint", join(run, "fp32"), "--new-tokens=-3"], /--new-tokens must be/],
       ["sample", ["--checkpoint", join(run, "fp32"), "--tokens=-3"], /--tokens must be/],
       ["train", ["--resume", run, "--preset", "tiny"], /trained with --preset smoke, not tiny/],
-      ["train", ["--resume", run, "--steps", "9"], /trained with --steps 4, not 9/],
+      ["train", ["--resume", run, "--steps", "3"], /planned for 4 steps; --steps 3 would end it/],
       ["train", ["--resume", dir], /not a training run folder/],
     ];
     const short = join(dir, "short.txt");

@@ -10,8 +10,10 @@ import {
   validateConstants,
 } from "@fp4lab/scaling-law";
 
-/** Bad input: the CLI prints the message on one line and exits 2. */
-export class UsageError extends Error {}
+import { UsageError } from "../_shared/cli.ts";
+
+/** Bad input: the CLI prints the message on one line and exits 2 (the apps' shared class). */
+export { UsageError };
 
 const SUFFIX: Record<string, number> = { k: 1e3, m: 1e6, b: 1e9, g: 1e9, t: 1e12, p: 1e15 };
 

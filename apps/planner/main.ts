@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import * as args from "./args.ts";
+import { failureStatus, parseFlags } from "../_shared/cli.ts";
+import { checkOutputFile, OutputError, writeFileAtomic } from "../_shared/files.ts";
 import type { Command, CommandResult, Values } from "./command.ts";
 import { renderCsv } from "./format.ts";
 import { budgetCommand } from "./commands/budget.ts";
@@ -105,33 +106,19 @@ export async function main(
       err(`plan ${name}: --${m![1]} is deprecated, use --${to}`);
       return `--${to}${m![2] ?? ""}`;
     });
-    // parseArgs reads "--params -5" as two options; glue a negative number to its flag so the
-    // command can say what is wrong with the value.
-    const glued: string[] = [];
-    for (let i = 0; i < rest.length; i++) {
-      const flag = rest[i].startsWith("--") ? rest[i].slice(2) : "";
-      if (options[flag]?.type === "string" && /^-[\d.]/.test(rest[i + 1] ?? "")) {
-        glued.push(`${rest[i]}=${rest[i + 1]}`);
-        i++;
-      } else {
-        glued.push(rest[i]);
-      }
-    }
-    let values: Values;
-    try {
-      values = parseArgs({ args: glued, options, strict: true, allowPositionals: false })
-        .values as Values;
-    } catch (e) {
-      throw new args.UsageError(
-        (e as Error).message.split("\n")[0].replace(/\.?\s*To specify.*$/, ""),
-      );
-    }
+    // parseFlags glues "--params -5" into one option, so the command says what is wrong with it.
+    const values = parseFlags(rest, options).values as Values;
     if (values.help) {
       out(`${command.usage}\n${SHARED}`);
       return 0;
     }
     if (values.json && values.csv) throw new args.UsageError("give one of --json and --csv");
     if (values.svg === "") throw new args.UsageError("--svg needs a file name");
+    // Output paths are checked before any work: a file in the way is bad input, named.
+    if (typeof values.svg === "string") checkOutputFile("--svg", values.svg);
+    if (typeof values["save-constants"] === "string") {
+      checkOutputFile("--save-constants", values["save-constants"]);
+    }
     const constants = args.constants(
       typeof values.constants === "string" ? values.constants : undefined,
     );
@@ -142,10 +129,10 @@ export async function main(
       // Vega is loaded only when a plot is asked for: it is most of the start-up time.
       const { fullSpec, renderSvg } = await import("./plot.ts");
       const spec = result.plot();
-      Deno.writeTextFileSync(svgPath, await renderSvg(spec));
+      writeFileAtomic(svgPath, await renderSvg(spec));
       // The spec beside the picture, so it can be restyled and re-rendered (vega-lite, the
       // online editor) without this tool.
-      Deno.writeTextFileSync(specPathOf(svgPath), JSON.stringify(fullSpec(spec), null, 2) + "\n");
+      writeFileAtomic(specPathOf(svgPath), JSON.stringify(fullSpec(spec), null, 2) + "\n");
     }
     if (values.json) {
       out(JSON.stringify(result.json, null, 2));
@@ -160,14 +147,9 @@ export async function main(
     }
     return 0;
   } catch (e) {
-    if (e instanceof args.UsageError || e instanceof RangeError) {
-      err(`plan ${name}: ${(e as Error).message.replaceAll("\n", " ")}`);
-      return 2;
-    }
-    err(
-      `plan ${name}: internal error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`,
-    );
-    return 1;
+    // Bad input is a UsageError, refused by name where it is read; anything else (a RangeError
+    // from inside the law's arithmetic included) is an internal failure: exit 1.
+    return failureStatus(`plan ${name}`, e, (err) => err instanceof OutputError, err);
   }
 }
 

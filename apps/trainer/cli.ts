@@ -4,32 +4,21 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  parseFlags,
+  positiveIntFlag,
+  positiveNumberFlag,
+  seedFlag,
+  UsageError,
+} from "../_shared/cli.ts";
 import { type ModelConfig, presetByName, PRESETS, type Recipe, RECIPES } from "@fp4lab/train";
 import { loadRecipes } from "./recipe_files.ts";
 
-/** Bad command-line input. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+// The conventions every app shares; re-exported so the trainer's modules import them from here.
+export { failureStatus, UsageError } from "../_shared/cli.ts";
 
-/**
- * The exit status of a CLI whose work threw `error`: bad input (a {@link UsageError}, or what
- * `isBadInput` accepts) prints one line `program: message` and gives 2; anything else prints the
- * stack as an internal error and gives 1.
- */
-export function failureStatus(
-  program: string,
-  error: unknown,
-  isBadInput: (error: unknown) => boolean = () => false,
-): number {
-  if (error instanceof UsageError || isBadInput(error)) {
-    console.error(`${program}: ${(error as Error).message}`);
-    return 2;
-  }
-  console.error(`${program}: internal error: ${error instanceof Error ? error.stack : error}`);
-  return 1;
-}
+/** The most steps a run may take (a loss record per step is kept in memory and checkpoints). */
+export const MAX_STEPS = 10_000_000;
 
 /** Per-preset defaults, chosen so the default run (tiny, bf16 + fp4) fits about 5 minutes. */
 export const DEFAULTS: Readonly<Record<string, { steps: number; batch: number; lr: number }>> = {
@@ -46,6 +35,8 @@ export interface Plan {
   config: ModelConfig;
   /** optimizer steps */
   steps: number;
+  /** steps the learning-rate schedule spans: `steps`, less for an extended run (--resume) */
+  scheduleSteps: number;
   /** sequences per step */
   batch: number;
   /** data-parallel ranks */
@@ -88,26 +79,22 @@ report.md, loss.svg and one folder per recipe).
   --lr X           peak learning rate (warm-up 5%, cosine to 10%) (default per preset)
   --seed N         seed of init, data order and stochastic rounding (default 1)
   --data SRC       brown (default: the Brown corpus), markov (synthetic, known entropy rate)
-                   or a UTF-8 text file (last 10% held out)
-  --out DIR        run folder (default runs/<preset>-<date>-<time>)
+                   or a UTF-8 text file (last 10% held out; binary or other encodings refused)
+  --out DIR        run folder, new or empty (default runs/<preset>-<date>-<time>); one trainer
+                   at a time: <out>/train.lock holds its pid
   --save-every N   checkpoint every N steps and at the end into runs/<name>/<recipe>/
                    (default 100)
   --resume DIR     continue the run in DIR (runs/<name>) from its last good checkpoints,
-                   exactly; other flags must be left out or equal the run's
+                   exactly, on the same data (run.json holds its SHA-256); other flags must be
+                   left out or equal the run's, except a larger --steps N, which extends a run:
+                   the lr schedule stays laid out over the first run's steps, so the added steps
+                   run at its final rate (10% of the peak)
   --json           print the report as JSON on stdout (progress stays on stderr)
   --help           this text
 
 Exit status: 0 done, 2 bad flags or data (one line on stderr), 1 training fault (non-finite
-loss, naming the step and layer) or internal error.`;
-
-function positiveInt(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`${flag} must be a positive integer, got "${text}"`);
-  }
-  return n;
-}
+loss, naming the step and layer), a full disk (one line naming the file and the checkpoint
+kept) or internal error.`;
 
 /**
  * Parses and validates the flags.
@@ -125,32 +112,22 @@ function positiveInt(flag: string, text: string | undefined, fallback: number): 
  * ```
  */
 export function parsePlan(args: string[], now: Date = new Date()): Plan {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        recipes: { type: "string" },
-        preset: { type: "string" },
-        steps: { type: "string" },
-        batch: { type: "string" },
-        ranks: { type: "string" },
-        lr: { type: "string" },
-        seed: { type: "string" },
-        data: { type: "string" },
-        out: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean" },
-        "save-every": { type: "string" },
-        resume: { type: "string" },
-      },
-    }));
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new UsageError(`${msg.split("\n")[0]} (see --help)`);
-  }
+  const { values: v } = parseFlags(args, {
+    recipes: { type: "string" },
+    preset: { type: "string" },
+    steps: { type: "string" },
+    batch: { type: "string" },
+    ranks: { type: "string" },
+    lr: { type: "string" },
+    seed: { type: "string" },
+    data: { type: "string" },
+    out: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean" },
+    "save-every": { type: "string" },
+    resume: { type: "string" },
+  });
+  const values = v as Record<string, string | undefined> & { json?: boolean; help?: boolean };
   const help = values.help ?? false;
   let config: ModelConfig, recipes: Recipe[];
   try {
@@ -160,29 +137,17 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const d = DEFAULTS[config.name];
-  const steps = positiveInt("--steps", values.steps, d.steps);
-  const batch = positiveInt("--batch", values.batch, d.batch);
-  const ranks = positiveInt("--ranks", values.ranks, 1);
-  const saveEvery = positiveInt("--save-every", values["save-every"], 100);
+  const steps = positiveIntFlag("--steps", values.steps, d.steps, MAX_STEPS);
+  const batch = positiveIntFlag("--batch", values.batch, d.batch);
+  const ranks = positiveIntFlag("--ranks", values.ranks, 1);
+  const saveEvery = positiveIntFlag("--save-every", values["save-every"], 100);
   const resume = values.resume ?? null;
   if (resume !== null && resume.trim() === "") throw new UsageError("--resume is empty");
   if (batch % ranks !== 0) {
     throw new UsageError(`--batch ${batch} is not divisible by --ranks ${ranks}`);
   }
-  let lr = d.lr;
-  if (values.lr !== undefined) {
-    lr = Number(values.lr);
-    if (values.lr.trim() === "" || !Number.isFinite(lr) || lr <= 0) {
-      throw new UsageError(`--lr must be a positive number, got "${values.lr}"`);
-    }
-  }
-  let seed = 1;
-  if (values.seed !== undefined) {
-    seed = Number(values.seed);
-    if (!/^\s*-?\d+\s*$/.test(values.seed) || !Number.isSafeInteger(seed)) {
-      throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
-    }
-  }
+  const lr = positiveNumberFlag("--lr", values.lr, d.lr);
+  const seed = seedFlag("--seed", values.seed, 1);
   const data = values.data ?? "brown";
   if (data.trim() === "") throw new UsageError("--data is empty");
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -192,6 +157,7 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
     recipes,
     config,
     steps,
+    scheduleSteps: steps,
     batch,
     ranks,
     lr,

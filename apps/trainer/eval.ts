@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type Checkpoint, CheckpointError, loadCheckpoint } from "./checkpoint.ts";
 import {
@@ -22,6 +21,8 @@ import {
 } from "@fp4lab/train";
 import { failureStatus, UsageError } from "./cli.ts";
 import { formatDuration } from "./progress.ts";
+import { parseFlags } from "../_shared/cli.ts";
+import { activationBytes, machineMemory } from "./memory.ts";
 
 /** What {@link evaluateText} measures. */
 export interface EvalResult {
@@ -220,22 +221,43 @@ Progress goes to stderr while it runs (on a terminal).
 Exit status: 0 done, 2 bad input (one line on stderr), 1 internal error.`;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        checkpoint: { type: "string" },
-        data: { type: "string" },
-        recipe: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean" },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split("\n")[0]} (see --help)`);
+  const { values } = parseFlags(args, {
+    checkpoint: { type: "string" },
+    data: { type: "string" },
+    recipe: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean" },
+  });
+  return values as Record<string, string | undefined> & { json?: boolean; help?: boolean };
+}
+
+/**
+ * Windows per forward pass that fit in half the machine's memory (at most 8), so a checkpoint
+ * whose config.json declares a long context is evaluated in smaller batches, or refused when even
+ * one window would not fit.
+ *
+ * @param config the model
+ * @param available bytes of memory (default the machine's)
+ * @returns windows per pass
+ * @throws {CheckpointError} naming max_position_embeddings and the memory one window needs
+ * @example
+ * ```ts
+ * import { evalBatch } from "./eval.ts";
+ * import { PRESETS } from "@fp4lab/train";
+ * console.log(evalBatch(PRESETS.tiny, 16e9)); // 8
+ * ```
+ */
+export function evalBatch(config: ModelConfig, available = machineMemory()): number {
+  const one = activationBytes(config, 1, config.contextLength - 1);
+  const fit = Math.floor((0.5 * available) / one);
+  if (fit < 1) {
+    throw new CheckpointError(
+      `config.json's max_position_embeddings ${config.contextLength} needs about ${
+        (one / 1e9).toFixed(1)
+      } GB for one window; this machine has ${(available / 1e9).toFixed(1)} GB`,
+    );
   }
+  return Math.min(8, fit);
 }
 
 /**
@@ -261,9 +283,14 @@ export async function evalMain(args: string[]): Promise<number> {
     const ckpt = openCheckpoint(v.checkpoint);
     let bytes: Uint8Array;
     try {
+      // A regular file only: a device such as /dev/zero would be read until memory runs out.
+      if (!Deno.statSync(v.data).isFile) throw new UsageError(`--data ${v.data} is not a file`);
       bytes = await Deno.readFile(v.data);
     } catch (e) {
-      throw new UsageError(`--data ${v.data}: cannot read (${(e as Error).message})`);
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(
+        `--data ${v.data}: cannot read (${(e as Error).message.split("\n")[0]})`,
+      );
     }
     const T = ckpt.config.contextLength;
     if (bytes.length < T) {
@@ -272,7 +299,8 @@ export async function evalMain(args: string[]): Promise<number> {
       );
     }
     const progress = Deno.stderr.isTerminal() ? evalProgress((t) => writeErr(t)) : undefined;
-    const r = await evaluateText(ckpt.config, ckpt.params, bytes, recipe, 8, progress);
+    const batch = evalBatch(ckpt.config);
+    const r = await evaluateText(ckpt.config, ckpt.params, bytes, recipe, batch, progress);
     if (progress) writeErr("\n");
     if (v.json) {
       console.log(JSON.stringify(evalJson(r)));

@@ -5,14 +5,33 @@
  *
  * @module
  */
-import { basename } from "node:path";
-import { HELP, parsePlan, type Plan, UsageError } from "./cli.ts";
-import { DataError, type Dataset, loadBrown, loadTextFile, markovSource } from "./data.ts";
+import { basename, join } from "node:path";
+import { failureStatus, HELP, parsePlan, type Plan, UsageError } from "./cli.ts";
+import {
+  checkDataset,
+  DataError,
+  type Dataset,
+  loadBrown,
+  loadTextFile,
+  markovSource,
+} from "./data.ts";
 import { createProgress } from "./progress.ts";
 import { markdownTable, summarize, writeReport } from "./report.ts";
 import { type RecipeResult, TrainingFault, trainRecipe } from "./train.ts";
-import { CheckpointError } from "./checkpoint.ts";
-import { checkpointHooks, resumePlan, writeRunFile } from "./resume.ts";
+import { CheckpointError, clearStaleTemporaries, stepName } from "./checkpoint.ts";
+import {
+  checkpointHooks,
+  checkResumeData,
+  dataFingerprint,
+  readRunFile,
+  resumePlan,
+  RUN_FILE,
+  writeRunFile,
+} from "./resume.ts";
+import { LOCK_FILE, lockRun } from "./lock.ts";
+import { checkTrainingMemory } from "./memory.ts";
+import { firstNonText } from "./utf8.ts";
+import { checkOutputDir, OutputError } from "../_shared/files.ts";
 
 function cpuModel(): string {
   try {
@@ -29,8 +48,72 @@ function cpuModel(): string {
 async function loadData(plan: Plan): Promise<Dataset> {
   if (plan.data === "brown") return await loadBrown();
   if (plan.data === "markov") return markovSource(2_000_000, { seed: plan.seed });
-  return await loadTextFile(plan.data);
+  let info: Deno.FileInfo | null = null;
+  try {
+    info = Deno.statSync(plan.data);
+  } catch {
+    // loadTextFile names the problem
+  }
+  if (info && !info.isFile) {
+    // A device such as /dev/zero would be read until memory runs out.
+    throw new DataError(`--data ${plan.data} is not a file`);
+  }
+  const data = await loadTextFile(plan.data);
+  // The docs promise UTF-8 text; a binary file or another encoding is refused, not trained on.
+  const whole = new Uint8Array(data.train.length + data.val.length);
+  whole.set(data.train);
+  whole.set(data.val, data.train.length);
+  const bad = firstNonText(whole);
+  if (bad >= 0) {
+    throw new DataError(
+      `--data ${plan.data}: not UTF-8 text (byte 0x${
+        whole[bad].toString(16).padStart(2, "0")
+      } at offset ${bad}${whole[bad] === 0 ? ": a binary file" : ""}); give a UTF-8 text file`,
+    );
+  }
+  return data;
 }
+
+/** A new run's `--out`: a folder that does not exist yet, or an empty one. */
+function refuseExistingRun(out: string): void {
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(out)) if (e.name !== LOCK_FILE) names.push(e.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  if (names.includes(RUN_FILE)) {
+    throw new UsageError(`${out} already holds a run; use --resume ${out} or another --out`);
+  }
+  if (names.length > 0) {
+    throw new UsageError(
+      `--out ${out} is not empty and holds no run (${names.slice(0, 3).join(", ")}${
+        names.length > 3 ? ", …" : ""
+      }); give a new or empty folder`,
+    );
+  }
+}
+
+function isEmptyDir(path: string): boolean {
+  try {
+    for (const _ of Deno.readDirSync(path)) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function removeIfEmpty(path: string): void {
+  if (!isEmptyDir(path)) return;
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // someone else's now
+  }
+}
+
+const isBadInput = (e: unknown) => e instanceof DataError || e instanceof CheckpointError;
 
 /**
  * Runs the CLI.
@@ -44,33 +127,80 @@ async function loadData(plan: Plan): Promise<Dataset> {
  */
 export async function main(args: string[]): Promise<number> {
   let plan: Plan;
+  let release = () => {};
+  let created = false;
   try {
     plan = parsePlan(args);
-    if (plan.resume && !plan.help) plan = resumePlan(plan, args);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`train: ${e.message}`);
-      return 2;
+    if (plan.help) {
+      console.log(HELP);
+      return 0;
     }
-    throw e;
-  }
-  if (plan.help) {
-    console.log(HELP);
-    return 0;
+    if (plan.resume) {
+      let info: Deno.FileInfo | null = null;
+      try {
+        info = Deno.statSync(plan.resume);
+      } catch {
+        // reported below
+      }
+      if (!info?.isDirectory) {
+        throw new UsageError(`--resume ${plan.resume}: not a training run folder`);
+      }
+      release = lockRun(plan.resume);
+      plan = resumePlan(plan, args);
+      // What a killed trainer left in the run folder (run.json.tmp-<pid>, a report's temp file).
+      clearStaleTemporaries(plan.out);
+    } else {
+      checkOutputDir("--out", plan.out);
+      try {
+        Deno.statSync(plan.out);
+      } catch {
+        created = true;
+      }
+      release = lockRun(plan.out);
+      refuseExistingRun(plan.out);
+    }
+    const bytes = checkTrainingMemory(plan);
+    if (bytes > 2e9) {
+      console.error(`train: this run will take about ${(bytes / 1e9).toFixed(1)} GB of memory`);
+    }
+  } catch (e) {
+    release();
+    if (created) removeIfEmpty(plan!.out);
+    return failureStatus("train", e, isBadInput);
   }
   const t0 = performance.now();
+  let training: { recipe: string; dir: string; lastSaved: () => number | null } | null = null;
   try {
     const data = await loadData(plan);
-    if (!plan.resume) writeRunFile(plan, args);
+    // Every check that can refuse the data runs before the run folder records anything.
+    checkDataset(data, plan.batch, plan.config.contextLength);
+    const fingerprint = dataFingerprint(data);
+    if (plan.resume) {
+      const run = readRunFile(plan.out);
+      checkResumeData(plan.out, run, fingerprint);
+      const before = run.steps ?? plan.scheduleSteps;
+      if (plan.steps > before) {
+        console.error(
+          `train: extending ${plan.out} from ${before} to ${plan.steps} steps: the learning-rate schedule stays laid out over ${plan.scheduleSteps} steps, so the added steps run at its final rate ${
+            plan.lr * 0.1
+          } (10% of the peak)`,
+        );
+        writeRunFile(plan, run.args, run.data ?? fingerprint);
+      }
+    } else {
+      writeRunFile(plan, args, fingerprint);
+    }
     const results: RecipeResult[] = [];
     for (const recipe of plan.recipes) {
-      const { skipped, ...hooks } = checkpointHooks(plan, recipe);
+      const { skipped, lastSaved, ...hooks } = checkpointHooks(plan, recipe);
+      training = { recipe: recipe.name, dir: join(plan.out, recipe.name), lastSaved };
       for (const m of skipped) console.error(`train: skipped a bad checkpoint: ${m}`);
       const progress = createProgress(recipe.name.padEnd(10), plan.steps, true);
       results.push(
         await trainRecipe(recipe, data, {
           config: plan.config,
           steps: plan.steps,
+          scheduleSteps: plan.scheduleSteps,
           batch: plan.batch,
           ranks: plan.ranks,
           lr: plan.lr,
@@ -81,7 +211,16 @@ export async function main(args: string[]): Promise<number> {
         }, progress.update),
       );
       progress.done();
+      // The recipe folder holds the final weights only if the last step's checkpoint was saved.
+      if (lastSaved() !== plan.steps) {
+        throw new TrainingFault(
+          `the weights of ${recipe.name} after step ${plan.steps} are not finite; the last checkpoint (${
+            lastSaved() === null ? "none" : `step ${lastSaved()}`
+          }) is kept`,
+        );
+      }
     }
+    training = null;
     const report = await writeReport(
       plan.out,
       {
@@ -115,16 +254,25 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (e instanceof DataError || e instanceof CheckpointError) {
-      console.error(`train: ${e.message}`);
-      return 2;
+    if (e instanceof OutputError) {
+      const saved = training?.lastSaved() ?? null;
+      const kept = training === null
+        ? "the checkpoints are intact"
+        : saved === null
+        ? `no checkpoint of ${training.recipe} was saved yet`
+        : `the last checkpoint (${join(training.dir, stepName(saved))}) is intact`;
+      console.error(`train: ${e.message}; ${kept}`);
+      return 1;
     }
     if (e instanceof TrainingFault) {
       console.error(`train: ${e.message}`);
       return 1;
     }
-    console.error(`train: internal error: ${e instanceof Error ? e.stack : e}`);
-    return 1;
+    return failureStatus("train", e, isBadInput);
+  } finally {
+    release();
+    // A new run refused before it recorded anything leaves no empty folder behind.
+    if (created) removeIfEmpty(plan.out);
   }
 }
 

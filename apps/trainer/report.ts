@@ -7,8 +7,8 @@
 import { join } from "node:path";
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { float32Tensor, writeSafetensors } from "@fp4lab/quant-granularity";
-import { hfConfig, type ModelConfig, paramLayout, type Recipe } from "@fp4lab/train";
+import type { ModelConfig, Recipe } from "@fp4lab/train";
+import { writeFileAtomic } from "../_shared/files.ts";
 import type { RecipeResult } from "./train.ts";
 import { eventsJsonl } from "./events.ts";
 
@@ -277,14 +277,10 @@ export function lossSpec(results: RecipeResult[]): Record<string, unknown> {
   return { $schema: "https://vega.github.io/schema/vega-lite/v6.json", hconcat: charts };
 }
 
-function recipeJson(recipe: Recipe): string {
-  return JSON.stringify(recipe, null, 2) + "\n";
-}
-
 /**
- * Writes the run folder: metrics.csv, events.jsonl, report.json, report.md, loss.svg (and its
- * Vega-Lite spec loss.vl.json) and `<recipe>/` folders
- * (the final weights as `model.safetensors` with Hugging Face names, `config.json`, recipe.json).
+ * Writes the run's reports: metrics.csv, events.jsonl, report.json, report.md, loss.svg and its
+ * Vega-Lite spec loss.vl.json. The `<recipe>/` folders (final weights, config.json, recipe.json)
+ * are the checkpoints', written by checkpoint_save.ts.
  *
  * @param dir run folder
  * @param info run description
@@ -328,37 +324,14 @@ export async function writeReport(
       gemmStats: r.gemmStats,
     })),
   };
-  await Deno.writeTextFile(join(dir, "metrics.csv"), metricsCsv(results, info.settings.batch * T));
-  await Deno.writeTextFile(join(dir, "report.json"), JSON.stringify(report, null, 2) + "\n");
-  await Deno.writeTextFile(join(dir, "loss.svg"), await lossSvg(results));
-  await Deno.writeTextFile(
-    join(dir, "loss.vl.json"),
-    JSON.stringify(lossSpec(results), null, 1) + "\n",
-  );
-  await Deno.writeTextFile(
-    join(dir, "events.jsonl"),
-    eventsJsonl(results, info.settings.batch * T),
-  );
-  await Deno.writeTextFile(join(dir, "report.md"), reportMarkdown(info, rows, results));
-  const layout = paramLayout(info.config);
-  for (let i = 0; i < recipes.length; i++) {
-    const sub = join(dir, recipes[i].name);
-    await Deno.mkdir(sub, { recursive: true });
-    // The trained f32 master weights under Hugging Face names, written to a temporary file and
-    // renamed, so a reader never sees a partial file.
-    const tensors = Object.fromEntries(layout.params.map((p) => [
-      p.name,
-      float32Tensor(results[i].params.subarray(p.offset, p.offset + p.size), p.shape),
-    ]));
-    const bytes = writeSafetensors(tensors, { format: "pt", recipe: recipes[i].name });
-    await Deno.writeFile(join(sub, "model.safetensors.tmp"), bytes);
-    await Deno.rename(join(sub, "model.safetensors.tmp"), join(sub, "model.safetensors"));
-    await Deno.writeTextFile(join(sub, "recipe.json"), recipeJson(recipes[i]));
-    await Deno.writeTextFile(
-      join(sub, "config.json"),
-      JSON.stringify(hfConfig(info.config), null, 2) + "\n",
-    );
-  }
+  // Each file atomically; the recipe folders are the checkpoints' (checkpoint_save.ts writes
+  // them, the final weights included): one writer per file.
+  writeFileAtomic(join(dir, "metrics.csv"), metricsCsv(results, info.settings.batch * T));
+  writeFileAtomic(join(dir, "events.jsonl"), eventsJsonl(results, info.settings.batch * T));
+  writeFileAtomic(join(dir, "report.json"), JSON.stringify(report, null, 2) + "\n");
+  writeFileAtomic(join(dir, "loss.svg"), await lossSvg(results));
+  writeFileAtomic(join(dir, "loss.vl.json"), JSON.stringify(lossSpec(results), null, 1) + "\n");
+  writeFileAtomic(join(dir, "report.md"), reportMarkdown(info, rows, results));
   return report;
 }
 

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { failureStatus, UsageError } from "./cli.ts";
+import { nonNegativeIntFlag, parseFlags, positiveNumberFlag, seedFlag } from "../_shared/cli.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import {
   createModel,
@@ -19,6 +19,7 @@ import {
   writeParams,
 } from "@fp4lab/train";
 import { openCheckpoint, recipeFlag } from "./eval.ts";
+import { activationBytes, machineMemory } from "./memory.ts";
 
 /** Sampling settings. */
 export interface SampleOptions {
@@ -99,10 +100,16 @@ function pick(row: Float32Array, probs: Float64Array, o: SampleOptions, u: numbe
   }
   let cut = -1;
   if (o.topK > 0 && o.topK < V) cut = Array.from(row).sort((a, b) => b - a)[o.topK - 1];
+  // softmax(logits / τ) = p^(1/τ) renormalised, computed in log space: (log p − log p_max) / τ
+  // keeps the most likely byte at weight 1 however small τ is (p^(1/τ) underflows to 0 for
+  // every byte at τ = 0.001).
+  let top = -Infinity;
+  for (let v = 0; v < V; v++) {
+    if (row[v] >= cut && row[v] > 0) top = Math.max(top, Math.log(row[v]));
+  }
   let sum = 0;
   for (let v = 0; v < V; v++) {
-    // p^(1/τ) renormalised = softmax(logits / τ).
-    probs[v] = row[v] >= cut ? Math.pow(row[v], 1 / o.temperature) : 0;
+    probs[v] = row[v] >= cut && row[v] > 0 ? Math.exp((Math.log(row[v]) - top) / o.temperature) : 0;
     sum += probs[v];
   }
   let acc = 0;
@@ -112,7 +119,7 @@ function pick(row: Float32Array, probs: Float64Array, o: SampleOptions, u: numbe
     if (target < acc) return v;
   }
   for (let v = V - 1; v >= 0; v--) if (probs[v] > 0) return v;
-  return 0;
+  throw new RangeError("no byte has a positive probability (the model's output is not finite)");
 }
 
 /** The `--help` text. */
@@ -123,27 +130,20 @@ Continues a prompt byte by byte from a checkpoint (f32 master weights).
 
   --checkpoint DIR   a checkpoint folder: runs/<name>/<recipe> or one of its step-NNNNNN folders
   --prompt TEXT      the start of the text (default "The jury")
-  --new-tokens N     tokens (bytes, for the byte vocabulary) to generate (default 200);
-                     formerly --tokens, still accepted (in plan, --tokens is training tokens)
+  --new-tokens N     tokens (bytes, for the byte vocabulary) to generate (default 200, at most
+                     1000000); formerly --tokens, still accepted (in plan, --tokens is training
+                     tokens)
   --temperature X    softmax temperature, 0 = greedy (default 0.8)
   --top-k K          sample among the K most likely bytes, 0 = all (default 40)
-  --seed N           seed of the sampling RNG (default 1)
+  --seed N           seed of the sampling RNG, an integer, negative ones too (default 1)
   --recipe R         apply that recipe's forward rounding (default: none, f32)
   --json             print {"prompt", "completion", "ids"} only
   --help             this text
 
 Exit status: 0 done, 2 bad input (one line on stderr), 1 internal error.`;
 
-function number(flag: string, text: string | undefined, fallback: number, int: boolean): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n < 0 || (int && !Number.isSafeInteger(n))) {
-    throw new UsageError(
-      `${flag} must be a non-negative ${int ? "integer" : "number"}, got "${text}"`,
-    );
-  }
-  return n;
-}
+/** The most bytes one call may generate (each costs a forward pass; the ids are kept). */
+export const MAX_TOKENS = 1_000_000;
 
 /**
  * Runs `deno task sample`.
@@ -157,28 +157,19 @@ function number(flag: string, text: string | undefined, fallback: number, int: b
  */
 export async function sampleMain(args: string[]): Promise<number> {
   try {
-    let v;
-    try {
-      v = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          checkpoint: { type: "string" },
-          prompt: { type: "string" },
-          "new-tokens": { type: "string" },
-          tokens: { type: "string" }, // deprecated spelling of --new-tokens
-          temperature: { type: "string" },
-          "top-k": { type: "string" },
-          seed: { type: "string" },
-          recipe: { type: "string" },
-          json: { type: "boolean" },
-          help: { type: "boolean" },
-        },
-      }).values;
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message.split("\n")[0]} (see --help)`);
-    }
+    const { values: v } = parseFlags(args, {
+      checkpoint: { type: "string" },
+      prompt: { type: "string" },
+      "new-tokens": { type: "string" },
+      tokens: { type: "string" }, // deprecated spelling of --new-tokens
+      temperature: { type: "string" },
+      "top-k": { type: "string" },
+      seed: { type: "string" },
+      recipe: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean" },
+    });
+    const str = (k: string) => v[k] as string | undefined;
     if (v.help) {
       console.log(SAMPLE_HELP);
       return 0;
@@ -187,20 +178,33 @@ export async function sampleMain(args: string[]): Promise<number> {
     if (v.tokens !== undefined && v["new-tokens"] !== undefined) {
       throw new UsageError("give --new-tokens only (--tokens is its old spelling)");
     }
-    const prompt = new TextEncoder().encode(v.prompt ?? "The jury");
+    const prompt = new TextEncoder().encode(str("prompt") ?? "The jury");
     if (prompt.length === 0) throw new UsageError("--prompt must not be empty");
     const options: SampleOptions = {
       tokens: v.tokens !== undefined
-        ? number("--tokens", v.tokens, 200, true)
-        : number("--new-tokens", v["new-tokens"], 200, true),
-      temperature: number("--temperature", v.temperature, 0.8, false),
-      topK: number("--top-k", v["top-k"], 40, true),
-      seed: number("--seed", v.seed, 1, true),
-      recipe: recipeFlag(v.recipe),
+        ? nonNegativeIntFlag("--tokens", str("tokens"), 200, MAX_TOKENS)
+        : nonNegativeIntFlag("--new-tokens", str("new-tokens"), 200, MAX_TOKENS),
+      temperature: positiveNumberFlag("--temperature", str("temperature"), 0.8, true),
+      topK: nonNegativeIntFlag("--top-k", str("top-k"), 40),
+      seed: seedFlag("--seed", str("seed"), 1),
+      recipe: recipeFlag(str("recipe")),
     };
     // After the values are checked, so a bad value still gives one line.
     if (v.tokens !== undefined) console.error("sample: --tokens is deprecated, use --new-tokens");
-    const ckpt = openCheckpoint(v.checkpoint);
+    const ckpt = openCheckpoint(str("checkpoint")!);
+    // The longest window this call runs the model on; a config.json declaring a huge context
+    // must not make it allocate more than the machine has.
+    const window = Math.min(ckpt.config.contextLength, prompt.length + options.tokens);
+    const need = activationBytes(ckpt.config, 1, window);
+    if (need > 0.5 * machineMemory()) {
+      throw new UsageError(
+        `a window of ${window} bytes needs about ${
+          (need / 1e9).toFixed(1)
+        } GB with this checkpoint's config.json; this machine has ${
+          (machineMemory() / 1e9).toFixed(1)
+        } GB (ask for fewer --new-tokens)`,
+      );
+    }
     const out = await generate(ckpt.config, ckpt.params, prompt, options);
     const dec = new TextDecoder();
     if (v.json) {

@@ -44,6 +44,8 @@ export interface TrainOptions {
   readonly resume?: TrainState;
   /** where to run (default: a new `cpu` backend) */
   readonly backend?: Backend;
+  /** steps the lr schedule spans (default `steps`); past it the rate stays at its floor */
+  readonly scheduleSteps?: number;
 }
 
 /** One logged step. */
@@ -130,7 +132,8 @@ export async function trainRecipe(
     batch,
     ranks,
     lr: opts.lr,
-    steps,
+    // The schedule spans the planned steps; an extended run trains on at its floor rate.
+    steps: opts.scheduleSteps ?? steps,
     seed,
     backend: opts.backend,
     resume,

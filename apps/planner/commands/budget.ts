@@ -7,6 +7,7 @@ import {
   type ScalingLawConstants,
 } from "@fp4lab/scaling-law";
 import * as args from "../args.ts";
+import { checkLawAnswer } from "../range.ts";
 import { type Command, str } from "../command.ts";
 import { count, fixed, ratio, renderTable, sci } from "../format.ts";
 import { LOG_LABEL } from "./curves.ts";
@@ -56,10 +57,23 @@ given (one budget too: always an array).`,
     }
     const k = computeFactor(str(values, "k"));
     const options = { log2Block: block.log2Block, k, params, tokens };
-    const rows: BudgetRow[] = computes.map((c) => ({
-      plan: computeOptimal(c, options, constants),
-      best: bestFormatPlan(c, options, constants),
-    }));
+    const rows: BudgetRow[] = computes.map((c) => {
+      // The closed form first: an answer outside the law's range is refused before the
+      // whole-bit search runs on it.
+      const plan = computeOptimal(c, options, constants);
+      checkLawAnswer(
+        `at ${sci(c)} FLOPs${params !== undefined ? ` and --params ${sci(params)}` : ""}${
+          tokens !== undefined ? ` and --tokens ${sci(tokens)}` : ""
+        }`,
+        plan,
+        params !== undefined
+          ? "give a larger --compute or a smaller --params"
+          : tokens !== undefined
+          ? "give a larger --compute or fewer --tokens"
+          : "give a larger --compute",
+      );
+      return { plan, best: bestFormatPlan(c, options, constants) };
+    });
     const toJson = ({ plan, best }: BudgetRow) => ({
       precision: plan.precision,
       format: best.format.name,

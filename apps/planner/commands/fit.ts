@@ -7,6 +7,8 @@ import {
   parseRunsCsv,
 } from "@fp4lab/scaling-law";
 import * as args from "../args.ts";
+import { seedFlag } from "../../_shared/cli.ts";
+import { writeFileAtomic } from "../../_shared/files.ts";
 import { type Command, str } from "../command.ts";
 import { renderTable } from "../format.ts";
 
@@ -89,7 +91,7 @@ resampled with replacement.
         } constants`,
       );
     }
-    const seed = args.integer("seed", str(values, "seed") ?? "0", 0, 2 ** 31);
+    const seed = seedFlag("--seed", str(values, "seed"), 0);
     const fit = fitConstants(runs, {
       initial: constants,
       fixed: fixed as ConstantName[],
@@ -150,7 +152,7 @@ resampled with replacement.
       residuals,
     };
     const out = str(values, "save-constants");
-    if (out) Deno.writeTextFileSync(out, JSON.stringify(json, null, 2) + "\n");
+    if (out) writeFileAtomic(out, JSON.stringify(json, null, 2) + "\n");
     const pct = Math.round(confidence * 100);
     const rows = CONSTANT_NAMES.map((name) => {
       const ci = fit.intervals?.[name];

@@ -1,12 +1,14 @@
 import {
   derivedConstants,
   optimalLayout,
+  optimalPrecisionForParams,
   PAPER_COMPUTE_FACTOR,
   paramsPerBit,
   tradeoff,
   tradeoffConstant,
 } from "@fp4lab/scaling-law";
 import * as args from "../args.ts";
+import { checkLawAnswer } from "../range.ts";
 import { type Command, str } from "../command.ts";
 import { count, fixed, renderTable, sci } from "../format.ts";
 import { LOG_LABEL } from "./curves.ts";
@@ -39,6 +41,14 @@ of precision is worth a factor ((P+1)/P)^((d+v+2b)/(a+2b)) more parameters.
     }
     const kRaw = str(values, "k");
     const k = kRaw === undefined ? PAPER_COMPUTE_FACTOR : args.positive("k", kRaw);
+    for (const n of sizes) {
+      const p = optimalPrecisionForParams(n, compute, block.log2Block, k, constants);
+      checkLawAnswer(
+        `at ${sci(compute)} FLOPs and N = ${sci(n)}`,
+        { precision: p, params: n, tokens: compute / (k * p * n) },
+        "give a --compute and --params the law can answer (N >= 1, P >= 1 bit)",
+      );
+    }
     const rows = tradeoff(compute, sizes, block.log2Block, k, constants);
     const dc = derivedConstants(constants);
     const pExp = dc.deltaPlusNu + 2 * constants.beta;

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import type { ModelConfig, Recipe } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { trainRecipe } from "../train.ts";
+import { UsageError } from "../../_shared/cli.ts";
+import { writeFileAtomic } from "../../_shared/files.ts";
 
 /**
  * The CPU model line from /proc/cpuinfo and the thread count.
@@ -35,18 +37,37 @@ export function machineLine(): string {
  * Reads the plan a sweep folder was started with, or null.
  *
  * @param out sweep folder
- * @returns the parsed `plan.json` or null
+ * @returns the parsed `plan.json`, or null when there is none
+ * @throws {UsageError} when it is unreadable or not a plan (never silently replaced)
  * @example
  * ```ts ignore
  * const plan = readPlan<MyPlan>("runs/reproduce-fp4");
  * ```
  */
 export function readPlan<T>(out: string): T | null {
+  const path = join(out, "plan.json");
+  let text: string;
   try {
-    return JSON.parse(Deno.readTextFileSync(join(out, "plan.json"))) as T;
-  } catch {
-    return null;
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new UsageError(`${path}: cannot read (${(e as Error).message.split("\n")[0]})`);
   }
+  let plan: unknown;
+  try {
+    plan = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(
+      `${path} is not valid JSON (${
+        (e as Error).message.split("\n")[0]
+      }): delete the folder to start over, or use another --out`,
+    );
+  }
+  const kind = (plan as { kind?: unknown } | null)?.kind;
+  if (kind !== "fp4" && kind !== "scaling-law") {
+    throw new UsageError(`${path} is not a sweep plan (kind ${JSON.stringify(kind)})`);
+  }
+  return plan as T;
 }
 
 /**
@@ -61,7 +82,7 @@ export function readPlan<T>(out: string): T | null {
  */
 export function writePlan(out: string, plan: unknown): void {
   Deno.mkdirSync(out, { recursive: true });
-  Deno.writeTextFileSync(join(out, "plan.json"), JSON.stringify(plan, null, 2) + "\n");
+  writeFileAtomic(join(out, "plan.json"), JSON.stringify(plan, null, 2) + "\n");
 }
 
 /**

@@ -4,8 +4,16 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
+import {
+  failureStatus,
+  parseFlags,
+  positiveIntFlag,
+  positiveNumberFlag,
+  UsageError,
+} from "../../_shared/cli.ts";
+import { checkOutputDir, OutputError } from "../../_shared/files.ts";
+import { dataFingerprint } from "../resume.ts";
 import { DataError, type Dataset, loadBrown, loadTextFile } from "../data.ts";
 import { presetByName, PRESETS, setThreads } from "@fp4lab/train";
 import { machineLine, readPlan, writePlan } from "./common.ts";
@@ -48,25 +56,6 @@ export const HELP = `deno task reproduce <fp4|scaling-law> [flags]
 A resumed sweep keeps the grid of plan.json in its folder (delete the folder to start over).
 Exit status: 0 done, 2 bad flags or data (one line on stderr), 1 internal error.`;
 
-class UsageError extends Error {}
-
-function positive(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`--${flag} must be a positive number, got "${text}"`);
-  }
-  return n;
-}
-
-function positiveInt(flag: string, text: string | undefined): number | undefined {
-  const n = positive(flag, text);
-  if (n !== undefined && !Number.isInteger(n)) {
-    throw new UsageError(`--${flag} must be a positive integer, got "${text}"`);
-  }
-  return n;
-}
-
 // The pages are committed, so they go through `deno fmt` like every file of the repository
 // (tables aligned, SVG indented); a failure to format is reported, not fatal.
 async function formatDocs(docs: string, name: string): Promise<void> {
@@ -93,39 +82,35 @@ async function formatDocs(docs: string, name: string): Promise<void> {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  let values, positionals;
+  let values: Record<string, string | boolean | undefined>, positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        quick: { type: "boolean" },
-        "budget-minutes": { type: "string" },
-        steps: { type: "string" },
-        preset: { type: "string" },
-        seeds: { type: "string" },
-        recipes: { type: "string" },
-        data: { type: "string" },
-        out: { type: "string" },
-        docs: { type: "string" },
-        "report-only": { type: "boolean" },
-        threads: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean" },
-      },
-    }));
+    ({ values, positionals } = parseFlags(args, {
+      quick: { type: "boolean" },
+      "budget-minutes": { type: "string" },
+      steps: { type: "string" },
+      preset: { type: "string" },
+      seeds: { type: "string" },
+      recipes: { type: "string" },
+      data: { type: "string" },
+      out: { type: "string" },
+      docs: { type: "string" },
+      "report-only": { type: "boolean" },
+      threads: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean" },
+    }, true));
   } catch (e) {
-    console.error(`reproduce: ${(e as Error).message.split("\n")[0]} (see --help)`);
-    return 2;
+    return failureStatus("reproduce", e);
   }
   if (values.help) {
     console.log(HELP);
     return 0;
   }
+  const str = (k: string) => values[k] as string | undefined;
   let what: "fp4" | "scaling-law";
   let budget: number | null, steps: number | undefined, seeds: number | undefined;
   let threads: number;
+  let recipes: string[] | undefined;
   try {
     if (positionals.length !== 1 || !["fp4", "scaling-law"].includes(positionals[0])) {
       throw new UsageError(
@@ -133,39 +118,53 @@ export async function main(args: string[]): Promise<number> {
       );
     }
     what = positionals[0] as typeof what;
-    budget = positive("budget-minutes", values["budget-minutes"]) ?? null;
-    steps = positiveInt("steps", values.steps);
-    seeds = positiveInt("seeds", values.seeds);
-    threads = positiveInt("threads", values.threads) ?? 1;
-    if (values.preset !== undefined) presetByName(values.preset);
+    const budgetText = str("budget-minutes");
+    budget = budgetText === undefined
+      ? null
+      : positiveNumberFlag("--budget-minutes", budgetText, 0);
+    const stepsText = str("steps"), seedsText = str("seeds");
+    steps = stepsText === undefined ? undefined : positiveIntFlag("--steps", stepsText, 0, 1e7);
+    seeds = seedsText === undefined ? undefined : positiveIntFlag("--seeds", seedsText, 0, 1000);
+    threads = positiveIntFlag("--threads", str("threads"), 1, 1024);
+    if (str("preset") !== undefined) presetByName(str("preset")!);
     const known = fp4Variants().map((v) => v.recipe.name);
-    for (const name of (values.recipes ?? "").split(",").map((r) => r.trim()).filter((r) => r)) {
-      if (!known.includes(name)) {
-        throw new UsageError(`--recipes: unknown "${name}" (known: ${known.join(", ")})`);
+    if (str("recipes") !== undefined) {
+      recipes = str("recipes")!.split(",").map((r) => r.trim()).filter((r) => r);
+      if (recipes.length === 0) {
+        throw new UsageError(`--recipes names no recipe (known: ${known.join(", ")})`);
+      }
+      for (const name of recipes) {
+        if (!known.includes(name)) {
+          throw new UsageError(`--recipes: unknown "${name}" (known: ${known.join(", ")})`);
+        }
       }
     }
     if (
       what === "scaling-law" &&
-      (values.preset !== undefined || seeds !== undefined || values.recipes !== undefined)
+      (str("preset") !== undefined || seeds !== undefined || recipes !== undefined)
     ) {
       throw new UsageError("--preset, --seeds and --recipes apply to fp4 only");
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof RangeError) {
-      console.error(`reproduce: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    return failureStatus("reproduce", e, (err) => err instanceof RangeError);
   }
-  const quick = values.quick ?? false;
-  const out = values.out ?? `runs/reproduce-${what}${quick ? "-quick" : ""}`;
-  const docs = values.docs ?? (quick ? out : "docs");
+  const quick = (values.quick ?? false) as boolean;
+  const out = str("out") ?? `runs/reproduce-${what}${quick ? "-quick" : ""}`;
+  const docs = str("docs") ?? (quick ? out : "docs");
   const command = ["deno task reproduce", ...args].join(" ");
   try {
+    checkOutputDir("--out", out);
+    checkOutputDir("--docs", docs);
+  } catch (e) {
+    return failureStatus("reproduce", e);
+  }
+  try {
     setThreads(threads);
-    const data: Dataset = !values.data || values.data === "brown"
+    const dataFlag = str("data");
+    const data: Dataset = !dataFlag || dataFlag === "brown"
       ? await loadBrown()
-      : await loadTextFile(values.data);
+      : await loadTextFile(dataFlag);
+    const fingerprint = dataFingerprint(data);
     const t0 = performance.now();
     const progress = true; // progress goes to stderr, so --json keeps stdout clean
     // The page names the commands that trained its runs (a sweep may take several resumes),
@@ -188,26 +187,42 @@ export async function main(args: string[]): Promise<number> {
       machine: machineLine(),
       data: data.source,
     };
+    let fresh = false; // a new plan is saved only once no result file contradicts it
     if (what === "fp4") {
       let plan = readPlan<Fp4Plan>(out);
       if (plan && plan.kind !== "fp4") throw new UsageError(`${out} holds a ${plan.kind} sweep`);
       if (plan) {
+        const saved = plan;
+        refuseOtherFlags(out, [
+          ["--steps", steps, saved.steps],
+          ["--preset", str("preset"), saved.preset],
+          ["--seeds", seeds, saved.seeds.length],
+          ["--recipes", recipes?.join(","), saved.recipes?.join(",") ?? "all"],
+        ]);
         console.error(`reproduce: resuming the sweep in ${out} with its saved plan`);
       } else {
-        const recipes = values.recipes?.split(",").map((r) => r.trim()).filter((r) => r);
         plan = await fp4Plan(
-          { quick, budgetMinutes: budget, preset: values.preset, seeds, steps, recipes },
+          { quick, budgetMinutes: budget, preset: str("preset"), seeds, steps, recipes },
           data,
         );
-        writePlan(out, plan);
+        fresh = true;
       }
       const specs = fp4Specs(plan);
+      // Result files trained otherwise are refused before anything is printed or run.
+      for (const s of specs) readResult(out, s, fingerprint);
+      if (fresh) writePlan(out, plan);
       console.error(
         `reproduce fp4: ${specs.length} runs of ${plan.steps} steps on ${plan.preset} -> ${out}`,
       );
       const results: RunResult[] = values["report-only"]
-        ? specs.map((s) => readResult(out, s.id)).filter((r): r is RunResult => r !== null)
-        : await runSweep(specs, data, { out, estimate: fp4Estimate(plan), progress });
+        ? specs.map((s) => readResult(out, s, fingerprint))
+          .filter((r): r is RunResult => r !== null)
+        : await runSweep(specs, data, {
+          out,
+          estimate: fp4Estimate(plan),
+          progress,
+          data: fingerprint,
+        });
       const summary = await writeFp4Report(docs, plan, results, {
         ...ctxBase,
         seconds: (performance.now() - t0) / 1000,
@@ -222,18 +237,27 @@ export async function main(args: string[]): Promise<number> {
         throw new UsageError(`${out} holds a ${plan.kind} sweep`);
       }
       if (plan) {
+        refuseOtherFlags(out, [["--steps", steps, plan.steps[0]]]);
         console.error(`reproduce: resuming the sweep in ${out} with its saved plan`);
       } else {
         plan = await scalingPlan({ quick, budgetMinutes: budget, steps }, data);
-        writePlan(out, plan);
+        fresh = true;
       }
       const specs = scalingSpecs(plan);
+      for (const s of specs) readResult(out, s, fingerprint);
+      if (fresh) writePlan(out, plan);
       console.error(
         `reproduce scaling-law: ${specs.length} runs (steps ${plan.steps.join("/")}) -> ${out}`,
       );
       const results: RunResult[] = values["report-only"]
-        ? specs.map((s) => readResult(out, s.id)).filter((r): r is RunResult => r !== null)
-        : await runSweep(specs, data, { out, estimate: scalingEstimate, progress });
+        ? specs.map((s) => readResult(out, s, fingerprint))
+          .filter((r): r is RunResult => r !== null)
+        : await runSweep(specs, data, {
+          out,
+          estimate: scalingEstimate,
+          progress,
+          data: fingerprint,
+        });
       const summary = await writeScalingReport(docs, plan, results, {
         ...ctxBase,
         seconds: (performance.now() - t0) / 1000,
@@ -244,12 +268,22 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof DataError) {
-      console.error(`reproduce: ${e.message}`);
-      return 2;
+    if (e instanceof OutputError) {
+      console.error(`reproduce: ${e.message}; the finished runs' result files are intact`);
+      return 1;
     }
-    console.error(`reproduce: internal error: ${e instanceof Error ? e.stack : e}`);
-    return 1;
+    return failureStatus("reproduce", e, (err) => err instanceof DataError);
+  }
+}
+
+/** A flag given again with another value than the saved plan's is refused, not ignored. */
+function refuseOtherFlags(out: string, given: [string, unknown, unknown][]): void {
+  for (const [flag, now, saved] of given) {
+    if (now !== undefined && String(now) !== String(saved)) {
+      throw new UsageError(
+        `${out} holds a sweep planned with ${flag} ${saved}, not ${now}: leave ${flag} out to resume it, or use another --out`,
+      );
+    }
   }
 }
 

@@ -10,6 +10,8 @@ import type { ModelConfig, Recipe } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { createProgress, formatDuration } from "../progress.ts";
 import { TrainingFault, trainRecipe } from "../train.ts";
+import { UsageError } from "../../_shared/cli.ts";
+import { writeFileAtomic } from "../../_shared/files.ts";
 
 /** One run of a sweep. */
 export interface RunSpec {
@@ -73,6 +75,58 @@ export interface RunResult {
   gemmStats?: Record<string, unknown>;
   /** per-step training loss and validation points */
   curve: { step: number; loss: number; valLoss: number | null }[];
+  /** everything the run was trained with; a result whose settings differ from its spec's is refused */
+  settings?: RunSettings;
+}
+
+/** What a run was trained with: a stored result is reused only when these equal its spec's. */
+export interface RunSettings {
+  /** the recipe, in full */
+  readonly recipe: Recipe;
+  /** the model, in full */
+  readonly config: ModelConfig;
+  /** optimizer steps */
+  readonly steps: number;
+  /** sequences per step */
+  readonly batch: number;
+  /** peak learning rate */
+  readonly lr: number;
+  /** seed */
+  readonly seed: number;
+  /** validation points */
+  readonly evalPoints: number;
+  /** validation windows per evaluation */
+  readonly valWindows: number;
+  /** the data: its source and the SHA-256 of its bytes (train then validation) */
+  readonly data: { readonly bytes: number; readonly sha256: string };
+}
+
+/**
+ * The settings a spec trains with on `data`.
+ *
+ * @param spec the run
+ * @param data the data's size and SHA-256
+ * @returns the settings its result records
+ * @example
+ * ```ts ignore
+ * const s = runSettings(spec, { bytes: 10, sha256: "ab…" });
+ * ```
+ */
+export function runSettings(
+  spec: RunSpec,
+  data: { readonly bytes: number; readonly sha256: string },
+): RunSettings {
+  return {
+    recipe: spec.recipe,
+    config: spec.config,
+    steps: spec.steps,
+    batch: spec.batch,
+    lr: spec.lr,
+    seed: spec.seed,
+    evalPoints: spec.evalPoints,
+    valWindows: spec.valWindows,
+    data: { bytes: data.bytes, sha256: data.sha256 },
+  };
 }
 
 /** Sweep options. */
@@ -83,6 +137,8 @@ export interface SweepOptions {
   readonly estimate: (spec: RunSpec) => number;
   /** write progress to stderr */
   readonly progress: boolean;
+  /** the data's size and SHA-256, recorded in every result and checked on reuse */
+  readonly data: { readonly bytes: number; readonly sha256: string };
 }
 
 /**
@@ -190,23 +246,74 @@ function fromJson(text: string): RunResult {
   return r;
 }
 
+/** A canonical JSON (keys sorted), so settings compare by value. */
+function canonical(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+        : v,
+  );
+}
+
 /**
- * Reads a finished run back, or null when it has not finished (or its file is unreadable).
+ * Reads a finished run back, or null when it has not finished. A result file that is unreadable,
+ * records no settings, or records settings other than the spec's is refused: reusing it would put
+ * a run trained otherwise on the page.
  *
  * @param out sweep folder
- * @param id run id
+ * @param spec the run
+ * @param data the data's size and SHA-256
  * @returns the stored result or null
+ * @throws {UsageError} naming the file and the first setting that differs
  * @example
  * ```ts ignore
- * const r = readResult("runs/reproduce-fp4", "bf16-s1");
+ * const r = readResult("runs/reproduce-fp4", spec, fingerprint);
  * ```
  */
-export function readResult(out: string, id: string): RunResult | null {
+export function readResult(
+  out: string,
+  spec: RunSpec,
+  data: { readonly bytes: number; readonly sha256: string },
+): RunResult | null {
+  const path = resultPath(out, spec.id);
+  let text: string;
   try {
-    return fromJson(Deno.readTextFileSync(resultPath(out, id)));
-  } catch {
-    return null;
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new UsageError(`${path}: cannot read (${(e as Error).message.split("\n")[0]})`);
   }
+  let r: RunResult;
+  try {
+    r = fromJson(text);
+  } catch (e) {
+    throw new UsageError(
+      `${path} is not valid JSON (${(e as Error).message.split("\n")[0]}); delete it to rerun`,
+    );
+  }
+  const fix = "delete it to rerun that run, or use another --out";
+  if (!r.settings) {
+    throw new UsageError(`${path} does not record the settings it was trained with; ${fix}`);
+  }
+  const want = runSettings(spec, data) as unknown as Record<string, unknown>;
+  const had = r.settings as unknown as Record<string, unknown>;
+  for (const key of Object.keys(want)) {
+    if (canonical(had[key]) !== canonical(want[key])) {
+      const show = (v: unknown) =>
+        typeof v === "object" && v !== null
+          ? ((v as { name?: string; sha256?: string }).name ??
+            (v as { sha256?: string }).sha256?.slice(0, 12) ?? "other values")
+          : JSON.stringify(v);
+      throw new UsageError(
+        `${path} was trained with ${key} ${show(had[key])}, but the plan says ${show(want[key])}${
+          key === "recipe" || key === "config" ? " (other values)" : ""
+        }; ${fix}`,
+      );
+    }
+  }
+  return r;
 }
 
 /**
@@ -228,7 +335,7 @@ export async function runSweep(
   opts: SweepOptions,
 ): Promise<RunResult[]> {
   Deno.mkdirSync(join(opts.out, "runs"), { recursive: true });
-  const results: (RunResult | null)[] = specs.map((s) => readResult(opts.out, s.id));
+  const results: (RunResult | null)[] = specs.map((s) => readResult(opts.out, s, opts.data));
   const done0 = results.filter((r) => r !== null).length;
   const enc = new TextEncoder();
   const say = (line: string) => {
@@ -250,11 +357,12 @@ export async function runSweep(
       formatDuration(eta)
     }] ${spec.id}`;
     const bar = createProgress(label, spec.steps, opts.progress);
-    const r = await executeRun(spec, data, bar.update);
+    const r = {
+      ...await executeRun(spec, data, bar.update),
+      settings: runSettings(spec, opts.data),
+    };
     bar.done();
-    const path = resultPath(opts.out, spec.id);
-    Deno.writeTextFileSync(path + ".tmp", toJson(r));
-    Deno.renameSync(path + ".tmp", path);
+    writeFileAtomic(resultPath(opts.out, spec.id), toJson(r));
     results[i] = r;
     done++;
     spentEstimate += estimates[i];

@@ -6,7 +6,7 @@ import {
   type SafetensorsDtype,
   tensorToFloat32,
   writeSafetensors,
-} from "./safetensors.ts";
+} from "./mod.ts";
 
 const enc = new TextEncoder();
 
