@@ -452,8 +452,8 @@ Deno.test("17.12 output paths at a file, below a file or unwritable: exit 2 nami
     );
     await refused(
       "plan",
-      ["fit", "--runs", file, "--out", join(file, "c.json")],
-      /--out .*c\.json: .*is a file/,
+      ["fit", "--runs", file, "--save-constants", join(file, "c.json")],
+      /--save-constants .*c\.json: .*is a file/,
     );
     if (Deno.uid() !== 0) {
       const locked = join(dir, "locked");

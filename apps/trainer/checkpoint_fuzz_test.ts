@@ -18,7 +18,7 @@ const SEED = 1717;
 const MAX_CASES = 150;
 const MAX_MS = 8000;
 
-Deno.test(`checkpoint fuzz: damaged files give a one-line CheckpointError and no runaway allocation (seed ${SEED})`, () => {
+Deno.test(`checkpoint fuzz: damaged files give a one-line CheckpointError and no runaway allocation (seed ${SEED})`, async () => {
   const root = Deno.makeTempDirSync({ prefix: "ckpt_fuzz_" });
   try {
     const good = join(root, "good");
@@ -32,7 +32,7 @@ Deno.test(`checkpoint fuzz: damaged files give a one-line CheckpointError and no
       seed: 1,
       data: "markov",
     };
-    trainRecipe(RECIPES.fp32, markovSource(20000), {
+    await trainRecipe(RECIPES.fp32, markovSource(20000), {
       config: PRESETS.smoke,
       steps: 2,
       batch: 2,
