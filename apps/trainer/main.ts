@@ -5,9 +5,25 @@
  *
  * @module
  */
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { HELP, parsePlan, type Plan, UsageError } from "./cli.ts";
-import { DataError, type Dataset, loadBrown, loadTextFile, markovSource } from "./data.ts";
+import {
+  DataError,
+  type Dataset,
+  loadBrown,
+  loadTextFile,
+  markovSource,
+  validationBatches,
+} from "./data.ts";
+import {
+  datasetTokenizer,
+  isPreparedDataset,
+  loadValidationSet,
+  openDataset,
+  type PreparedDataset,
+} from "./dataset.ts";
+import { byteTokenizer, type TextTokenizer, tokenizerFiles } from "./tokenizer.ts";
+import { validationStatistics } from "./val_stats.ts";
 import { createProgress } from "./progress.ts";
 import { markdownTable, summarize, writeReport } from "./report.ts";
 import { type RecipeResult, TrainingFault, trainRecipe } from "./train.ts";
@@ -26,10 +42,42 @@ function cpuModel(): string {
   return `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} threads`;
 }
 
-async function loadData(plan: Plan): Promise<Dataset> {
-  if (plan.data === "brown") return await loadBrown();
-  if (plan.data === "markov") return markovSource(2_000_000, { seed: plan.seed });
-  return await loadTextFile(plan.data);
+/** The plan's data (and its tokenizer), with `--val-data` in place of its validation split. */
+async function loadData(plan: Plan): Promise<{ data: Dataset; tokenizer: TextTokenizer }> {
+  let data: Dataset, tokenizer: TextTokenizer;
+  if (plan.data !== "brown" && plan.data !== "markov" && isPreparedDataset(plan.data)) {
+    const prepared = openDataset(plan.data);
+    data = prepared;
+    tokenizer = await datasetTokenizer(plan.data, prepared.manifest);
+  } else {
+    data = plan.data === "brown"
+      ? await loadBrown()
+      : plan.data === "markov"
+      ? markovSource(2_000_000, { seed: plan.seed })
+      : await loadTextFile(plan.data);
+    tokenizer = byteTokenizer();
+  }
+  if (plan.valData !== null) {
+    const v = await loadValidationSet(plan.valData, tokenizer);
+    data = {
+      ...data,
+      source: `${data.source}; validation: ${v.source}`,
+      val: v.tokens,
+      valBytesPerToken: v.bytesPerToken,
+    };
+  }
+  return { data, tokenizer };
+}
+
+/** Writes the Hugging Face tokenizer files of a BPE tokenizer into a recipe's folder. */
+async function writeTokenizerFiles(dir: string, tok: TextTokenizer, contextLength: number) {
+  const files = await tokenizerFiles(tok, contextLength);
+  if (!files) return;
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) {
+    Deno.writeTextFileSync(join(dir, `${name}.tmp`), text);
+    Deno.renameSync(join(dir, `${name}.tmp`), join(dir, name));
+  }
 }
 
 /**
@@ -60,14 +108,23 @@ export async function main(args: string[]): Promise<number> {
   }
   const t0 = performance.now();
   try {
-    const data = await loadData(plan);
+    const { data, tokenizer } = await loadData(plan);
+    // The model's vocabulary follows the data's tokenizer (presets are byte-level).
+    const vocabSize = data.vocabSize ?? 256;
+    if (vocabSize !== plan.config.vocabSize) {
+      plan = { ...plan, config: { ...plan.config, vocabSize } };
+    }
     if (!plan.resume) writeRunFile(plan, args);
     const results: RecipeResult[] = [];
+    const standardErrors: number[] = [];
+    const T = plan.config.contextLength;
+    let valWindowCount = 0;
     for (const recipe of plan.recipes) {
+      await writeTokenizerFiles(join(plan.out, recipe.name), tokenizer, T);
       const { skipped, ...hooks } = checkpointHooks(plan, recipe);
       for (const m of skipped) console.error(`train: skipped a bad checkpoint: ${m}`);
       const progress = createProgress(recipe.name.padEnd(10), plan.steps, true);
-      results.push(trainRecipe(recipe, data, {
+      const result = trainRecipe(recipe, data, {
         config: plan.config,
         steps: plan.steps,
         batch: plan.batch,
@@ -75,10 +132,17 @@ export async function main(args: string[]): Promise<number> {
         lr: plan.lr,
         seed: plan.seed,
         evalPoints: 4,
-        valWindows: 48,
+        valWindows: plan.valWindows,
         ...hooks,
-      }, progress.update));
+      }, progress.update);
+      results.push(result);
       progress.done();
+      // The final validation loss again, window by window, for its standard error.
+      const perRank = plan.batch / plan.ranks;
+      const valSets = validationBatches(data.val, perRank, T, plan.valWindows);
+      const stats = validationStatistics(plan.config, recipe, result.params, valSets);
+      standardErrors.push(stats.standardError);
+      valWindowCount = stats.windows;
     }
     const report = await writeReport(
       plan.out,
@@ -96,19 +160,28 @@ export async function main(args: string[]): Promise<number> {
         },
         data: {
           source: data.source,
-          trainBytes: data.train.length,
-          valBytes: data.val.length,
+          tokenizer: tokenizer.name,
+          vocabSize: plan.config.vocabSize,
+          trainBytes: "manifest" in data
+            ? (data as PreparedDataset).manifest.train.textBytes
+            : data.train.length,
+          valBytes: Math.round(data.val.length * (data.valBytesPerToken ?? 1)),
+          trainTokens: data.train.length,
+          valTokens: data.val.length,
+          valBytesPerToken: data.valBytesPerToken ?? 1,
+          valWindows: valWindowCount,
           entropyRate: data.entropyRate,
         },
         seconds: (performance.now() - t0) / 1000,
       },
       plan.recipes,
       results,
+      standardErrors,
     );
     if (plan.json) {
       console.log(JSON.stringify({ run: plan.out, ...report }));
     } else {
-      console.log(markdownTable(summarize(results)));
+      console.log(markdownTable(summarize(results, data.valBytesPerToken ?? 1, standardErrors)));
       console.log(`\nwrote ${plan.out}/ (metrics.csv, report.json, report.md, loss.svg)`);
     }
     return 0;

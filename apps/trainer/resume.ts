@@ -77,6 +77,8 @@ const COMPARED: [string, (p: Plan) => string][] = [
   ["--lr", (p) => String(p.lr)],
   ["--seed", (p) => String(p.seed)],
   ["--data", (p) => p.data],
+  ["--val-data", (p) => p.valData ?? ""],
+  ["--val-windows", (p) => String(p.valWindows)],
 ];
 
 /**
