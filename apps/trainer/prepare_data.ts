@@ -36,6 +36,8 @@ export interface PrepareOptions {
   force: boolean;
   /** progress bar on stderr */
   progress: boolean;
+  /** bytes read and tokenized at a time (default 4 MiB; small in tests) */
+  pieceBytes?: number;
 }
 
 /** What a finished preparation reports. */
@@ -151,6 +153,7 @@ function streamRange(
   file: Deno.FsFile,
   from: number,
   to: number,
+  pieceBytes: number,
   anyCut: boolean,
   onPiece: (bytes: Uint8Array) => void,
   onRead: (bytes: Uint8Array) => void,
@@ -159,7 +162,7 @@ function streamRange(
   let carry = new Uint8Array(0);
   let pos = from;
   while (pos < to || carry.length > 0) {
-    const want = Math.min(PIECE_BYTES, to - pos);
+    const want = Math.min(pieceBytes, to - pos);
     const buf = new Uint8Array(carry.length + want);
     buf.set(carry);
     const got = readInto(file, buf.subarray(carry.length));
@@ -173,7 +176,11 @@ function streamRange(
     }
     let cut = anyCut ? data.length : newlineCut(data, data.length - 1);
     // No safe point yet: read on, up to MAX_PIECE_BYTES, then cut at a character boundary.
-    if (cut < 0) cut = data.length < MAX_PIECE_BYTES ? 0 : charCut(data, data.length - 1);
+    if (cut < 0) {
+      cut = data.length < Math.max(MAX_PIECE_BYTES, 16 * pieceBytes)
+        ? 0
+        : charCut(data, data.length - 1);
+    }
     if (cut > 0) onPiece(data.subarray(0, cut));
     carry = data.slice(cut);
   }
@@ -339,6 +346,7 @@ export async function prepareData(
   };
   const sink = createSink(tok, separatorBytes);
   const anyCut = tok.kind === "byte";
+  const piece = options.pieceBytes ?? PIECE_BYTES;
   const single = files.length === 1 && extname(files[0]).toLowerCase() === ".txt";
   let docIndex = 0;
   const nextSplit = () => {
@@ -374,17 +382,17 @@ export async function prepareData(
         }
         const where = path;
         sink.begin(splits.train);
-        streamRange(file, 0, cut, anyCut, (b) => sink.piece(b, where), onRead);
+        streamRange(file, 0, cut, piece, anyCut, (b) => sink.piece(b, where), onRead);
         sink.begin(splits.val);
-        streamRange(file, cut, sizes[k], anyCut, (b) => sink.piece(b, where), onRead);
+        streamRange(file, cut, sizes[k], piece, anyCut, (b) => sink.piece(b, where), onRead);
         docIndex = 2;
       } else if (extname(path).toLowerCase() === ".txt") {
         if (sizes[k] > 0) {
           sink.begin(nextSplit());
-          streamRange(file, 0, sizes[k], anyCut, (b) => sink.piece(b, path), onRead);
+          streamRange(file, 0, sizes[k], piece, anyCut, (b) => sink.piece(b, path), onRead);
         }
       } else {
-        readJsonl(file, path, options.textField, onRead, (text, line) => {
+        readJsonl(file, path, options.textField, piece, onRead, (text, line) => {
           if (text.length === 0) return;
           sink.begin(nextSplit());
           sink.piece(new TextEncoder().encode(text), `${path}:${line}`);
@@ -465,11 +473,12 @@ function readJsonl(
   file: Deno.FsFile,
   path: string,
   field: string,
+  pieceBytes: number,
   onRead: (bytes: Uint8Array) => void,
   onDocument: (text: string, line: number) => void,
 ): void {
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  const buf = new Uint8Array(PIECE_BYTES);
+  const buf = new Uint8Array(pieceBytes);
   let rest = "", line = 0;
   const handle = (text: string) => {
     line++;
