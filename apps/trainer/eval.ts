@@ -1,15 +1,17 @@
 /**
- * `deno task eval --checkpoint DIR --data FILE [--recipe R] [--json]`: the mean next-byte
- * cross-entropy of a checkpoint on a text file. The bytes are cut into consecutive
- * non-overlapping windows of `max_position_embeddings` (the remainder dropped); inside each
- * window every position predicts the next byte (T − 1 predictions per window, as Hugging Face's
- * `model(ids, labels=ids)` counts them). Computed in f32 from the master weights, with no
- * quantization unless `--recipe` names one whose forward pass to apply.
+ * `deno task eval --checkpoint DIR --data FILE [--recipe R] [--json]`: the mean next-token
+ * cross-entropy of a checkpoint on a text file, encoded with the checkpoint's tokenizer (bytes
+ * for a 256-token vocabulary, else the `tokenizer.json` beside the weights). The tokens are cut
+ * into consecutive non-overlapping windows of `max_position_embeddings` (the remainder
+ * dropped); inside each window every position predicts the next token (T − 1 predictions per
+ * window, as Hugging Face's `model(ids, labels=ids)` counts them). Computed in f32 from the
+ * master weights, with no quantization unless `--recipe` names one whose forward pass to apply.
+ * Reported per token and per byte of the file (bits per byte), so tokenizers compare.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type Checkpoint, CheckpointError, loadCheckpoint } from "./checkpoint.ts";
 import {
   createModel,
@@ -20,6 +22,8 @@ import {
   RECIPES,
 } from "@fp4lab/train";
 import { failureStatus, UsageError } from "./cli.ts";
+import { DataError } from "./data.ts";
+import { byteTokenizer, type TextTokenizer, tokenizerFromFile } from "./tokenizer.ts";
 
 /** The result `--json` prints. */
 export interface EvalResult {
@@ -30,11 +34,12 @@ export interface EvalResult {
 }
 
 /**
- * Mean next-byte loss of `params` over the non-overlapping windows of `bytes`.
+ * Mean next-token loss of `params` over the non-overlapping windows of `bytes` (token ids:
+ * bytes for a byte-level model).
  *
  * @param config model configuration (T = its context length)
  * @param params flat weights in Hugging Face order
- * @param bytes the text
+ * @param bytes the token ids
  * @param recipe forward-pass recipe (default fp32: no rounding)
  * @param batch windows per forward pass
  * @returns loss in nats and predicted-token count
@@ -54,14 +59,14 @@ export interface EvalResult {
 export function evaluateText(
   config: ModelConfig,
   params: Float32Array,
-  bytes: Uint8Array,
+  bytes: ArrayLike<number>,
   recipe: Recipe = RECIPES.fp32,
   batch = 8,
 ): EvalResult {
   const T = config.contextLength;
   const windows = Math.floor(bytes.length / T);
   if (windows < 1 || T < 2) {
-    throw new RangeError(`${bytes.length} bytes are fewer than one window of ${T}`);
+    throw new RangeError(`${bytes.length} tokens are fewer than one window of ${T}`);
   }
   const models = new Map<number, Model>();
   const modelFor = (B: number) => {
@@ -116,6 +121,50 @@ export function openCheckpoint(dir: string): Checkpoint {
 }
 
 /**
+ * The tokenizer of a checkpoint: bytes when its vocabulary is 256, else the Hugging Face
+ * `tokenizer.json` in its folder (or, for a `step-NNNNNN` folder, in the recipe folder above).
+ *
+ * @param dir the checkpoint folder
+ * @param vocabSize the model's vocabulary (config.json `vocab_size`)
+ * @returns the tokenizer
+ * @throws {CheckpointError} when a BPE model has no tokenizer.json, or one of another size
+ * @example
+ * ```ts
+ * import { checkpointTokenizer } from "./eval.ts";
+ * console.log(checkpointTokenizer("runs/x/fp4", 256).name); // "byte"
+ * ```
+ */
+export function checkpointTokenizer(dir: string, vocabSize: number): TextTokenizer {
+  if (vocabSize === 256) return byteTokenizer();
+  const candidates = [join(dir, "tokenizer.json")];
+  if (/^step-\d+$/.test(basename(dir))) candidates.push(join(dirname(dir), "tokenizer.json"));
+  const path = candidates.find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (!path) {
+    throw new CheckpointError(
+      `${dir}: vocabulary ${vocabSize} but no tokenizer.json beside the weights`,
+    );
+  }
+  let tok: TextTokenizer;
+  try {
+    tok = tokenizerFromFile(path);
+  } catch (e) {
+    throw new CheckpointError((e as Error).message.replace("--tokenizer ", ""));
+  }
+  if (tok.vocabSize > vocabSize) {
+    throw new CheckpointError(
+      `${path}: ${tok.vocabSize} tokens, more than the model's vocabulary ${vocabSize}`,
+    );
+  }
+  return tok;
+}
+
+/**
  * Resolves `--recipe`: null for none (f32), else the named recipe.
  *
  * @param name the flag value
@@ -141,15 +190,17 @@ export function recipeFlag(name: string | undefined): Recipe {
 /** The `--help` text. */
 export const EVAL_HELP = `deno task eval --checkpoint DIR --data FILE [--recipe R] [--json]
 
-Mean next-byte cross-entropy of a checkpoint on a text file: the bytes are cut into consecutive
+Mean next-token cross-entropy of a checkpoint on a text file, encoded with the checkpoint's
+tokenizer (bytes, or the tokenizer.json beside the weights): the tokens are cut into consecutive
 non-overlapping windows of max_position_embeddings (remainder dropped) and every position predicts
-the next byte inside its window. f32 from the master weights; --recipe applies that recipe's
-forward-pass rounding (e.g. fp4) instead.
+the next token inside its window. f32 from the master weights; --recipe applies that recipe's
+forward-pass rounding (e.g. fp4) instead. Reported in nats per token and bits per byte.
 
   --checkpoint DIR  a checkpoint folder: runs/<name>/<recipe> or one of its step-NNNNNN folders
   --data FILE       a text file
   --recipe R        ${Object.keys(RECIPES).join(", ")} (default: none, f32)
-  --json            print {"loss": <nats>, "tokens": <count>} only
+  --json            print {"loss": <nats per token>, "tokens": <predictions>,
+                    "bitsPerByte": <bits per byte of the file>} only
   --help            this text
 
 Exit status: 0 done, 2 bad input (one line on stderr), 1 internal error.`;
@@ -200,17 +251,27 @@ export async function evalMain(args: string[]): Promise<number> {
     } catch (e) {
       throw new UsageError(`--data ${v.data}: cannot read (${(e as Error).message})`);
     }
+    const tok = checkpointTokenizer(v.checkpoint, ckpt.config.vocabSize);
+    let ids: ArrayLike<number> = bytes;
+    if (tok.kind !== "byte") {
+      try {
+        ids = tok.encode(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      } catch {
+        throw new UsageError(`--data ${v.data}: not UTF-8 text`);
+      }
+    }
     const T = ckpt.config.contextLength;
-    if (bytes.length < T) {
+    if (ids.length < T) {
       throw new UsageError(
-        `--data ${v.data}: ${bytes.length} bytes, fewer than one window of ${T} (max_position_embeddings)`,
+        `--data ${v.data}: ${ids.length} tokens, fewer than one window of ${T} (max_position_embeddings)`,
       );
     }
-    const r = evaluateText(ckpt.config, ckpt.params, bytes, recipe);
+    const r = evaluateText(ckpt.config, ckpt.params, ids, recipe);
+    const bitsPerByte = r.loss / Math.LN2 / (bytes.length / ids.length);
     if (v.json) {
-      console.log(JSON.stringify({ loss: r.loss, tokens: r.tokens }));
+      console.log(JSON.stringify({ loss: r.loss, tokens: r.tokens, bitsPerByte }));
     } else {
-      const windows = Math.floor(bytes.length / T);
+      const windows = Math.floor(ids.length / T);
       const rows: [string, string][] = [
         [
           "checkpoint",
@@ -220,9 +281,9 @@ export async function evalMain(args: string[]): Promise<number> {
         ],
         [
           "data",
-          `${v.data}: ${bytes.length} bytes, ${windows} windows of ${T}, ${
-            bytes.length - windows * T
-          } dropped`,
+          `${v.data}: ${bytes.length} bytes, ${ids.length} tokens (${tok.name}), ${windows} windows of ${T}, ${
+            ids.length - windows * T
+          } tokens dropped`,
         ],
         [
           "forward",
@@ -230,14 +291,18 @@ export async function evalMain(args: string[]): Promise<number> {
         ],
         ["tokens", String(r.tokens)],
         ["loss", `${r.loss.toFixed(4)} nats/token`],
-        ["bits/byte", (r.loss / Math.LN2).toFixed(4)],
+        ["bits/byte", bitsPerByte.toFixed(4)],
         ["perplexity", Math.exp(r.loss).toFixed(3)],
       ];
       for (const [k, val] of rows) console.log(`${k.padEnd(11)} ${val}`);
     }
     return 0;
   } catch (e) {
-    return failureStatus("eval", e, (err) => err instanceof CheckpointError);
+    return failureStatus(
+      "eval",
+      e,
+      (err) => err instanceof CheckpointError || err instanceof DataError,
+    );
   }
 }
 
