@@ -103,7 +103,7 @@ report.md, loss.svg and one folder per recipe).
   --val-data SRC   a separate validation set: a text file (encoded with the data's
                    tokenizer) or a prepared folder (its validation split)
   --val-windows N  validation windows of context+1 tokens, spread evenly over the whole
-                   validation split (default 1024; fewer when the split is shorter)
+                   validation split (default 1536; fewer when the split is shorter)
   --out DIR        run folder (default runs/<preset>-<date>-<time>)
   --save-every N   checkpoint every N steps and at the end into runs/<name>/<recipe>/
                    (default 100)
@@ -204,7 +204,7 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
   if (data.trim() === "") throw new UsageError("--data is empty");
   const valData = values["val-data"] ?? null;
   if (valData !== null && valData.trim() === "") throw new UsageError("--val-data is empty");
-  const valWindows = positiveInt("--val-windows", values["val-windows"], 1024);
+  const valWindows = positiveInt("--val-windows", values["val-windows"], 1536);
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   const out = resume ?? values.out ?? `runs/${config.name}-${stamp}`;
   if (out.trim() === "") throw new UsageError("--out is empty");
