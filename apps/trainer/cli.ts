@@ -45,8 +45,12 @@ export interface Plan {
   lr: number;
   /** seed */
   seed: number;
-  /** `brown`, `markov` or a file path */
+  /** `brown`, `markov`, a text file, or a folder written by `deno task prepare-data` */
   data: string;
+  /** a separate validation set (text file or prepared folder), or null */
+  valData: string | null;
+  /** validation windows (spread evenly over the validation split) */
+  valWindows: number;
   /** run folder */
   out: string;
   /** JSON on stdout */
@@ -62,7 +66,7 @@ export interface Plan {
 /** The `--help` text. */
 export const HELP = `deno task train [flags]
 
-Trains a tiny LLaMA (byte vocabulary) with several precision recipes side by side on the same
+Trains a tiny LLaMA (byte vocabulary, or the tokenizer of a prepared data set) with several precision recipes side by side on the same
 data, seeds and batches, then prints a table and writes runs/<name>/ (metrics.csv, report.json,
 report.md, loss.svg and one folder per recipe).
 
@@ -78,8 +82,14 @@ report.md, loss.svg and one folder per recipe).
   --ranks R        data-parallel ranks; gradients meet through the FP8 all-reduce (default 1)
   --lr X           peak learning rate (warm-up 5%, cosine to 10%) (default per preset)
   --seed N         seed of init, data order and stochastic rounding (default 1)
-  --data SRC       brown (default: the Brown corpus), markov (synthetic, known entropy rate)
-                   or a UTF-8 text file (last 10% held out; binary or other encodings refused)
+  --data SRC       brown (default: the Brown corpus), markov (synthetic, known entropy rate),
+                   a UTF-8 text file (last 10% held out; binary or other encodings refused),
+                   or a folder written by deno task prepare-data (token shards, streamed; the
+                   model's vocabulary follows its tokenizer)
+  --val-data SRC   a separate validation set: a text file (encoded with the data's
+                   tokenizer) or a prepared folder (its validation split)
+  --val-windows N  validation windows of context+1 tokens, spread evenly over the whole
+                   validation split (default 1536; fewer when the split is shorter)
   --out DIR        run folder, new or empty (default runs/<preset>-<date>-<time>); one trainer
                    at a time: <out>/train.lock holds its pid
   --save-every N   checkpoint every N steps and at the end into runs/<name>/<recipe>/
@@ -121,6 +131,8 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
     lr: { type: "string" },
     seed: { type: "string" },
     data: { type: "string" },
+    "val-data": { type: "string" },
+    "val-windows": { type: "string" },
     out: { type: "string" },
     json: { type: "boolean" },
     help: { type: "boolean" },
@@ -150,6 +162,9 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
   const seed = seedFlag("--seed", values.seed, 1);
   const data = values.data ?? "brown";
   if (data.trim() === "") throw new UsageError("--data is empty");
+  const valData = values["val-data"] ?? null;
+  if (valData !== null && valData.trim() === "") throw new UsageError("--val-data is empty");
+  const valWindows = positiveIntFlag("--val-windows", values["val-windows"], 1536);
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   const out = resume ?? values.out ?? `runs/${config.name}-${stamp}`;
   if (out.trim() === "") throw new UsageError("--out is empty");
@@ -163,6 +178,8 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
     lr,
     seed,
     data,
+    valData,
+    valWindows,
     out,
     json: values.json ?? false,
     saveEvery,

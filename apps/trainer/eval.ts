@@ -1,14 +1,16 @@
 /**
- * `deno task eval --checkpoint DIR --data FILE [--recipe R] [--json]`: the mean next-byte
- * cross-entropy of a checkpoint on a text file. The bytes are cut into consecutive
- * non-overlapping windows of `max_position_embeddings` (the remainder dropped); inside each
- * window every position predicts the next byte (T − 1 predictions per window, as Hugging Face's
- * `model(ids, labels=ids)` counts them). Computed in f32 from the master weights, with no
- * quantization unless `--recipe` names one whose forward pass to apply.
+ * `deno task eval --checkpoint DIR --data FILE [--recipe R] [--json]`: the mean next-token
+ * cross-entropy of a checkpoint on a text file, encoded with the checkpoint's tokenizer (bytes
+ * for a 256-token vocabulary, else the `tokenizer.json` beside the weights). The tokens are cut
+ * into consecutive non-overlapping windows of `max_position_embeddings` (the remainder
+ * dropped); inside each window every position predicts the next token (T − 1 predictions per
+ * window, as Hugging Face's `model(ids, labels=ids)` counts them). Computed in f32 from the
+ * master weights, with no quantization unless `--recipe` names one whose forward pass to apply.
+ * Reported per token and per byte of the file (bits per byte), so tokenizers compare.
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type Checkpoint, CheckpointError, loadCheckpoint } from "./checkpoint.ts";
 import {
   createModel,
@@ -23,6 +25,8 @@ import { failureStatus, UsageError } from "./cli.ts";
 import { formatDuration } from "./progress.ts";
 import { parseFlags } from "../_shared/cli.ts";
 import { activationBytes, machineMemory } from "./memory.ts";
+import { DataError } from "./data.ts";
+import { byteTokenizer, type TextTokenizer, tokenizerFromFile } from "./tokenizer.ts";
 
 /** What {@link evaluateText} measures. */
 export interface EvalResult {
@@ -33,11 +37,12 @@ export interface EvalResult {
 }
 
 /**
- * Mean next-byte loss of `params` over the non-overlapping windows of `bytes`.
+ * Mean next-token loss of `params` over the non-overlapping windows of `bytes` (token ids:
+ * bytes for a byte-level model).
  *
  * @param config model configuration (T = its context length)
  * @param params flat weights in Hugging Face order
- * @param bytes the text
+ * @param bytes the token ids
  * @param recipe forward-pass recipe (default fp32: no rounding)
  * @param batch windows per forward pass
  * @param onProgress called after each forward pass with the windows done and their total
@@ -55,7 +60,7 @@ export interface EvalResult {
 export async function evaluateText(
   config: ModelConfig,
   params: Float32Array,
-  bytes: Uint8Array,
+  bytes: ArrayLike<number>,
   recipe: Recipe = RECIPES.fp32,
   batch = 8,
   onProgress?: (windowsDone: number, windows: number) => void,
@@ -63,7 +68,7 @@ export async function evaluateText(
   const T = config.contextLength;
   const windows = Math.floor(bytes.length / T);
   if (windows < 1 || T < 2) {
-    throw new RangeError(`${bytes.length} bytes are fewer than one window of ${T}`);
+    throw new RangeError(`${bytes.length} tokens are fewer than one window of ${T}`);
   }
   const models = new Map<number, Model>();
   const modelFor = (B: number) => {
@@ -119,6 +124,50 @@ export function openCheckpoint(dir: string): Checkpoint {
 }
 
 /**
+ * The tokenizer of a checkpoint: bytes when its vocabulary is 256, else the Hugging Face
+ * `tokenizer.json` in its folder (or, for a `step-NNNNNN` folder, in the recipe folder above).
+ *
+ * @param dir the checkpoint folder
+ * @param vocabSize the model's vocabulary (config.json `vocab_size`)
+ * @returns the tokenizer
+ * @throws {CheckpointError} when a BPE model has no tokenizer.json, or one of another size
+ * @example
+ * ```ts
+ * import { checkpointTokenizer } from "./eval.ts";
+ * console.log(checkpointTokenizer("runs/x/fp4", 256).name); // "byte"
+ * ```
+ */
+export function checkpointTokenizer(dir: string, vocabSize: number): TextTokenizer {
+  if (vocabSize === 256) return byteTokenizer();
+  const candidates = [join(dir, "tokenizer.json")];
+  if (/^step-\d+$/.test(basename(dir))) candidates.push(join(dirname(dir), "tokenizer.json"));
+  const path = candidates.find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (!path) {
+    throw new CheckpointError(
+      `${dir}: vocabulary ${vocabSize} but no tokenizer.json beside the weights`,
+    );
+  }
+  let tok: TextTokenizer;
+  try {
+    tok = tokenizerFromFile(path);
+  } catch (e) {
+    throw new CheckpointError((e as Error).message.replace("--tokenizer ", ""));
+  }
+  if (tok.vocabSize > vocabSize) {
+    throw new CheckpointError(
+      `${path}: ${tok.vocabSize} tokens, more than the model's vocabulary ${vocabSize}`,
+    );
+  }
+  return tok;
+}
+
+/**
  * Resolves `--recipe`: null for none (f32), else the named recipe.
  *
  * @param name the flag value
@@ -142,10 +191,11 @@ export function recipeFlag(name: string | undefined): Recipe {
 }
 
 /**
- * What `deno task eval --json` prints: the loss in nats per byte (the trainer's vocabulary is
- * bytes, so a token is a byte), the same in bits, and the per-byte perplexity.
+ * What `deno task eval --json` prints: the loss in nats per token (per byte for the byte
+ * vocabulary), bits per byte of the text, and the per-token perplexity.
  *
  * @param r the measurement
+ * @param bytesPerToken bytes of text per token (1 for the byte vocabulary)
  * @returns the JSON object
  * @example
  * ```ts
@@ -157,11 +207,12 @@ export function recipeFlag(name: string | undefined): Recipe {
  */
 export function evalJson(
   r: EvalResult,
+  bytesPerToken = 1,
 ): { loss: number; tokens: number; bits_per_byte: number; perplexity: number } {
   return {
     loss: r.loss,
     tokens: r.tokens,
-    bits_per_byte: r.loss / Math.LN2,
+    bits_per_byte: r.loss / Math.LN2 / bytesPerToken,
     perplexity: Math.exp(r.loss),
   };
 }
@@ -204,16 +255,18 @@ export function evalProgress(
 /** The `--help` text. */
 export const EVAL_HELP = `deno task eval --checkpoint DIR --data FILE [--recipe R] [--json]
 
-Mean next-byte cross-entropy of a checkpoint on a text file: the bytes are cut into consecutive
+Mean next-token cross-entropy of a checkpoint on a text file, encoded with the checkpoint's
+tokenizer (bytes, or the tokenizer.json beside the weights): the tokens are cut into consecutive
 non-overlapping windows of max_position_embeddings (remainder dropped) and every position predicts
-the next byte inside its window. f32 from the master weights; --recipe applies that recipe's
-forward-pass rounding (e.g. fp4) instead.
+the next token inside its window. f32 from the master weights; --recipe applies that recipe's
+forward-pass rounding (e.g. fp4) instead. Reported in nats per token and bits per byte.
 
   --checkpoint DIR  a checkpoint folder: runs/<name>/<recipe> or one of its step-NNNNNN folders
   --data FILE       a text file
   --recipe R        ${Object.keys(RECIPES).join(", ")} (default: none, f32)
-  --json            print only {"loss": <nats per byte>, "tokens": <count>,
-                    "bits_per_byte": <loss / ln 2>, "perplexity": <e^loss, per byte>}
+  --json            print only {"loss": <nats per token>, "tokens": <count>,
+                    "bits_per_byte": <bits per byte of the file>, "perplexity": <e^loss, per
+                    token>} (for the byte vocabulary a token is a byte)
 
 Progress goes to stderr while it runs (on a terminal).
   --help            this text
@@ -292,20 +345,31 @@ export async function evalMain(args: string[]): Promise<number> {
         `--data ${v.data}: cannot read (${(e as Error).message.split("\n")[0]})`,
       );
     }
+    const tok = checkpointTokenizer(v.checkpoint, ckpt.config.vocabSize);
+    let ids: ArrayLike<number> = bytes;
+    if (tok.kind !== "byte") {
+      try {
+        ids = tok.encode(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      } catch {
+        throw new UsageError(`--data ${v.data}: not UTF-8 text`);
+      }
+    }
     const T = ckpt.config.contextLength;
-    if (bytes.length < T) {
+    if (ids.length < T) {
       throw new UsageError(
-        `--data ${v.data}: ${bytes.length} bytes, fewer than one window of ${T} (max_position_embeddings)`,
+        `--data ${v.data}: ${ids.length} tokens, fewer than one window of ${T} (max_position_embeddings)`,
       );
     }
     const progress = Deno.stderr.isTerminal() ? evalProgress((t) => writeErr(t)) : undefined;
     const batch = evalBatch(ckpt.config);
-    const r = await evaluateText(ckpt.config, ckpt.params, bytes, recipe, batch, progress);
+    const r = await evaluateText(ckpt.config, ckpt.params, ids, recipe, batch, progress);
     if (progress) writeErr("\n");
+    const bytesPerToken = bytes.length / ids.length;
+    const bitsPerByte = r.loss / Math.LN2 / bytesPerToken;
     if (v.json) {
-      console.log(JSON.stringify(evalJson(r)));
+      console.log(JSON.stringify(evalJson(r, bytesPerToken)));
     } else {
-      const windows = Math.floor(bytes.length / T);
+      const windows = Math.floor(ids.length / T);
       const rows: [string, string][] = [
         [
           "checkpoint",
@@ -315,24 +379,31 @@ export async function evalMain(args: string[]): Promise<number> {
         ],
         [
           "data",
-          `${v.data}: ${bytes.length} bytes, ${windows} windows of ${T}, ${
-            bytes.length - windows * T
-          } dropped`,
+          `${v.data}: ${bytes.length} bytes, ${ids.length} tokens (${tok.name}), ${windows} windows of ${T}, ${
+            ids.length - windows * T
+          } tokens dropped`,
         ],
         [
           "forward",
           v.recipe === undefined ? "f32 master weights, no quantization" : `recipe ${recipe.name}`,
         ],
         ["tokens", String(r.tokens)],
-        ["loss", `${r.loss.toFixed(4)} nats per byte`],
-        ["", `${(r.loss / Math.LN2).toFixed(4)} bits per byte`],
-        ["perplexity", `${Math.exp(r.loss).toFixed(3)} (per byte)`],
+        ["loss", `${r.loss.toFixed(4)} nats per ${tok.name === "byte" ? "byte" : "token"}`],
+        ["", `${bitsPerByte.toFixed(4)} bits per byte`],
+        [
+          "perplexity",
+          `${Math.exp(r.loss).toFixed(3)} (per ${tok.name === "byte" ? "byte" : "token"})`,
+        ],
       ];
       for (const [k, val] of rows) console.log(`${k.padEnd(11)} ${val}`);
     }
     return 0;
   } catch (e) {
-    return failureStatus("eval", e, (err) => err instanceof CheckpointError);
+    return failureStatus(
+      "eval",
+      e,
+      (err) => err instanceof CheckpointError || err instanceof DataError,
+    );
   }
 }
 

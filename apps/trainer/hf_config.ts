@@ -97,8 +97,11 @@ export function modelConfigFromHf(hf: Record<string, unknown>, where: string): M
     rmsNormEps: num("rms_norm_eps", 1e-6),
     ropeTheta: num("rope_theta", 10000),
   };
+  // A preset trained on a tokenized data set keeps its name with the tokenizer's vocabulary.
   const preset = Object.values(PRESETS).find((p) =>
-    (Object.keys(fields) as (keyof typeof fields)[]).every((k) => p[k] === fields[k])
+    (Object.keys(fields) as (keyof typeof fields)[]).every((k) =>
+      k === "vocabSize" || p[k] === fields[k]
+    )
   );
   return { name: preset?.name ?? "custom", ...fields };
 }

@@ -15,6 +15,15 @@ import {
   loadTextFile,
   markovSource,
 } from "./data.ts";
+import {
+  datasetTokenizer,
+  isPreparedDataset,
+  loadValidationSet,
+  openDataset,
+  type PreparedDataset,
+} from "./dataset.ts";
+import { byteTokenizer, type TextTokenizer, tokenizerFiles } from "./tokenizer.ts";
+import { lossStatistics } from "./data.ts";
 import { createProgress } from "./progress.ts";
 import { markdownTable, summarize, writeReport } from "./report.ts";
 import { type RecipeResult, TrainingFault, trainRecipe } from "./train.ts";
@@ -31,7 +40,7 @@ import {
 import { LOCK_FILE, lockRun } from "./lock.ts";
 import { checkTrainingMemory } from "./memory.ts";
 import { firstNonText } from "./utf8.ts";
-import { checkOutputDir, OutputError } from "../_shared/files.ts";
+import { checkOutputDir, OutputError, writeFileAtomic } from "../_shared/files.ts";
 
 function cpuModel(): string {
   try {
@@ -45,7 +54,7 @@ function cpuModel(): string {
   return `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} threads`;
 }
 
-async function loadData(plan: Plan): Promise<Dataset> {
+async function loadText(plan: Plan): Promise<Dataset> {
   if (plan.data === "brown") return await loadBrown();
   if (plan.data === "markov") return markovSource(2_000_000, { seed: plan.seed });
   let info: Deno.FileInfo | null = null;
@@ -56,7 +65,7 @@ async function loadData(plan: Plan): Promise<Dataset> {
   }
   if (info && !info.isFile) {
     // A device such as /dev/zero would be read until memory runs out.
-    throw new DataError(`--data ${plan.data} is not a file`);
+    throw new DataError(`--data ${plan.data} is not a file or a prepared data folder`);
   }
   const data = await loadTextFile(plan.data);
   // The docs promise UTF-8 text; a binary file or another encoding is refused, not trained on.
@@ -72,6 +81,37 @@ async function loadData(plan: Plan): Promise<Dataset> {
     );
   }
   return data;
+}
+
+/** The plan's data (and its tokenizer), with `--val-data` in place of its validation split. */
+async function loadData(plan: Plan): Promise<{ data: Dataset; tokenizer: TextTokenizer }> {
+  let data: Dataset, tokenizer: TextTokenizer;
+  if (plan.data !== "brown" && plan.data !== "markov" && isPreparedDataset(plan.data)) {
+    const prepared = openDataset(plan.data);
+    data = prepared;
+    tokenizer = await datasetTokenizer(plan.data, prepared.manifest);
+  } else {
+    data = await loadText(plan);
+    tokenizer = byteTokenizer();
+  }
+  if (plan.valData !== null) {
+    const v = await loadValidationSet(plan.valData, tokenizer);
+    data = {
+      ...data,
+      source: `${data.source}; validation: ${v.source}`,
+      val: v.tokens,
+      valBytesPerToken: v.bytesPerToken,
+    };
+  }
+  return { data, tokenizer };
+}
+
+/** Writes the Hugging Face tokenizer files of a BPE tokenizer into a recipe's folder. */
+async function writeTokenizerFiles(dir: string, tok: TextTokenizer, contextLength: number) {
+  const files = await tokenizerFiles(tok, contextLength);
+  if (!files) return;
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileAtomic(join(dir, name), text);
 }
 
 /** A new run's `--out`: a folder that does not exist yet, or an empty one. */
@@ -171,7 +211,12 @@ export async function main(args: string[]): Promise<number> {
   const t0 = performance.now();
   let training: { recipe: string; dir: string; lastSaved: () => number | null } | null = null;
   try {
-    const data = await loadData(plan);
+    const { data, tokenizer } = await loadData(plan);
+    // The model's vocabulary follows the data's tokenizer (presets are byte-level).
+    const vocabSize = data.vocabSize ?? 256;
+    if (vocabSize !== plan.config.vocabSize) {
+      plan = { ...plan, config: { ...plan.config, vocabSize } };
+    }
     // Every check that can refuse the data runs before the run folder records anything.
     checkDataset(data, plan.batch, plan.config.contextLength);
     const fingerprint = dataFingerprint(data);
@@ -191,7 +236,11 @@ export async function main(args: string[]): Promise<number> {
       writeRunFile(plan, args, fingerprint);
     }
     const results: RecipeResult[] = [];
+    const standardErrors: number[] = [];
+    const T = plan.config.contextLength;
+    let valWindowCount = 0;
     for (const recipe of plan.recipes) {
+      await writeTokenizerFiles(join(plan.out, recipe.name), tokenizer, T);
       const { skipped, lastSaved, ...hooks } = checkpointHooks(plan, recipe);
       training = { recipe: recipe.name, dir: join(plan.out, recipe.name), lastSaved };
       for (const m of skipped) console.error(`train: skipped a bad checkpoint: ${m}`);
@@ -206,11 +255,15 @@ export async function main(args: string[]): Promise<number> {
           lr: plan.lr,
           seed: plan.seed,
           evalPoints: 4,
-          valWindows: 48,
+          valWindows: plan.valWindows,
           ...hooks,
         }, progress.update),
       );
       progress.done();
+      const last = results[results.length - 1];
+      // The standard error of the final validation loss, from its per-window losses.
+      standardErrors.push(lossStatistics(last.valPerSequence).standardError);
+      valWindowCount = last.valPerSequence.length;
       // The recipe folder holds the final weights only if the last step's checkpoint was saved.
       if (lastSaved() !== plan.steps) {
         throw new TrainingFault(
@@ -237,19 +290,28 @@ export async function main(args: string[]): Promise<number> {
         },
         data: {
           source: data.source,
-          trainBytes: data.train.length,
-          valBytes: data.val.length,
+          tokenizer: tokenizer.name,
+          vocabSize: plan.config.vocabSize,
+          trainBytes: "manifest" in data
+            ? (data as PreparedDataset).manifest.train.textBytes
+            : data.train.length,
+          valBytes: Math.round(data.val.length * (data.valBytesPerToken ?? 1)),
+          trainTokens: data.train.length,
+          valTokens: data.val.length,
+          valBytesPerToken: data.valBytesPerToken ?? 1,
+          valWindows: valWindowCount,
           entropyRate: data.entropyRate,
         },
         seconds: (performance.now() - t0) / 1000,
       },
       plan.recipes,
       results,
+      standardErrors,
     );
     if (plan.json) {
       console.log(JSON.stringify({ run: plan.out, ...report }));
     } else {
-      console.log(markdownTable(summarize(results)));
+      console.log(markdownTable(summarize(results, data.valBytesPerToken ?? 1, standardErrors)));
       console.log(`\nwrote ${plan.out}/ (metrics.csv, report.json, report.md, loss.svg)`);
     }
     return 0;

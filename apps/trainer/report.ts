@@ -25,7 +25,24 @@ export interface RunInfo {
   /** run settings */
   settings: { steps: number; batch: number; ranks: number; lr: number; seed: number };
   /** data description */
-  data: { source: string; trainBytes: number; valBytes: number; entropyRate: number | null };
+  data: {
+    source: string;
+    trainBytes: number;
+    valBytes: number;
+    entropyRate: number | null;
+    /** the tokenizer's name (`byte` when absent) */
+    tokenizer?: string;
+    /** the model's vocabulary */
+    vocabSize?: number;
+    /** training tokens */
+    trainTokens?: number;
+    /** validation tokens */
+    valTokens?: number;
+    /** UTF-8 bytes per validation token (1 for bytes) */
+    valBytesPerToken?: number;
+    /** validation windows evaluated */
+    valWindows?: number;
+  };
   /** wall-clock seconds of the whole run */
   seconds: number;
 }
@@ -40,6 +57,10 @@ export interface SummaryRow {
   valLoss: number;
   /** validation loss minus bf16's, or null without a bf16 run */
   gapToBf16: number | null;
+  /** validation loss in bits per UTF-8 byte (= valLoss / ln 2 / bytes per token) */
+  valBitsPerByte?: number;
+  /** standard error of the validation loss over its windows, nats */
+  valStandardError?: number;
   /** training tokens per second */
   tokensPerSec: number;
   /** bytes of weights and optimizer state */
@@ -47,22 +68,31 @@ export interface SummaryRow {
 }
 
 /**
- * The summary rows, with the gap to the bf16 run's validation loss.
+ * The summary rows, with the gap to the bf16 run's validation loss, the validation loss in
+ * bits per byte, and its standard error when known.
  *
  * @param results per-recipe results
+ * @param bytesPerToken UTF-8 bytes per validation token (1 for bytes)
+ * @param standardErrors per recipe, the validation loss's standard error
  * @returns rows in run order
  * @example
  * ```ts ignore
  * const rows = summarize(results);
  * ```
  */
-export function summarize(results: RecipeResult[]): SummaryRow[] {
+export function summarize(
+  results: RecipeResult[],
+  bytesPerToken = 1,
+  standardErrors?: number[],
+): SummaryRow[] {
   const bf16 = results.find((r) => r.recipe === "bf16");
-  return results.map((r) => ({
+  return results.map((r, i) => ({
     recipe: r.recipe,
     finalTrainLoss: r.finalTrainLoss,
     valLoss: r.valLoss,
     gapToBf16: bf16 ? r.valLoss - bf16.valLoss : null,
+    valBitsPerByte: r.valLoss / Math.LN2 / bytesPerToken,
+    ...(standardErrors?.[i] !== undefined ? { valStandardError: standardErrors[i] } : {}),
     tokensPerSec: r.tokensPerSec,
     memoryBytes: r.memoryBytes,
   }));
@@ -100,10 +130,12 @@ export function formatBytes(bytes: number): string {
  */
 export function markdownTable(rows: SummaryRow[]): string {
   const head =
-    "| recipe | final train loss | val loss | gap to bf16 | tokens/s | weights+optimizer |";
-  const sep = "| --- | ---: | ---: | ---: | ---: | ---: |";
+    "| recipe | final train loss | val loss | ± s.e. | val bits/byte | gap to bf16 | tokens/s | weights+optimizer |";
+  const sep = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
   const lines = rows.map((r) =>
     `| ${r.recipe} | ${r.finalTrainLoss.toFixed(4)} | ${r.valLoss.toFixed(4)} | ${
+      r.valStandardError === undefined ? "—" : r.valStandardError.toFixed(4)
+    } | ${r.valBitsPerByte === undefined ? "—" : r.valBitsPerByte.toFixed(4)} | ${
       r.gapToBf16 === null ? "—" : (r.gapToBf16 >= 0 ? "+" : "") + r.gapToBf16.toFixed(4)
     } | ${Math.round(r.tokensPerSec)} | ${formatBytes(r.memoryBytes)} |`
   );
@@ -286,6 +318,7 @@ export function lossSpec(results: RecipeResult[]): Record<string, unknown> {
  * @param info run description
  * @param recipes the recipes, in run order
  * @param results their results
+ * @param standardErrors per recipe, the final validation loss's standard error (optional)
  * @returns the JSON report object
  * @example
  * ```ts ignore
@@ -297,10 +330,11 @@ export async function writeReport(
   info: RunInfo,
   recipes: Recipe[],
   results: RecipeResult[],
+  standardErrors?: number[],
 ): Promise<Record<string, unknown>> {
   await Deno.mkdir(dir, { recursive: true });
   const T = info.config.contextLength;
-  const rows = summarize(results);
+  const rows = summarize(results, info.data.valBytesPerToken ?? 1, standardErrors);
   const report = {
     name: info.name,
     command: info.command,
@@ -348,7 +382,16 @@ function reportMarkdown(info: RunInfo, rows: SummaryRow[], results: RecipeResult
       s.batch * info.config.contextLength
     } tokens per step), ` +
     `${s.ranks} rank(s), peak lr ${s.lr}, seed ${s.seed}`,
-    `- data: ${info.data.source}; ${info.data.trainBytes} training bytes, ${info.data.valBytes} validation bytes` +
+    `- data: ${info.data.source}; ${
+      info.data.trainTokens ?? info.data.trainBytes
+    } training tokens, ` +
+    `${info.data.valTokens ?? info.data.valBytes} validation tokens (tokenizer ${
+      info.data.tokenizer ?? "byte"
+    }, vocabulary ${info.config.vocabSize}, ${
+      (info.data.valBytesPerToken ?? 1).toFixed(3)
+    } bytes per validation token; ${
+      info.data.valWindows ?? "?"
+    } validation windows spread over the split)` +
     (info.data.entropyRate === null
       ? ""
       : `; entropy rate ${info.data.entropyRate.toFixed(4)} nats/byte`),

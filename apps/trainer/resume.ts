@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parsePlan, type Plan, UsageError } from "./cli.ts";
 import { writeFileAtomic } from "../_shared/files.ts";
-import type { Dataset } from "./data.ts";
+import type { Dataset, Tokens, TokenSource } from "./data.ts";
 import {
   CheckpointError,
   type CheckpointSettings,
@@ -71,9 +71,29 @@ export interface DataFingerprint {
  */
 export function dataFingerprint(data: Dataset): DataFingerprint {
   const hash = createHash("sha256");
-  hash.update(data.train);
-  hash.update(data.val);
+  const manifest = (data as { manifest?: unknown }).manifest;
+  const part = (tokens: Tokens, useManifest: boolean) => {
+    if (!isTokenSource(tokens)) {
+      hash.update(new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength));
+    } else if (useManifest && manifest !== undefined) {
+      // A prepared folder: its manifest holds every shard's SHA-256 (checked when it was opened).
+      hash.update(JSON.stringify(manifest));
+    } else {
+      const chunk = new Int32Array(1 << 20);
+      for (let start = 0; start < tokens.length; start += chunk.length) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, tokens.length - start));
+        tokens.read(start, piece);
+        hash.update(new Uint8Array(piece.buffer, 0, piece.byteLength));
+      }
+    }
+  };
+  part(data.train, true);
+  part(data.val, false);
   return { bytes: data.train.length + data.val.length, sha256: hash.digest("hex") };
+}
+
+function isTokenSource(t: Tokens): t is TokenSource {
+  return !ArrayBuffer.isView(t);
 }
 
 /** The parsed `run.json`. */
@@ -226,6 +246,8 @@ const COMPARED: [string, (p: Plan) => string][] = [
   ["--lr", (p) => String(p.lr)],
   ["--seed", (p) => String(p.seed)],
   ["--data", (p) => p.data],
+  ["--val-data", (p) => p.valData ?? ""],
+  ["--val-windows", (p) => String(p.valWindows)],
 ];
 
 /**

@@ -18,7 +18,7 @@ import {
   RECIPES,
   writeParams,
 } from "@fp4lab/train";
-import { openCheckpoint, recipeFlag } from "./eval.ts";
+import { checkpointTokenizer, openCheckpoint, recipeFlag } from "./eval.ts";
 import { activationBytes, machineMemory } from "./memory.ts";
 
 /** Sampling settings. */
@@ -59,13 +59,13 @@ export interface SampleOptions {
 export async function generate(
   config: ModelConfig,
   params: Float32Array,
-  prompt: Uint8Array,
+  prompt: ArrayLike<number>,
   options: SampleOptions,
-): Promise<Uint8Array> {
-  if (prompt.length < 1) throw new RangeError("prompt must have at least one byte");
+): Promise<Int32Array> {
+  if (prompt.length < 1) throw new RangeError("prompt must have at least one token");
   const T = config.contextLength, V = config.vocabSize;
   const recipe = options.recipe ?? RECIPES.fp32;
-  const ids = new Uint8Array(prompt.length + options.tokens);
+  const ids = new Int32Array(prompt.length + options.tokens);
   ids.set(prompt);
   const key = seedKey(options.seed);
   const probs = new Float64Array(V);
@@ -84,7 +84,7 @@ export async function generate(
       model = createModel(config, recipe, 1, { T: len });
       writeParams(model, params);
     }
-    const tokens = Int32Array.from(ids.subarray(n - len, n));
+    const tokens = ids.slice(n - len, n);
     const row = await nextTokenProbabilities(model, tokens);
     ids[n] = pick(row, probs, options, uniformAt(key, n));
   }
@@ -178,8 +178,8 @@ export async function sampleMain(args: string[]): Promise<number> {
     if (v.tokens !== undefined && v["new-tokens"] !== undefined) {
       throw new UsageError("give --new-tokens only (--tokens is its old spelling)");
     }
-    const prompt = new TextEncoder().encode(str("prompt") ?? "The jury");
-    if (prompt.length === 0) throw new UsageError("--prompt must not be empty");
+    const promptText = str("prompt") ?? "The jury";
+    if (promptText.length === 0) throw new UsageError("--prompt must not be empty");
     const options: SampleOptions = {
       tokens: v.tokens !== undefined
         ? nonNegativeIntFlag("--tokens", str("tokens"), 200, MAX_TOKENS)
@@ -192,6 +192,10 @@ export async function sampleMain(args: string[]): Promise<number> {
     // After the values are checked, so a bad value still gives one line.
     if (v.tokens !== undefined) console.error("sample: --tokens is deprecated, use --new-tokens");
     const ckpt = openCheckpoint(str("checkpoint")!);
+    // Prompt and output go through the checkpoint's tokenizer: bytes for a 256-token
+    // vocabulary, else the tokenizer.json beside the weights.
+    const tok = checkpointTokenizer(str("checkpoint")!, ckpt.config.vocabSize);
+    const prompt = tok.encode(promptText);
     // The longest window this call runs the model on; a config.json declaring a huge context
     // must not make it allocate more than the machine has.
     const window = Math.min(ckpt.config.contextLength, prompt.length + options.tokens);
@@ -206,15 +210,14 @@ export async function sampleMain(args: string[]): Promise<number> {
       );
     }
     const out = await generate(ckpt.config, ckpt.params, prompt, options);
-    const dec = new TextDecoder();
     if (v.json) {
       console.log(JSON.stringify({
-        prompt: dec.decode(prompt),
-        completion: dec.decode(out),
+        prompt: tok.decode(prompt),
+        completion: tok.decode(out),
         ids: Array.from(out),
       }));
     } else {
-      console.log(dec.decode(prompt) + dec.decode(out));
+      console.log(tok.decode([...Array.from(prompt), ...out]));
     }
     return 0;
   } catch (e) {

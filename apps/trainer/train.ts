@@ -68,6 +68,8 @@ export interface RecipeResult {
   recipe: string;
   /** every step */
   records: StepRecord[];
+  /** each validation window's mean loss at the end (for the standard error) */
+  valPerSequence: Float64Array;
   /** mean training loss over the last 10% of steps */
   finalTrainLoss: number;
   /** validation loss at the end */
@@ -140,6 +142,11 @@ export async function trainRecipe(
   });
   const tokens = new Int32Array(batch * T), targets = new Int32Array(batch * T);
   const valSets = validationBatches(data.val, perRank, T, opts.valWindows);
+  // The validation points before the last use an evenly spaced subset of the final set (about
+  // 48 windows): the curve's shape for a fraction of the cost; the final point uses every window.
+  const stride = Math.max(1, Math.floor(valSets.length / Math.ceil(48 / perRank)));
+  const quickSets = valSets.filter((_v, i) => i % stride === 0);
+  let valPerSequence: Float64Array = new Float64Array(0);
   const evalEvery = Math.max(1, Math.floor(steps / Math.max(1, opts.evalPoints)));
   const statsEvery = Math.max(1, Math.floor(steps / 4));
   const records: StepRecord[] = resume ? resume.records.map((r) => ({ ...r })) : [];
@@ -156,9 +163,14 @@ export async function trainRecipe(
       const { loss, lr } = await trainer.trainStep(tokens, targets, { collectStats: collect });
       trainSeconds += (performance.now() - ts) / 1000;
       if (collect) Object.assign(gemmStats, structuredClone(trainer.stats));
-      const valLoss = (s + 1) % evalEvery === 0 || s === steps - 1
-        ? await trainer.evaluate(valSets)
-        : null;
+      let valLoss: number | null = null;
+      if (s === steps - 1) {
+        const v = await trainer.evaluateSequences(valSets);
+        valLoss = v.mean;
+        valPerSequence = v.perSequence;
+      } else if ((s + 1) % evalEvery === 0) {
+        valLoss = await trainer.evaluate(quickSets);
+      }
       records.push({ step: s + 1, loss, lr, valLoss, elapsed: (performance.now() - t0) / 1000 });
       onStep?.(s + 1, loss, ((s + 1) * batch * T) / trainSeconds);
       if (opts.onSave && saveEvery > 0 && ((s + 1) % saveEvery === 0 || s === steps - 1)) {
@@ -166,12 +178,17 @@ export async function trainRecipe(
         opts.onSave({ ...snap, records, trainSeconds, gemmStats });
       }
     }
+    // A recipe resumed after its last step validates its final weights here.
+    if (valPerSequence.length === 0) {
+      valPerSequence = (await trainer.evaluateSequences(valSets)).perSequence;
+    }
     const tail = records.slice(-Math.max(1, Math.floor(steps / 10)));
     return {
       recipe: recipe.name,
       records,
       finalTrainLoss: tail.reduce((a, r) => a + r.loss, 0) / tail.length,
       valLoss: records[records.length - 1].valLoss!,
+      valPerSequence,
       tokensPerSec: (steps * batch * T) / trainSeconds,
       stepSeconds: trainSeconds / steps,
       memoryBytes: trainer.memoryBytes,

@@ -317,6 +317,43 @@ export async function forward(
   return meanLoss(await model.backend.read(model.acts.targetProbs) as Float32Array);
 }
 
+/**
+ * Like {@link forward} (no training), and also each sequence's mean loss: for the standard error
+ * of a validation loss over windows.
+ *
+ * @param model the model
+ * @param tokens B·T input ids
+ * @param targets B·T next-token ids
+ * @returns the mean loss (the same number {@link forward} gives) and B per-sequence means
+ * @example
+ * ```ts
+ * import { createModel, initParams, PRESETS, RECIPES, sequenceLosses } from "@fp4lab/train";
+ * import assert from "node:assert/strict";
+ * const model = createModel(PRESETS.smoke, RECIPES.fp32, 2);
+ * initParams(model, 1);
+ * const ids = new Int32Array(32).map((_, i) => 60 + (i % 9));
+ * const { mean, perSequence } = await sequenceLosses(model, ids, ids);
+ * assert.equal(perSequence.length, 2);
+ * assert.ok(Math.abs((perSequence[0] + perSequence[1]) / 2 - mean) < 1e-12);
+ * ```
+ */
+export async function sequenceLosses(
+  model: Model,
+  tokens: Int32Array,
+  targets: Int32Array,
+): Promise<{ mean: number; perSequence: Float64Array }> {
+  enqueueForward(model, tokens, targets, {});
+  const p = await model.backend.read(model.acts.targetProbs) as Float32Array;
+  const { B, T } = model;
+  const perSequence = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let t = 0; t < T; t++) s -= Math.log(p[b * T + t]);
+    perSequence[b] = s / T;
+  }
+  return { mean: meanLoss(p), perSequence };
+}
+
 /** −mean(log p) in f64, the same on every backend for the same probabilities. */
 function meanLoss(targetProbs: Float32Array): number {
   let loss = 0;

@@ -28,6 +28,7 @@ import {
   linears,
   type Model,
   readParams,
+  sequenceLosses,
   settleStats,
   writeParams,
 } from "./model.ts";
@@ -116,6 +117,10 @@ export interface Trainer {
   ): Promise<StepOutcome>;
   /** Mean loss over batches of `batch / ranks` sequences (no rounding randomness, no update). */
   evaluate(batches: readonly { tokens: Int32Array; targets: Int32Array }[]): Promise<number>;
+  /** {@link Trainer.evaluate}'s number, and every sequence's own mean loss (for a standard error). */
+  evaluateSequences(
+    batches: readonly { tokens: Int32Array; targets: Int32Array }[],
+  ): Promise<{ mean: number; perSequence: Float64Array }>;
   /** Everything needed to resume (copies). */
   snapshot(): Promise<TrainerSnapshot>;
   /** The trained parameters (a copy). */
@@ -289,6 +294,18 @@ export function createTrainer(options: TrainerOptions): Trainer {
         sum += await forward(model, v.tokens, v.targets);
       }
       return sum / batches.length;
+    },
+    async evaluateSequences(batches) {
+      let sum = 0;
+      const perSequence = new Float64Array(batches.length * perRank);
+      for (let k = 0; k < batches.length; k++) {
+        const v = batches[k];
+        checkBatch(v.tokens, v.targets, M);
+        const r = await sequenceLosses(model, v.tokens, v.targets);
+        sum += r.mean;
+        perSequence.set(r.perSequence, k * perRank);
+      }
+      return { mean: sum / batches.length, perSequence };
     },
     async snapshot() {
       return {
