@@ -22,3 +22,4 @@ export * from "./linear.ts";
 export * from "./layers.ts";
 export * from "./model.ts";
 export * from "./gemm.ts";
+export * from "./backends/webgpu.ts";
