@@ -63,7 +63,7 @@ function report(times: Record<string, number[]>, target: string, candidate: stri
       const row = a.subarray(r * C, (r + 1) * C);
       let absmax = 0;
       for (let c = 0; c < C; c++) absmax = Math.max(absmax, Math.abs(row[c]));
-      quantize(row, E2M1, { scale: 6 / absmax, out: out.subarray(r * C, (r + 1) * C) });
+      quantize(row, E2M1, { inverseScale: 6 / absmax, out: out.subarray(r * C, (r + 1) * C) });
     }
   };
   const times = measure({

@@ -14,7 +14,7 @@ function perTokenQuantize(values: Float32Array, dst: Float32Array): void {
     const row = values.subarray(r * COLS, (r + 1) * COLS);
     let absmax = 0;
     for (let c = 0; c < COLS; c++) absmax = Math.max(absmax, Math.abs(row[c]));
-    quantize(row, E2M1, { scale: 6 / absmax, out: dst.subarray(r * COLS, (r + 1) * COLS) });
+    quantize(row, E2M1, { inverseScale: 6 / absmax, out: dst.subarray(r * COLS, (r + 1) * COLS) });
   }
 }
 

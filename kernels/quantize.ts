@@ -18,8 +18,11 @@ export interface ElementFormat extends KernelFormat {
 
 /** Options of the element-wise kernels. */
 export interface ElementOptions {
-  /** f32 scale: quantize x·scale, dequantize code / scale. Default 1; finite, non-zero. */
-  scale?: number;
+  /**
+   * f32 inverse scale (the multiplier applied before rounding): quantize x·inverseScale,
+   * dequantize code / inverseScale. Default 1; finite, non-zero.
+   */
+  inverseScale?: number;
 }
 
 interface Spec {
@@ -61,9 +64,16 @@ function spec(format: ElementFormat): Spec {
 }
 
 function scaleOf(options: ElementOptions): number {
-  const s = Math.fround(options.scale ?? 1);
+  if ("scale" in options) {
+    throw new RangeError(
+      "options.scale is now options.inverseScale (the multiplier applied before rounding)",
+    );
+  }
+  const s = Math.fround(options.inverseScale ?? 1);
   if (!Number.isFinite(s) || s === 0) {
-    throw new RangeError(`options.scale must be a finite non-zero f32, got ${options.scale}`);
+    throw new RangeError(
+      `options.inverseScale must be a finite non-zero f32, got ${options.inverseScale}`,
+    );
   }
   return s;
 }
@@ -78,13 +88,13 @@ function codeLength(s: Spec, n: number): number {
 }
 
 /**
- * Quantize + pack: the codes of `Q(values · scale)` (round to nearest even, saturating).
+ * Quantize + pack: the codes of `Q(values · inverseScale)` (round to nearest even, saturating).
  * E2M1 gives two codes per byte, low nibble first (the last high nibble is 0 for an odd
  * count); E4M3 / E5M2 one byte per value (NaN → 0x7F / 0x7E); BF16 one `Uint16Array` element.
  *
  * @param values the f32 values
  * @param format E2M1, E4M3, E5M2 or BF16 (fp4-format's format objects)
- * @param options scale
+ * @param options inverseScale
  * @returns the packed codes (`Uint16Array` for BF16, `Uint8Array` otherwise)
  * @throws {RangeError} for another format, a bad scale, or NaN in E2M1 (naming the index)
  * @example
@@ -123,12 +133,12 @@ export function quantizePack(
 }
 
 /**
- * Dequantize codes laid out as {@link quantizePack} writes them: `decode(code) / scale`.
+ * Dequantize codes laid out as {@link quantizePack} writes them: `decode(code) / inverseScale`.
  *
  * @param codes the packed codes
  * @param format E2M1, E4M3, E5M2 or BF16
  * @param length the number of values
- * @param options scale
+ * @param options inverseScale
  * @returns the f32 values
  * @throws {TypeError} / {RangeError} for a wrong code array type or length, or a bad scale
  * @example
@@ -184,12 +194,12 @@ export function dequantizeCodes(
 }
 
 /**
- * Fake quantization: `Q(values · scale) / scale` in f32, the same numbers as fp4-format's
- * `quantize(values, format, { scale })`.
+ * Fake quantization: `Q(values · inverseScale) / inverseScale` in f32, the same numbers as
+ * fp4-format's `quantize(values, format, { inverseScale })`.
  *
  * @param values the f32 values
  * @param format E2M1, E4M3, E5M2 or BF16
- * @param options scale
+ * @param options inverseScale
  * @param out output buffer of the same length (may be `values`)
  * @returns `out`, or a new array
  * @throws {TypeError} / {RangeError} for bad arguments

@@ -38,7 +38,10 @@ for (const format of [E2M1, E4M3, E5M2, BF16]) {
     const x = probe(format, 5);
     assertBitsEqual(fakeQuantize(x, format), quantize(x, format));
     for (const scale of [0.37, 3, 1024]) {
-      assertBitsEqual(fakeQuantize(x, format, { scale }), quantize(x, format, { scale }));
+      assertBitsEqual(
+        fakeQuantize(x, format, { inverseScale: scale }),
+        quantize(x, format, { inverseScale: scale }),
+      );
     }
   });
 
@@ -58,10 +61,10 @@ for (const format of [E2M1, E4M3, E5M2, BF16]) {
     }
     // round trip: decode(pack(x)) = Q(x), with and without a scale
     for (const scale of [1, 0.37]) {
-      const c = quantizePack(x, format, { scale });
+      const c = quantizePack(x, format, { inverseScale: scale });
       assertBitsEqual(
-        dequantizeCodes(c, format, x.length, { scale }),
-        quantize(x, format, { scale }),
+        dequantizeCodes(c, format, x.length, { inverseScale: scale }),
+        quantize(x, format, { inverseScale: scale }),
       );
     }
   });
@@ -81,7 +84,7 @@ Deno.test("NaN stays NaN where the format has it; E2M1 refuses it", () => {
 Deno.test("element kernels reject bad input", () => {
   const x = new Float32Array(3);
   assert.throws(() => fakeQuantize(x, FP16), /format must be one of E2M1, E4M3, E5M2, BF16/);
-  assert.throws(() => fakeQuantize(x, E2M1, { scale: 0 }), /options.scale/);
+  assert.throws(() => fakeQuantize(x, E2M1, { inverseScale: 0 }), /options.inverseScale/);
   assert.throws(() => fakeQuantize(x, E2M1, {}, new Float32Array(2)), /out must be/);
   assert.throws(() => dequantizeCodes(new Uint8Array(3), E2M1, 3), /codes must hold 2/);
   assert.throws(() => dequantizeCodes(new Uint8Array(3), BF16, 3), /Uint16Array/);
@@ -98,8 +101,8 @@ Deno.test("fakeQuantize's SIMD lanes equal fp4-format on random f32 bit patterns
     assertBitsEqual(fakeQuantize(x, format), quantize(x, format), format.name);
     for (const scale of [3.7, 1e-3, 2 ** 20]) {
       assertBitsEqual(
-        fakeQuantize(x, format, { scale }),
-        quantize(x, format, { scale }),
+        fakeQuantize(x, format, { inverseScale: scale }),
+        quantize(x, format, { inverseScale: scale }),
         `${format.name} scale ${scale}`,
       );
     }

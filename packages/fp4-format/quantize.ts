@@ -33,10 +33,11 @@ export interface QuantizeOptions {
    */
   saturate?: boolean;
   /**
-   * Fake-quantize with one scale: each value becomes Q(x·scale)/scale, products and quotients
-   * in f32 arithmetic. Default 1. Must be finite and non-zero.
+   * Fake-quantize with one inverse scale (the multiplier applied before rounding; the stored
+   * dequantization scale is its reciprocal): each value becomes Q(x·inverseScale)/inverseScale,
+   * products and quotients in f32 arithmetic. Default 1. Must be finite and non-zero.
    */
-  scale?: number;
+  inverseScale?: number;
   /** Output buffer of the same length as the input (may be the input itself). */
   out?: Float32Array;
 }
@@ -48,10 +49,10 @@ export interface QuantizeOptions {
  *
  * @param values the f32 values to round
  * @param format the target format (e.g. {@link E2M1}, {@link E4M3})
- * @param options rounding mode, seed, saturation, scale and output buffer
+ * @param options rounding mode, seed, saturation, inverse scale and output buffer
  * @returns `options.out`, or a new array, holding the rounded values
  * @throws {TypeError} when `values` or `out` is not a Float32Array
- * @throws {RangeError} for a wrong-length `out`, a non-finite or zero `scale`, an unknown
+ * @throws {RangeError} for a wrong-length `out`, a non-finite or zero `inverseScale`, an unknown
  *   rounding mode, or a non-integer seed
  *
  * @example Round to FP4 (E2M1) and FP8 (E4M3)
@@ -81,18 +82,27 @@ export function quantize(
   checkOutLength("options.out", out, n);
   const rounding = options.rounding ?? "nearest-even";
   const saturate = options.saturate ?? true;
-  const scale = options.scale ?? 1;
-  if (!Number.isFinite(scale) || scale === 0) {
-    throw new RangeError(`options.scale must be finite and non-zero, got ${scale}`);
+  if ("scale" in options) {
+    throw new RangeError(
+      "options.scale is now options.inverseScale (the multiplier applied before rounding)",
+    );
   }
-  if (scale !== 1) {
-    // Scale in f32 arithmetic, round, unscale in f32: what a kernel does.
-    const s = Math.fround(scale);
+  const inverseScale = options.inverseScale ?? 1;
+  if (!Number.isFinite(inverseScale) || inverseScale === 0) {
+    throw new RangeError(
+      `options.inverseScale must be finite and non-zero, got ${inverseScale}`,
+    );
+  }
+  if (inverseScale !== 1) {
+    // Multiply in f32 arithmetic, round, divide in f32: what a kernel does.
+    const s = Math.fround(inverseScale);
     if (s === 0 || !Number.isFinite(s)) {
-      throw new RangeError(`options.scale must be representable in f32, got ${scale}`);
+      throw new RangeError(
+        `options.inverseScale must be representable in f32, got ${inverseScale}`,
+      );
     }
     for (let i = 0; i < n; i++) out[i] = values[i] * s;
-    quantize(out, format, { ...options, scale: 1, out });
+    quantize(out, format, { ...options, inverseScale: 1, out });
     for (let i = 0; i < n; i++) out[i] = out[i] / s;
     return out;
   }

@@ -222,7 +222,7 @@ Deno.test("scale option fake-quantizes with f32 products", () => {
   for (let i = 0; i < 3; i++) manual[i] = x[i] * Math.fround(scale);
   quantize(manual, E2M1, { out: manual });
   for (let i = 0; i < 3; i++) manual[i] = manual[i] / Math.fround(scale);
-  assertBitsEqual(quantize(x, E2M1, { scale }), manual);
+  assertBitsEqual(quantize(x, E2M1, { inverseScale: scale }), manual);
 });
 
 Deno.test("out buffer, in place, and bad input", () => {
@@ -235,12 +235,19 @@ Deno.test("out buffer, in place, and bad input", () => {
     () => quantize(x, E2M1, { out: new Float32Array(3) }),
     /options.out must have length 2/,
   );
-  assert.throws(() => quantize(x, E2M1, { scale: Infinity }), /options.scale/);
-  assert.throws(() => quantize(x, E2M1, { scale: 0 }), /options.scale/);
+  assert.throws(() => quantize(x, E2M1, { inverseScale: Infinity }), /options.inverseScale/);
+  assert.throws(() => quantize(x, E2M1, { inverseScale: 0 }), /options.inverseScale/);
   assert.throws(() => quantize([1, 2] as unknown as Float32Array, E2M1), TypeError);
   assert.throws(
     () => quantize(x, E2M1, { rounding: "up" as "nearest-even" }),
     /options.rounding/,
   );
   assert.throws(() => quantize(x, E2M1, { rounding: "stochastic", seed: 0.5 }), /options.seed/);
+});
+
+Deno.test("quantize: the old option name `scale` is refused, naming its new name", () => {
+  assert.throws(
+    () => quantize(new Float32Array([1]), E2M1, { scale: 2 } as never),
+    /options\.scale is now options\.inverseScale/,
+  );
 });

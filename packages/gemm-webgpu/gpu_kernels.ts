@@ -373,23 +373,30 @@ export class GpuKernels {
    *
    * @param values the f32 values
    * @param format E2M1, E4M3, E5M2 or BF16
-   * @param options scale (default 1)
+   * @param options inverseScale: the multiplier applied before rounding (default 1)
    * @returns the packed codes
    * @throws {RangeError} for another format, a bad scale or NaN in E2M1
    */
   async quantizePack(
     values: Float32Array,
     format: ElementFormat,
-    options: { scale?: number } = {},
+    options: { inverseScale?: number } = {},
   ): Promise<Uint8Array | Uint16Array> {
     if (!(values instanceof Float32Array)) throw new TypeError("values must be a Float32Array");
     const s = format && Object.hasOwn(QSPEC, format.name) ? QSPEC[format.name] : undefined;
     if (!s || format.exponentBits !== s.ebits || format.mantissaBits !== s.mbits) {
       throw new RangeError(`format must be one of E2M1, E4M3, E5M2, BF16, got ${format?.name}`);
     }
-    const scale = Math.fround(options.scale ?? 1);
+    if ("scale" in options) {
+      throw new RangeError(
+        "options.scale is now options.inverseScale (the multiplier applied before rounding)",
+      );
+    }
+    const scale = Math.fround(options.inverseScale ?? 1);
     if (!Number.isFinite(scale) || scale === 0) {
-      throw new RangeError(`options.scale must be a finite non-zero f32, got ${options.scale}`);
+      throw new RangeError(
+        `options.inverseScale must be a finite non-zero f32, got ${options.inverseScale}`,
+      );
     }
     const nanAt = format.name === "E2M1" ? values.findIndex((v) => v !== v) : -1;
     if (nanAt >= 0) throw new RangeError(`values[${nanAt}] is NaN, which E2M1 cannot encode`);

@@ -122,8 +122,8 @@ Deno.test("WGSL quantize + pack gives the CPU twin's codes bit for bit", gpuOpts
   for (const f of [E2M1, E4M3, E5M2, BF16]) {
     for (const scale of [1, 0.37]) {
       assert.deepEqual(
-        await g.quantizePack(x, f, { scale }),
-        quantizePack(x, f, { scale }),
+        await g.quantizePack(x, f, { inverseScale: scale }),
+        quantizePack(x, f, { inverseScale: scale }),
         f.name,
       );
     }
