@@ -207,6 +207,63 @@ fn round_sr(x: f32, mbits: u32, emin: i32, maxv: f32, u: f32) -> f32 {
   if (r > maxv) { r = maxv; }
   return bitcast<f32>(sign | bitcast<u32>(r));
 }
+fn u64_ge(a: vec2<u32>, b: vec2<u32>) -> bool { return a.x > b.x || (a.x == b.x && a.y >= b.y); }
+fn u64_sub(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  return vec2<u32>(a.x - b.x - select(0u, 1u, a.y < b.y), a.y - b.y);
+}
+fn u64_shl1(a: vec2<u32>) -> vec2<u32> { return vec2<u32>((a.x << 1u) | (a.y >> 31u), a.y << 1u); }
+fn u64_shr(a: vec2<u32>, s: u32) -> vec2<u32> { // 0 < s < 32
+  return vec2<u32>(a.x >> s, (a.y >> s) | (a.x << (32u - s)));
+}
+fn mul_24x24(a: u32, b: u32) -> vec2<u32> {
+  let al = a & 0xffffu; let ah = a >> 16u;
+  let bl = b & 0xffffu; let bh = b >> 16u;
+  let ll = al * bl;
+  let mid = al * bh + ah * bl;
+  let lo = ll + (mid << 16u);
+  return vec2<u32>(ah * bh + (mid >> 16u) + select(0u, 1u, lo < ll), lo);
+}
+// q (top bit at 54..62 of the u64) times 2^e, the bits below summarised by sticky: rounded to 53
+// bits (f64, ties to even), then to f32 bits (subnormals included).
+fn round_f64_f32(q: vec2<u32>, e0: i32, sticky: bool) -> u32 {
+  let top = 63u - countLeadingZeros(q.x);
+  let s = top - 52u;
+  var m = u64_shr(q, s);
+  let rem = q.y & ((1u << s) - 1u);
+  let half = 1u << (s - 1u);
+  if (rem > half || (rem == half && (sticky || (m.y & 1u) == 1u))) {
+    m.y += 1u;
+    if (m.y == 0u) { m.x += 1u; }
+  }
+  let e = e0 + i32(s);
+  return assemble_f32(u64_shr(m, 22u).y, e + 22, (m.y & 0x3fffffu) != 0u);
+}
+fn mul_div_rn(x: f32, t: f32, s: f32) -> f32 {
+  let xb = bitcast<u32>(x);
+  let sign = xb & 0x80000000u;
+  let xm = xb & 0x7fffffffu;
+  if (xm == 0u) { return x; }
+  if (xm >= 0x7f800000u) { return div_rn(x * t, s); }
+  let sx = split_f32(xm);
+  let st = split_f32(bitcast<u32>(t));
+  let sd = split_f32(bitcast<u32>(s));
+  let n = mul_24x24(u32(sx.x), u32(st.x)); // exact, < 2^48
+  let d = u32(sd.x);
+  // Q = floor(n · 2^33 / d): 81 dividend bits from the top, the remainder below 2^25.
+  var r = 0u;
+  var q = vec2<u32>(0u, 0u);
+  for (var i = 80; i >= 0; i--) {
+    var bit = 0u;
+    if (i >= 33) {
+      let j = u32(i - 33);
+      bit = select((n.y >> j) & 1u, (n.x >> (j - 32u)) & 1u, j >= 32u);
+    }
+    r = (r << 1u) | bit;
+    q = u64_shl1(q);
+    if (r >= d) { r -= d; q.y |= 1u; }
+  }
+  return bitcast<f32>(sign | round_f64_f32(q, sx.y + st.y - sd.y - 33, r != 0u));
+}
 fn mix32(x0: u32) -> u32 {
   var x = x0;
   x ^= x >> 16u;

@@ -42,25 +42,6 @@ fn sa_at(i: u32, b: u32) -> f32 {
 fn sw_at(j: u32, b: u32) -> f32 {
   return Ws[p.ws_o + (j / p.w_br) * p.w_gc + (b * p.kb) / p.w_kb];
 }
-fn u64_ge(a: vec2<u32>, b: vec2<u32>) -> bool { return a.x > b.x || (a.x == b.x && a.y >= b.y); }
-fn u64_sub(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
-  return vec2<u32>(a.x - b.x - select(0u, 1u, a.y < b.y), a.y - b.y);
-}
-fn u64_shl1(a: vec2<u32>) -> vec2<u32> { return vec2<u32>((a.x << 1u) | (a.y >> 31u), a.y << 1u); }
-fn u64_low(a: vec2<u32>, s: u32) -> vec2<u32> { // the low s bits (s < 32)
-  return vec2<u32>(0u, a.y & ((1u << s) - 1u));
-}
-fn u64_shr(a: vec2<u32>, s: u32) -> vec2<u32> { // 0 < s < 32
-  return vec2<u32>(a.x >> s, (a.y >> s) | (a.x << (32u - s)));
-}
-fn mul_24x24(a: u32, b: u32) -> vec2<u32> {
-  let al = a & 0xffffu; let ah = a >> 16u;
-  let bl = b & 0xffffu; let bh = b >> 16u;
-  let ll = al * bl;
-  let mid = al * bh + ah * bl;
-  let lo = ll + (mid << 16u);
-  return vec2<u32>(ah * bh + (mid >> 16u) + select(0u, 1u, lo < ll), lo);
-}
 fn fp4_q() -> f32 {
   let ta = As[p.at_o];
   let tw = Ws[p.wt_o];
@@ -76,23 +57,7 @@ fn fp4_q() -> f32 {
     q = u64_shl1(q);
     if (u64_ge(r, d)) { r = u64_sub(r, d); q.y |= 1u; }
   }
-  var e = -2 - 103 - sa.y - sb.y; // q_exact = Q · 2^e
-  let sticky = r.x != 0u || r.y != 0u;
-  // Round Q to 53 bits (f64), ties to even.
-  let top = 63u - countLeadingZeros(q.x);
-  let s = top - 52u;
-  var m = u64_shr(q, s);
-  let rem = u64_low(q, s).y;
-  let half = 1u << (s - 1u);
-  if (rem > half || (rem == half && (sticky || (m.y & 1u) == 1u))) {
-    m.y += 1u;
-    if (m.y == 0u) { m.x += 1u; }
-  }
-  e += i32(s);
-  // ... then the 53-bit value to f32: its top 31 bits and a sticky bit for the rest.
-  let q31 = u64_shr(m, 22u).y;
-  let st = (m.y & 0x3fffffu) != 0u;
-  return bitcast<f32>(assemble_f32(q31, e + 22, st));
+  return bitcast<f32>(round_f64_f32(q, -2 - 103 - sa.y - sb.y, r.x != 0u || r.y != 0u));
 }
 `;
 

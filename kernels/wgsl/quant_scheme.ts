@@ -170,7 +170,7 @@ export const QUANT_APPLY_WGSL: WgslKernel = wgslKernel(
       if (p.mode != 0u) {
         gv = 0.0;
         if (scale > 0.0) {
-          if (tscale == 1.0) { gv = div_rn(xv, scale); } else { gv = div_rn(xv * tscale, scale); }
+          if (tscale == 1.0) { gv = div_rn(xv, scale); } else { gv = mul_div_rn(xv, tscale, scale); }
         }
       }
       grid[p.go + i] = gv;
