@@ -13,6 +13,21 @@ import { markdownTable, summarize, writeReport } from "./report.ts";
 import { type RecipeResult, TrainingFault, trainRecipe } from "./train.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import { checkpointHooks, resumePlan, writeRunFile } from "./resume.ts";
+import { type Backend, createWebGpuBackend, GpuDeviceLost } from "@fp4lab/train";
+
+// The backend of `--device`: undefined for cpu (each recipe gets the default cpu backend).
+async function openBackend(plan: Plan): Promise<Backend | undefined> {
+  if (plan.device === "cpu") return undefined;
+  if (plan.device === "auto") {
+    const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+    if (!adapter) return undefined;
+  }
+  try {
+    return await createWebGpuBackend();
+  } catch (e) {
+    throw new UsageError(`--device ${plan.device}: ${(e as Error).message}`);
+  }
+}
 
 function cpuModel(): string {
   try {
@@ -59,7 +74,9 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const t0 = performance.now();
+  let backend: Backend | undefined;
   try {
+    backend = await openBackend(plan);
     const data = await loadData(plan);
     if (!plan.resume) writeRunFile(plan, args);
     const results: RecipeResult[] = [];
@@ -77,6 +94,7 @@ export async function main(args: string[]): Promise<number> {
           seed: plan.seed,
           evalPoints: 4,
           valWindows: 48,
+          backend,
           ...hooks,
         }, progress.update),
       );
@@ -87,7 +105,7 @@ export async function main(args: string[]): Promise<number> {
       {
         name: basename(plan.out),
         command: ["deno task train", ...args].join(" "),
-        machine: cpuModel(),
+        machine: backend ? `${cpuModel()}; ${backend.device}` : cpuModel(),
         config: plan.config,
         settings: {
           steps: plan.steps,
@@ -115,7 +133,7 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (e instanceof DataError || e instanceof CheckpointError) {
+    if (e instanceof DataError || e instanceof CheckpointError || e instanceof UsageError) {
       console.error(`train: ${e.message}`);
       return 2;
     }
@@ -123,8 +141,14 @@ export async function main(args: string[]): Promise<number> {
       console.error(`train: ${e.message}`);
       return 1;
     }
+    if (e instanceof GpuDeviceLost) {
+      console.error(`train: ${e.message}; the run stopped, its last checkpoint is in ${plan.out}`);
+      return 1;
+    }
     console.error(`train: internal error: ${e instanceof Error ? e.stack : e}`);
     return 1;
+  } finally {
+    backend?.dispose();
   }
 }
 

@@ -119,7 +119,14 @@ export function resumePlan(plan: Plan, args: string[]): Plan {
       );
     }
   }
-  return { ...before, out: dir, json: merged.json, saveEvery: merged.saveEvery, resume: dir };
+  return {
+    ...before,
+    out: dir,
+    json: merged.json,
+    saveEvery: merged.saveEvery,
+    resume: dir,
+    device: merged.device, // a run may continue on another device
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
 // parameters packed into 256-byte slots of one uniform buffer (written just before the
 // encoder is submitted, so the queue sees them in order), asynchronous read-backs, and
 // validation errors and device loss turned into rejected promises instead of hangs.
-import { type GpuHandle, unlessLost } from "@fp4lab/gemm-webgpu";
+import { GpuDeviceLost, type GpuHandle, unlessLost } from "@fp4lab/gemm-webgpu";
 import type { WgslKernel } from "@fp4lab/kernels";
 
 const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01, UNIFORM = 0x40;
@@ -54,9 +54,7 @@ export class GpuRuntime {
 
   /** Throws the first validation error or the loss of the device. */
   check(): void {
-    if (this.gpu.lost !== undefined) {
-      throw new Error(`the WebGPU device was lost (${this.gpu.lost})`);
-    }
+    if (this.gpu.lost !== undefined) throw new GpuDeviceLost(this.gpu.lost);
     if (this.#error !== null) throw new Error(`WebGPU error: ${this.#error}`);
   }
 

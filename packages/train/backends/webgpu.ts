@@ -15,6 +15,7 @@
  * @module
  */
 import { requestGpu, type RequestGpuOptions } from "@fp4lab/gemm-webgpu";
+export { GpuDeviceLost } from "@fp4lab/gemm-webgpu";
 import {
   ADAMW_UPDATE_WGSL,
   ADD_WGSL,
@@ -201,7 +202,7 @@ async function probe(rt: GpuRuntime): Promise<GpuNumerics> {
   };
 }
 
-function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, ownDevice: boolean): WebGpuBackend {
+function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolean): WebGpuBackend {
   const buffers = new Map<number, GPUBuffer>();
   let nextId = 1;
   const gemms = new Map<string, WgslKernel>();
@@ -409,7 +410,7 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, ownDevice: boolean):
       rt.flush();
       rt.destroy();
       buffers.clear();
-      if (!ownDevice) rt.device.destroy();
+      if (!callerDevice) rt.device.destroy();
     },
 
     fill,
