@@ -20,6 +20,8 @@ export class GpuDeviceLost extends Error {
   /** always `"GpuDeviceLost"` */
   override name = "GpuDeviceLost";
   /**
+   * An error naming why the device was lost.
+   *
    * @param reason the loss reason and message
    */
   constructor(reason: string) {
