@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import { fp4Matmul, matmul, type QuantizedTensor, setThreads } from "@fp4lab/kernels";
 import { GpuKernels } from "@fp4lab/gemm-webgpu";
+import { E2M1 } from "@fp4lab/fp4-format";
 
 const args = parseArgs({
   options: {
@@ -73,7 +74,7 @@ function randomFp4(rows: number, cols: number): QuantizedTensor {
   const data = Uint8Array.from({ length: rows * rowBytes }, () => Math.floor(Math.random() * 256));
   return {
     shape: [rows, cols],
-    format: { name: "E2M1", exponentBits: 2, mantissaBits: 1, bits: 4 },
+    format: E2M1,
     data,
     blockRows: 1,
     blockCols: cols,

@@ -4,8 +4,9 @@
  * @module
  */
 import type { QuantizedTensor } from "./quantized_tensor.ts";
+import { E2M1 } from "@fp4lab/fp4-format";
 
-const E2M1_FORMAT = { name: "E2M1", exponentBits: 2, mantissaBits: 1, bits: 4 } as const;
+const E2M1_FORMAT = E2M1;
 
 /** Deterministic generator returning uniform [0, 1). */
 export function lcg(seed: number): () => number {

@@ -1,6 +1,7 @@
 /**
- * The quantized operand layout the kernels consume (declared here structurally, as agreed:
- * `@fp4lab/quant-granularity` produces values of this shape and kernels do not import it).
+ * The quantized operand the kernels consume, `QuantizedTensor`, is declared once in
+ * `@fp4lab/quant-granularity` (which produces it) and re-exported here; `KernelFormat` is the
+ * subset of a format the element-wise kernels read.
  *
  * @module
  */
@@ -18,29 +19,7 @@ export interface KernelFormat {
 }
 
 /**
- * A quantized matrix, row-major with K (cols) contiguous. For `Y = A·W` both operands are
- * stored with K contiguous: A as [M, K], W as [N, K]. Element value, in f32 and this order:
- * `x̂[r][c] = (decode(code[r][c]) * scales[group(r, c)]) / tensorScale`.
+ * The quantized operand the FP4 GEMM reads: codes and scales. Declared once, in
+ * `@fp4lab/quant-granularity` (whose `quantizeTensor` produces it); re-exported here.
  */
-export interface QuantizedTensor {
-  /** [rows, cols]; cols = K, the contiguous axis. */
-  readonly shape: readonly [rows: number, cols: number];
-  /** Element format (E2M1 for FP4). */
-  readonly format: KernelFormat;
-  /** Codes: 4-bit formats two per byte, low nibble first, rows padded to ceil(cols / 2) bytes. */
-  readonly data: Uint8Array;
-  /** Rows per scale group (1 per row / 1-D block, rows for per-tensor, 16 for 2-D blocks). */
-  readonly blockRows: number;
-  /** Columns per scale group (cols per row / tensor, 32 MX, 16 NVFP4). */
-  readonly blockCols: number;
-  /** f32 dequantization scale per group, row-major over [ceil(rows/blockRows), ceil(cols/blockCols)]. */
-  readonly scales: Float32Array;
-  /** f32 divisor applied last; 1 except NVFP4. */
-  readonly tensorScale: number;
-  /** How the scales are stored. */
-  readonly scaleFormat: "f32" | "E8M0" | "UE4M3";
-  /** The stored scale bytes when scaleFormat is E8M0 / UE4M3. */
-  readonly scaleCodes?: Uint8Array;
-  /** Scheme name, e.g. "absmax", "mxfp4", "nvfp4". */
-  readonly scheme: string;
-}
+export type { QuantizedTensor } from "@fp4lab/quant-granularity";

@@ -12,9 +12,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
-import { saveCheckpoint } from "../apps/trainer/checkpoint.ts";
-import { PRESETS, RECIPES } from "@fp4lab/train";
-import { trainRecipe } from "../apps/trainer/train.ts";
 import { findTorchPython } from "./_util/torch.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
@@ -58,32 +55,28 @@ Deno.test({
     }
     const dir = await Deno.makeTempDir({ prefix: "trainer_ckpt_torch_" });
     try {
-      const config = PRESETS.smoke;
-      const train = text(60_000, 1);
-      const data = { source: "sentences", train, val: text(4000, 2), entropyRate: null };
-      const folder = join(dir, "fp4");
-      const settings = {
-        preset: "smoke",
-        recipe: "fp4",
-        steps: 60,
-        batch: 8,
-        ranks: 1,
-        lr: 1e-2,
-        seed: 1,
-        data: "sentences",
-      };
-      await trainRecipe(RECIPES.fp4, data, {
-        config,
-        steps: 60,
-        batch: 8,
-        ranks: 1,
-        lr: 1e-2,
-        seed: 1,
-        evalPoints: 1,
-        valWindows: 8,
-        saveEvery: 60,
-        onSave: (s) => saveCheckpoint(folder, config, RECIPES.fp4, settings, s),
-      });
+      // Trained as a user trains: the CLI on a text file (its last 10% held out).
+      const trainFile = join(dir, "sentences.txt");
+      await Deno.writeFile(trainFile, text(64_000, 1));
+      await deno("train", [
+        "--preset",
+        "smoke",
+        "--recipes",
+        "fp4",
+        "--steps",
+        "60",
+        "--batch",
+        "8",
+        "--lr",
+        "1e-2",
+        "--seed",
+        "1",
+        "--data",
+        trainFile,
+        "--out",
+        join(dir, "run"),
+      ]);
+      const folder = join(dir, "run", "fp4");
       const evalFile = join(dir, "eval.txt");
       await Deno.writeFile(evalFile, text(5000, 3));
 

@@ -4,6 +4,7 @@
  * @module
  */
 import type { QuantizedTensor } from "@fp4lab/kernels";
+import { E2M1 } from "@fp4lab/fp4-format";
 
 /** Deterministic generator of uniform [0, 1). */
 export function lcg(seed: number): () => number {
@@ -43,7 +44,7 @@ export function randomFp4(
   }
   return {
     shape: [rows, cols],
-    format: { name: "E2M1", exponentBits: 2, mantissaBits: 1, bits: 4 },
+    format: E2M1,
     data,
     blockRows,
     blockCols,

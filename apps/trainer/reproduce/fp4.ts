@@ -56,6 +56,8 @@ export interface Fp4PlanOptions {
   readonly steps?: number;
   /** a subset of the recipes (names of {@link fp4Variants}) */
   readonly recipes?: string[];
+  /** seconds per step of bf16 and fp4 (default: measured now, when a budget is given) */
+  readonly calibration?: { readonly bf16: number; readonly fp4: number };
 }
 
 /**
@@ -107,8 +109,8 @@ export async function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Promise<Fp4P
   let steps = opts.steps ?? (opts.quick ? 8 : preset === "smoke" ? 40 : 200);
   let calibration: Fp4Plan["calibration"] = null;
   if (opts.budgetMinutes !== null && opts.steps === undefined) {
-    const bf16 = await stepSeconds(RECIPES.bf16, config, batch, data);
-    const fp4 = await stepSeconds(RECIPES.fp4, config, batch, data);
+    const bf16 = opts.calibration?.bf16 ?? await stepSeconds(RECIPES.bf16, config, batch, data);
+    const fp4 = opts.calibration?.fp4 ?? await stepSeconds(RECIPES.fp4, config, batch, data);
     calibration = { bf16, fp4 };
     const variants = planVariants(opts);
     let perStep = 0;
