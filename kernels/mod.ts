@@ -25,6 +25,12 @@ export * from "./manifest.ts";
 export * from "./wgsl/gemm_f32.ts";
 export * from "./wgsl/gemm_fp4.ts";
 export * from "./wgsl/quantize.ts";
+export * from "./wgsl/elementwise.ts";
+export * from "./wgsl/quant_scheme.ts";
+export * from "./wgsl/layers.ts";
+export * from "./wgsl/occ.ts";
+export * from "./wgsl/optim.ts";
+export type { ParamType, WgslKernel } from "./wgsl/_kernel.ts";
 export type * from "./quantized_tensor.ts";
 export { getThreads, setThreads, terminateWorkers, usesRelaxedSimd } from "./runtime.ts";
 

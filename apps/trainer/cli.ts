@@ -25,7 +25,12 @@ export const DEFAULTS: Readonly<Record<string, { steps: number; batch: number; l
   smoke: { steps: 20, batch: 4, lr: 3e-3 },
   tiny: { steps: 150, batch: 16, lr: 3e-3 },
   small: { steps: 3000, batch: 8, lr: 1e-3 },
+  gpt2s: { steps: 2000, batch: 8, lr: 6e-4 },
+  m350: { steps: 2000, batch: 8, lr: 3e-4 },
 };
+
+/** Where a run trains: `cpu` (WebAssembly SIMD), `webgpu`, or `auto` (WebGPU when an adapter exists). */
+export type Device = "cpu" | "webgpu" | "auto";
 
 /** A validated training plan. */
 export interface Plan {
@@ -59,6 +64,8 @@ export interface Plan {
   saveEvery: number;
   /** run folder to continue (`--resume`), or null */
   resume: string | null;
+  /** where to train */
+  device: Device;
   /** print help and exit */
   help: boolean;
 }
@@ -82,6 +89,8 @@ report.md, loss.svg and one folder per recipe).
   --ranks R        data-parallel ranks; gradients meet through the FP8 all-reduce (default 1)
   --lr X           peak learning rate (warm-up 5%, cosine to 10%) (default per preset)
   --seed N         seed of init, data order and stochastic rounding (default 1)
+  --device D       cpu (default), webgpu (the step resident on the GPU), or auto (webgpu when
+                   a WebGPU adapter exists, else cpu)
   --data SRC       brown (default: the Brown corpus), markov (synthetic, known entropy rate),
                    a UTF-8 text file (last 10% held out; binary or other encodings refused),
                    or a folder written by deno task prepare-data (token shards, streamed; the
@@ -138,6 +147,7 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
     help: { type: "boolean" },
     "save-every": { type: "string" },
     resume: { type: "string" },
+    device: { type: "string" },
   });
   const values = v as Record<string, string | undefined> & { json?: boolean; help?: boolean };
   const help = values.help ?? false;
@@ -160,6 +170,10 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
   }
   const lr = positiveNumberFlag("--lr", values.lr, d.lr);
   const seed = seedFlag("--seed", values.seed, 1);
+  const device = values.device ?? "cpu";
+  if (device !== "cpu" && device !== "webgpu" && device !== "auto") {
+    throw new UsageError(`--device must be cpu, webgpu or auto, got "${device}"`);
+  }
   const data = values.data ?? "brown";
   if (data.trim() === "") throw new UsageError("--data is empty");
   const valData = values["val-data"] ?? null;
@@ -184,6 +198,7 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
     json: values.json ?? false,
     saveEvery,
     resume,
+    device,
     help,
   };
 }

@@ -41,6 +41,21 @@ import { LOCK_FILE, lockRun } from "./lock.ts";
 import { checkTrainingMemory } from "./memory.ts";
 import { firstNonText } from "./utf8.ts";
 import { checkOutputDir, OutputError, writeFileAtomic } from "../_shared/files.ts";
+import { type Backend, createWebGpuBackend, GpuDeviceLost } from "@fp4lab/train";
+
+// The backend of `--device`: undefined for cpu (each recipe gets the default cpu backend).
+async function openBackend(plan: Plan): Promise<Backend | undefined> {
+  if (plan.device === "cpu") return undefined;
+  if (plan.device === "auto") {
+    const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+    if (!adapter) return undefined;
+  }
+  try {
+    return await createWebGpuBackend();
+  } catch (e) {
+    throw new UsageError(`--device ${plan.device}: ${(e as Error).message}`);
+  }
+}
 
 function cpuModel(): string {
   try {
@@ -210,7 +225,9 @@ export async function main(args: string[]): Promise<number> {
   }
   const t0 = performance.now();
   let training: { recipe: string; dir: string; lastSaved: () => number | null } | null = null;
+  let backend: Backend | undefined;
   try {
+    backend = await openBackend(plan);
     const { data, tokenizer } = await loadData(plan);
     // The model's vocabulary follows the data's tokenizer (presets are byte-level).
     const vocabSize = data.vocabSize ?? 256;
@@ -256,6 +273,7 @@ export async function main(args: string[]): Promise<number> {
           seed: plan.seed,
           evalPoints: 4,
           valWindows: plan.valWindows,
+          backend,
           ...hooks,
         }, progress.update),
       );
@@ -279,7 +297,7 @@ export async function main(args: string[]): Promise<number> {
       {
         name: basename(plan.out),
         command: ["deno task train", ...args].join(" "),
-        machine: cpuModel(),
+        machine: backend ? `${cpuModel()}; ${backend.device}` : cpuModel(),
         config: plan.config,
         settings: {
           steps: plan.steps,
@@ -326,12 +344,17 @@ export async function main(args: string[]): Promise<number> {
       console.error(`train: ${e.message}; ${kept}`);
       return 1;
     }
+    if (e instanceof GpuDeviceLost) {
+      console.error(`train: ${e.message}; the run stopped, its last checkpoint is in ${plan.out}`);
+      return 1;
+    }
     if (e instanceof TrainingFault) {
       console.error(`train: ${e.message}`);
       return 1;
     }
     return failureStatus("train", e, isBadInput);
   } finally {
+    backend?.dispose();
     release();
     // A new run refused before it recorded anything leaves no empty folder behind.
     if (created) removeIfEmpty(plan.out);

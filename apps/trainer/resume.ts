@@ -305,6 +305,7 @@ export function resumePlan(plan: Plan, args: string[]): Plan {
     json: merged.json,
     saveEvery: merged.saveEvery,
     resume: dir,
+    device: merged.device, // a run may continue on another device
   };
 }
 

@@ -1,91 +1,126 @@
 /**
- * WGSL f32 GEMM: 64 × 64 output tiles per workgroup of 16 × 16 invocations, each computing a
- * 4 × 4 register block from vec4 tiles in workgroup memory (K step 16). Layout is a pipeline
- * override (0 "nn", 1 "nt", 2 "tn"), `accumulate` a uniform.
+ * WGSL f32 GEMM: C[m, n] (+)= op(A)·op(B) in the layouts "nn" (A [m, k], B [k, n]), "nt"
+ * (B [n, k]) and "tn" (A [k, m]). Workgroups of 16 × 16 invocations own a BM × BN tile of C;
+ * each invocation keeps a TM × TN register block (several outputs per thread) fed from BK-deep
+ * tiles of A and B in workgroup memory, read back as vec4. Global loads are coalesced along
+ * whichever axis is contiguous in the layout. Each output is one f32 sum in k order.
  *
- * Bindings: 0 A (read), 1 B (read), 2 C (read_write), 3 uniform {m, n, k, accumulate}.
- * Dispatch: (ceil(n / 64), ceil(m / 64), 1).
+ * Two tile shapes: 64 × 64 (4 × 4 per thread, BK 16) for small and medium products, 128 × 128
+ * (8 × 8 per thread, BK 8) for large ones. Element offsets of A, B and C inside their buffers are
+ * uniform parameters, so operands can be ranges of larger buffers.
+ *
+ * Bindings: 0 uniform {m, n, k, accumulate, ao, bo, co}, 1 A, 2 B, 3 C.
+ * Dispatch: (ceil(n / BN), ceil(m / BM), 1).
  *
  * @module
  */
+import { type WgslKernel, wgslKernel } from "./_kernel.ts";
 
-/** Output tile edge of {@link GEMM_F32_WGSL}. */
+/** Output tile edge of {@link GEMM_F32_WGSL} (the 64 × 64 shape). */
 export const GEMM_F32_TILE = 64;
 
-/** The tiled, register-blocked f32 GEMM. */
-export const GEMM_F32_WGSL = /* wgsl */ `
-override LAYOUT: u32 = 0u;
-struct Dims { m: u32, n: u32, k: u32, accumulate: u32 }
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<uniform> d: Dims;
-const BM = 64u;
-const BN = 64u;
-const BK = 16u;
-var<workgroup> As: array<vec4<f32>, 256>; // [BK][BM / 4]: 4 consecutive rows of A per vec4
-var<workgroup> Bs: array<vec4<f32>, 256>; // [BK][BN / 4]: 4 consecutive columns of B per vec4
+/** The f32 GEMM layouts. */
+export type GemmF32Layout = "nn" | "nt" | "tn";
 
-fn a_at(i: u32, kk: u32) -> f32 {
-  if (i >= d.m || kk >= d.k) { return 0.0; }
-  if (LAYOUT == 2u) { return A[kk * d.m + i]; }
-  return A[i * d.k + kk];
-}
-fn b_at(kk: u32, j: u32) -> f32 {
-  if (j >= d.n || kk >= d.k) { return 0.0; }
-  if (LAYOUT == 1u) { return B[j * d.k + kk]; }
-  return B[kk * d.n + j];
-}
+const SHAPES = {
+  64: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+  128: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+} as const;
 
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let row0 = wg.y * BM;
-  let col0 = wg.x * BN;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  let lk = li / 16u;
-  let l4 = (li % 16u) * 4u;
-  for (var k0 = 0u; k0 < d.k; k0 += BK) {
-    let kk = k0 + lk;
-    As[li] = vec4<f32>(a_at(row0 + l4, kk), a_at(row0 + l4 + 1u, kk), a_at(row0 + l4 + 2u, kk),
-                       a_at(row0 + l4 + 3u, kk));
-    Bs[li] = vec4<f32>(b_at(kk, col0 + l4), b_at(kk, col0 + l4 + 1u), b_at(kk, col0 + l4 + 2u),
-                       b_at(kk, col0 + l4 + 3u));
+/**
+ * The GEMM kernel of one tile shape and layout.
+ *
+ * @param tile 64 or 128 (output tile edge)
+ * @param layout "nn", "nt" or "tn"
+ * @returns the kernel
+ * @example
+ * ```ts
+ * import { gemmF32Kernel } from "@fp4lab/kernels";
+ * console.log(gemmF32Kernel(64, "nt").name); // "gemm_f32_64_nt"
+ * ```
+ */
+export function gemmF32Kernel(tile: 64 | 128, layout: GemmF32Layout): WgslKernel {
+  const { bm, bn, bk, tm, tn } = SHAPES[tile];
+  const aT = layout === "tn", bT = layout === "nt";
+  // Each of the 256 invocations loads BK·BM / 256 elements of A and as many of B per K step.
+  const loads = (bk * bm) / 256;
+  const aIndex = aT
+    ? `let kk = e / ${bm}u; let row = e % ${bm}u;`
+    : `let row = e / ${bk}u; let kk = e % ${bk}u;`;
+  const aLoad = aT ? "A[p.ao + gk * p.m + gi]" : "A[p.ao + gi * p.k + gk]";
+  const bIndex = bT
+    ? `let col = e / ${bk}u; let kk = e % ${bk}u;`
+    : `let kk = e / ${bn}u; let col = e % ${bn}u;`;
+  const bLoad = bT ? "B[p.bo + gj * p.k + gk]" : "B[p.bo + gk * p.n + gj]";
+  return wgslKernel(
+    `gemm_f32_${tile}_${layout}`,
+    "m:u32 n:u32 k:u32 accumulate:u32 ao:u32 bo:u32 co:u32",
+    ["A: array<f32>", "B: array<f32>", "C: array<f32>"],
+    /* wgsl */ `
+  let row0 = wid.y * ${bm}u;
+  let col0 = wid.x * ${bn}u;
+  var acc: array<vec4<f32>, ${(tm * tn) / 4}>;
+  for (var i = 0u; i < ${(tm * tn) / 4}u; i++) { acc[i] = vec4<f32>(0.0); }
+  for (var k0 = 0u; k0 < p.k; k0 += ${bk}u) {
+    for (var l = 0u; l < ${loads}u; l++) {
+      let e = li + l * 256u;
+      {
+        ${aIndex}
+        let gi = row0 + row;
+        let gk = k0 + kk;
+        var v = 0.0;
+        if (gi < p.m && gk < p.k) { v = ${aLoad}; }
+        As[(kk * ${bm}u + row) / 4u][row % 4u] = v;
+      }
+      {
+        ${bIndex}
+        let gj = col0 + col;
+        let gk = k0 + kk;
+        var v = 0.0;
+        if (gj < p.n && gk < p.k) { v = ${bLoad}; }
+        Bs[(kk * ${bn}u + col) / 4u][col % 4u] = v;
+      }
+    }
     workgroupBarrier();
-    for (var q = 0u; q < BK; q++) {
-      let a = As[q * 16u + lid.y];
-      let b = Bs[q * 16u + lid.x];
-      acc0 += a.x * b;
-      acc1 += a.y * b;
-      acc2 += a.z * b;
-      acc3 += a.w * b;
+    for (var kk = 0u; kk < ${bk}u; kk++) {
+      var a: array<vec4<f32>, ${tm / 4}>;
+      var b: array<vec4<f32>, ${tn / 4}>;
+      for (var r4 = 0u; r4 < ${
+      tm / 4
+    }u; r4++) { a[r4] = As[(kk * ${bm}u + lid.y * ${tm}u) / 4u + r4]; }
+      for (var c4 = 0u; c4 < ${
+      tn / 4
+    }u; c4++) { b[c4] = Bs[(kk * ${bn}u + lid.x * ${tn}u) / 4u + c4]; }
+      for (var r = 0u; r < ${tm}u; r++) {
+        let av = a[r / 4u][r % 4u];
+        for (var c4 = 0u; c4 < ${tn / 4}u; c4++) {
+          acc[r * ${tn / 4}u + c4] += av * b[c4];
+        }
+      }
     }
     workgroupBarrier();
   }
-  let r0 = row0 + lid.y * 4u;
-  let c0 = col0 + lid.x * 4u;
-  for (var r = 0u; r < 4u; r++) {
-    let i = r0 + r;
-    if (i >= d.m) { break; }
-    var v: vec4<f32>;
-    switch (r) {
-      case 0u: { v = acc0; }
-      case 1u: { v = acc1; }
-      case 2u: { v = acc2; }
-      default: { v = acc3; }
+  for (var r = 0u; r < ${tm}u; r++) {
+    let i = row0 + lid.y * ${tm}u + r;
+    if (i >= p.m) { break; }
+    for (var c = 0u; c < ${tn}u; c++) {
+      let j = col0 + lid.x * ${tn}u + c;
+      if (j >= p.n) { break; }
+      let v = acc[r * ${tn / 4}u + c / 4u][c % 4u];
+      let idx = p.co + i * p.n + j;
+      if (p.accumulate != 0u) { C[idx] = C[idx] + v; } else { C[idx] = v; }
     }
-    for (var c = 0u; c < 4u; c++) {
-      let j = c0 + c;
-      if (j >= d.n) { break; }
-      let idx = i * d.n + j;
-      if (d.accumulate != 0u) { C[idx] = C[idx] + v[c]; } else { C[idx] = v[c]; }
-    }
-  }
+  }`,
+    {
+      workgroup: [16, 16, 1],
+      prelude: `var<workgroup> As: array<vec4<f32>, ${(bk * bm) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(bk * bn) / 4}>;`,
+    },
+  );
 }
-`;
+
+/** The 64 × 64 "nn" GEMM's source (the manifest's entry; every layout is generated alike). */
+export const GEMM_F32_WGSL: string = gemmF32Kernel(64, "nn").source;
 
 /** The plain 16 × 16 shared-memory tiled GEMM ("nn" only), kept as the benchmark baseline. */
 export const GEMM_F32_BASELINE_WGSL = /* wgsl */ `

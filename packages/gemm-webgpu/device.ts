@@ -5,6 +5,30 @@
  * @module
  */
 
+/**
+ * The WebGPU device was lost (driver reset, GPU removed, out of memory, or destroyed): every
+ * operation after it rejects with this error instead of waiting.
+ *
+ * @example
+ * ```ts
+ * import { GpuDeviceLost } from "@fp4lab/gemm-webgpu";
+ * console.log(new GpuDeviceLost("destroyed: gone").message);
+ * // "the WebGPU device was lost (destroyed: gone)"
+ * ```
+ */
+export class GpuDeviceLost extends Error {
+  /** always `"GpuDeviceLost"` */
+  override name = "GpuDeviceLost";
+  /**
+   * An error naming why the device was lost.
+   *
+   * @param reason the loss reason and message
+   */
+  constructor(reason: string) {
+    super(`the WebGPU device was lost (${reason})`);
+  }
+}
+
 /** Options of {@link requestGpu}. */
 export interface RequestGpuOptions {
   /** Use this device instead of requesting one. */
@@ -89,10 +113,10 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuHa
  * Throws when the device is lost.
  *
  * @param h the device handle
- * @throws {Error} naming the loss reason
+ * @throws {GpuDeviceLost} naming the loss reason
  */
 export function checkAlive(h: GpuHandle): void {
-  if (h.lost !== undefined) throw new Error(`the WebGPU device was lost (${h.lost})`);
+  if (h.lost !== undefined) throw new GpuDeviceLost(h.lost);
 }
 
 /**
@@ -106,7 +130,7 @@ export function unlessLost<T>(h: GpuHandle, p: Promise<T>): Promise<T> {
   return Promise.race([
     p,
     h.lostPromise.then((why) => {
-      throw new Error(`the WebGPU device was lost (${why})`);
+      throw new GpuDeviceLost(why);
     }),
   ]);
 }

@@ -9,9 +9,10 @@ import {
   fp4Plan,
   GEMM_F32_BASELINE_WGSL,
   GEMM_F32_TILE,
-  GEMM_F32_WGSL,
+  GEMM_FP4_SIMPLE,
   GEMM_FP4_TILE,
-  gemmFp4Wgsl,
+  gemmF32Kernel,
+  gemmFp4Kernel,
   type GemmLayout,
   QUANTIZE_WGSL,
   type QuantizedTensor,
@@ -192,13 +193,28 @@ export class GpuKernels {
     checkF32("options.out", out, m * n);
     checkAlive(this.gpu);
     if (m === 0 || n === 0) return out;
-    const pipeline = this.#pipeline(`f32:${layoutName}`, GEMM_F32_WGSL, {
-      LAYOUT: LAYOUTS[layoutName],
-    });
-    return await this.#gemm(pipeline, a, b, m, n, k, out, options.accumulate === true, [
-      Math.ceil(n / GEMM_F32_TILE),
-      Math.ceil(m / GEMM_F32_TILE),
-    ]);
+    const pipeline = this.#pipeline(
+      `f32:${layoutName}`,
+      gemmF32Kernel(GEMM_F32_TILE, layoutName).source,
+    );
+    const bufs = [
+      this.#upload(new Uint32Array([m, n, k, options.accumulate ? 1 : 0, 0, 0, 0, 0]), UNIFORM),
+      this.#upload(a, STORAGE),
+      this.#upload(b, STORAGE),
+      options.accumulate
+        ? this.#upload(out, STORAGE | COPY_SRC)
+        : this.#pool.acquire(m * n * 4, STORAGE | COPY_SRC | COPY_DST),
+    ];
+    try {
+      const res = await this.#dispatch(pipeline, bufs, 3, m * n * 4, [
+        Math.ceil(n / GEMM_F32_TILE),
+        Math.ceil(m / GEMM_F32_TILE),
+      ]);
+      out.set(new Float32Array(res));
+      return out;
+    } finally {
+      this.#pool.release(...bufs);
+    }
   }
 
   /**
@@ -285,23 +301,63 @@ export class GpuKernels {
     checkAlive(this.gpu);
     if (m === 0 || n === 0) return out;
     if (k === 0) return out.fill(0);
-    const dot4 = this.gpu.dot4;
-    const pipeline = this.#pipeline(`fp4:${dot4}`, gemmFp4Wgsl(dot4));
-    const dims = new ArrayBuffer(32);
-    new Uint32Array(dims, 0, 7).set([m, n, k, p.kb, p.nb, p.npad, Math.ceil(k / 2)]);
-    new Float32Array(dims, 28, 1)[0] = p.q;
+    // The kernel reads codes as u32 words, each row padded to whole words with zero codes,
+    // and each operand's group scales followed by its tensor scale.
+    const rowBytes = Math.ceil(k / 2), rowWords = Math.ceil(k / 8);
+    const words = (q: QuantizedTensor, rows: number) => {
+      const bytes = new Uint8Array(rows * rowWords * 4);
+      for (let r = 0; r < rows; r++) {
+        bytes.set(q.data.subarray(r * rowBytes, (r + 1) * rowBytes), r * rowWords * 4);
+        if (k % 2 === 1) bytes[r * rowWords * 4 + rowBytes - 1] &= 15;
+      }
+      return bytes;
+    };
+    const scales = (q: QuantizedTensor) => {
+      const s = new Float32Array(q.scales.length + 1);
+      s.set(q.scales);
+      s[q.scales.length] = q.tensorScale;
+      return s;
+    };
+    const kbA = Math.min(a.blockCols, k), kbW = Math.min(w.blockCols, k);
+    const tiled = p.nb === 1 || p.kb % 16 === 0;
+    const pipeline = this.#pipeline(
+      tiled ? `fp4:${this.gpu.dot4}` : "fp4:simple",
+      tiled ? gemmFp4Kernel(this.gpu.dot4).source : GEMM_FP4_SIMPLE.source,
+    );
+    const params = new Uint32Array([
+      m,
+      n,
+      k,
+      p.kb,
+      p.nb,
+      rowWords,
+      0,
+      0,
+      0,
+      0,
+      a.blockRows,
+      Math.ceil(k / a.blockCols),
+      kbA,
+      w.blockRows,
+      Math.ceil(k / w.blockCols),
+      kbW,
+      a.scales.length,
+      w.scales.length,
+      0,
+      0,
+    ]);
     const bufs = [
-      this.#upload(a.data, STORAGE),
-      this.#upload(w.data, STORAGE),
-      this.#upload(p.sA, STORAGE),
-      this.#upload(p.sWt, STORAGE),
+      this.#upload(params, UNIFORM),
+      this.#upload(words(a, m), STORAGE),
+      this.#upload(words(w, n), STORAGE),
+      this.#upload(scales(a), STORAGE),
+      this.#upload(scales(w), STORAGE),
       this.#pool.acquire(m * n * 4, STORAGE | COPY_SRC | COPY_DST),
-      this.#upload(new Uint8Array(dims), UNIFORM),
     ];
     try {
-      const res = await this.#dispatch(pipeline, bufs, 4, m * n * 4, [
-        Math.ceil(n / GEMM_FP4_TILE),
-        Math.ceil(m / GEMM_FP4_TILE),
+      const res = await this.#dispatch(pipeline, bufs, 5, m * n * 4, [
+        Math.ceil(n / (tiled ? GEMM_FP4_TILE : 8)),
+        Math.ceil(m / (tiled ? GEMM_FP4_TILE : 8)),
       ]);
       out.set(new Float32Array(res));
       return out;

@@ -30,7 +30,11 @@ export interface ModelConfig {
 
 const base = { vocabSize: 256, rmsNormEps: 1e-5, ropeTheta: 10000 } as const;
 
-/** The LLaMA presets: `smoke` for tests, `tiny` (~1M parameters), `small` (~5M). */
+/**
+ * The LLaMA presets: `smoke` for tests, `tiny` (~1M parameters), `small` (~5M), and two sized
+ * for a GPU (usable on the CPU, slowly): `gpt2s` (GPT-2 small's shape: ~114M with the byte
+ * vocabulary) and `m350` (GPT-2 medium's depth and width: ~355M).
+ */
 export const LLAMA_PRESETS: Readonly<Record<string, ModelConfig>> = Object.freeze({
   smoke: {
     ...base,
@@ -58,6 +62,24 @@ export const LLAMA_PRESETS: Readonly<Record<string, ModelConfig>> = Object.freez
     numLayers: 6,
     numHeads: 8,
     contextLength: 256,
+  },
+  gpt2s: {
+    ...base,
+    name: "gpt2s",
+    hiddenSize: 768,
+    intermediateSize: 3072,
+    numLayers: 12,
+    numHeads: 12,
+    contextLength: 1024,
+  },
+  m350: {
+    ...base,
+    name: "m350",
+    hiddenSize: 1024,
+    intermediateSize: 3456,
+    numLayers: 24,
+    numHeads: 16,
+    contextLength: 1024,
   },
 });
 

@@ -34,3 +34,4 @@ export * from "./layers.ts";
 export * from "./model.ts";
 export * from "./trainer.ts";
 export * from "./gemm.ts";
+export * from "./backends/webgpu.ts";
