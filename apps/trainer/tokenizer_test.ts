@@ -15,7 +15,7 @@ const FIXED_TEXT = "The jury said it didn't find any evidence. We're 100% sure, 
   "say.\n\n  Indented   spaces\tand tabs;\r\nCRLF line. Ünïcödé: naïve café — 日本語 🤖!\n" +
   "Numbers 1234567 and 3.14159, URLs https://example.com/a?b=c#d, code `x += 1;`\n";
 
-Deno.test("tokenizer: gpt2 (gpt-tokenizer) and GPT-2's tokenizer.json (@huggingface/tokenizers) agree", async () => {
+Deno.test("tokenizer: gpt2 and the tokenizer.json a gpt2 checkpoint ships agree, on known ids", async () => {
   const gpt2 = await gpt2Tokenizer();
   const dir = await Deno.makeTempDir();
   try {
