@@ -9,7 +9,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parsePlan, UsageError } from "../apps/trainer/cli.ts";
 import { findTorchPython } from "./_util/torch.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
@@ -53,15 +52,6 @@ function losses(csv: string): Map<string, { train: number; val: number | null }>
   }
   return out;
 }
-
-Deno.test("--device: cpu by default, webgpu and auto accepted, anything else is bad input", () => {
-  assert.equal(parsePlan([]).device, "cpu");
-  assert.equal(parsePlan(["--device", "webgpu"]).device, "webgpu");
-  assert.equal(parsePlan(["--device", "auto"]).device, "auto");
-  assert.throws(() => parsePlan(["--device", "gpu"]), UsageError);
-  assert.equal(parsePlan(["--preset", "gpt2s"]).config.hiddenSize, 768);
-  assert.equal(parsePlan(["--preset", "m350"]).config.numLayers, 24);
-});
 
 Deno.test({
   name:

@@ -58,3 +58,12 @@ Deno.test("cli: bad flags are UsageErrors with one-line messages", () => {
     );
   }
 });
+
+Deno.test("--device: cpu by default, webgpu and auto accepted, anything else is bad input", () => {
+  assert.equal(parsePlan([]).device, "cpu");
+  assert.equal(parsePlan(["--device", "webgpu"]).device, "webgpu");
+  assert.equal(parsePlan(["--device", "auto"]).device, "auto");
+  assert.throws(() => parsePlan(["--device", "gpu"]), UsageError);
+  assert.equal(parsePlan(["--preset", "gpt2s"]).config.hiddenSize, 768);
+  assert.equal(parsePlan(["--preset", "m350"]).config.numLayers, 24);
+});

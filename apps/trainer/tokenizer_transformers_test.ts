@@ -11,10 +11,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PRESETS, RECIPES } from "@fp4lab/train";
-import { saveCheckpoint } from "../apps/trainer/checkpoint.ts";
-import { loadBrown, markovSource } from "../apps/trainer/data.ts";
-import { gpt2FilePaths, gpt2Tokenizer, tokenizerFiles } from "../apps/trainer/tokenizer.ts";
-import { trainRecipe } from "../apps/trainer/train.ts";
+import { saveCheckpoint } from "./checkpoint.ts";
+import { loadBrown, markovSource } from "./data.ts";
+import { gpt2FilePaths, gpt2Tokenizer, tokenizerFiles } from "./tokenizer.ts";
+import { trainRecipe } from "./train.ts";
 
 /** What trips byte-level BPE: contractions, runs of spaces, CRLF, digits, unicode, emoji. */
 const FIXED_TEXT = "The jury said it didn't find any evidence. We're 100% sure, they'll " +
@@ -80,7 +80,7 @@ Deno.test({
       const paths = await gpt2FilePaths();
       const r = await new Deno.Command(python, {
         args: [
-          join(import.meta.dirname!, "torch", "tokenizer_ref.py"),
+          join(import.meta.dirname!, "..", "..", "tests", "torch", "tokenizer_ref.py"),
           paths.vocab,
           paths.merges,
           folder,

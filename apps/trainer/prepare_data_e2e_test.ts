@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadBrown } from "../apps/trainer/data.ts";
+import { loadBrown } from "./data.ts";
 
-const ROOT = join(import.meta.dirname!, "..");
+const ROOT = join(import.meta.dirname!, "..", "..");
 
 async function task(name: string, args: string[]) {
   const r = await new Deno.Command(Deno.execPath(), {
