@@ -6,24 +6,34 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import * as args from "./args.ts";
-import type { Command, CommandResult, Values } from "./command.ts";
-import { renderCsv } from "./format.ts";
-import { budgetCommand } from "./commands/budget.ts";
-import { dcritCommand } from "./commands/dcrit.ts";
-import { fitCommand } from "./commands/fit.ts";
-import { formatCommand } from "./commands/format.ts";
-import { lossCommand } from "./commands/loss.ts";
-import { tradeoffCommand } from "./commands/tradeoff.ts";
+import {
+  type CommandResult,
+  COMMANDS,
+  parseConstants,
+  type PlannerFiles,
+  renderCsv,
+  UsageError,
+  type Values,
+} from "@fp4lab/planner";
+import { PAPER_CONSTANTS, type ScalingLawConstants } from "@fp4lab/scaling-law";
 
-const COMMANDS: readonly Command[] = [
-  lossCommand,
-  dcritCommand,
-  formatCommand,
-  budgetCommand,
-  tradeoffCommand,
-  fitCommand,
-];
+/** The file system, for `fit --runs` and `--out`. */
+const FILES: PlannerFiles = {
+  readText: (path) => Deno.readTextFileSync(path),
+  writeText: (path, text) => Deno.writeTextFileSync(path, text),
+};
+
+/** The constants: the paper's, or a JSON file holding them (bare or as a fit's output). */
+function readConstants(path: string | undefined): ScalingLawConstants {
+  if (path === undefined) return PAPER_CONSTANTS;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new UsageError(`--constants: cannot read ${path}: ${(e as Error).message}`);
+  }
+  return parseConstants(text, path);
+}
 
 const SHARED = `
 Output (every command):
@@ -103,7 +113,7 @@ export async function main(
       values = parseArgs({ args: glued, options, strict: true, allowPositionals: false })
         .values as Values;
     } catch (e) {
-      throw new args.UsageError(
+      throw new UsageError(
         (e as Error).message.split("\n")[0].replace(/\.?\s*To specify.*$/, ""),
       );
     }
@@ -111,15 +121,15 @@ export async function main(
       out(`${command.usage}\n${SHARED}`);
       return 0;
     }
-    if (values.json && values.csv) throw new args.UsageError("give one of --json and --csv");
-    if (values.svg === "") throw new args.UsageError("--svg needs a file name");
-    const constants = args.constants(
+    if (values.json && values.csv) throw new UsageError("give one of --json and --csv");
+    if (values.svg === "") throw new UsageError("--svg needs a file name");
+    const constants = readConstants(
       typeof values.constants === "string" ? values.constants : undefined,
     );
-    const result: CommandResult = command.run(values, constants);
+    const result: CommandResult = command.run(values, constants, FILES);
     const svgPath = typeof values.svg === "string" ? values.svg : undefined;
     if (svgPath) {
-      if (!result.plot) throw new args.UsageError(`plan ${name} has no plot`);
+      if (!result.plot) throw new UsageError(`plan ${name} has no plot`);
       // Vega is loaded only when a plot is asked for: it is most of the start-up time.
       const { renderSvg } = await import("./plot.ts");
       Deno.writeTextFileSync(svgPath, await renderSvg(result.plot()));
@@ -127,14 +137,14 @@ export async function main(
     if (values.json) {
       out(JSON.stringify(result.json, null, 2));
     } else if (values.csv) {
-      if (!result.table) throw new args.UsageError(`plan ${name} has no table for --csv`);
+      if (!result.table) throw new UsageError(`plan ${name} has no table for --csv`);
       out(renderCsv(result.table).trimEnd());
     } else {
       out(result.human + (svgPath ? `\n\nplot: ${svgPath}` : ""));
     }
     return 0;
   } catch (e) {
-    if (e instanceof args.UsageError || e instanceof RangeError) {
+    if (e instanceof UsageError || e instanceof RangeError) {
       err(`plan ${name}: ${(e as Error).message.replaceAll("\n", " ")}`);
       return 2;
     }

@@ -1,20 +1,11 @@
 // SVG plots: Vega-Lite specs compiled to Vega and rendered headless (no canvas, no browser).
 import * as vega from "vega";
 import * as vl from "vega-lite";
-
-/** A Vega-Lite specification (kept loose: the specs are written inline by each command). */
-// deno-lint-ignore no-explicit-any
-export type VegaLiteSpec = Record<string, any>;
+import { chartSpec, type VegaLiteSpec } from "@fp4lab/planner";
 
 /** Compiles and renders a Vega-Lite spec to an SVG document string. */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const full = {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    width: 560,
-    height: 340,
-    config: { font: "sans-serif", background: "white" },
-    ...spec,
-  };
+  const full = chartSpec(spec);
   // deno-lint-ignore no-explicit-any
   const compiled = vl.compile(full as any).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });

@@ -7,7 +7,7 @@ import {
   parseRunsCsv,
 } from "@fp4lab/scaling-law";
 import * as args from "../args.ts";
-import { type Command, str } from "../command.ts";
+import { type Command, NO_FILES, str } from "../command.ts";
 import { renderTable } from "../format.ts";
 
 export const fitCommand: Command = {
@@ -32,7 +32,7 @@ resampled with replacement.
   --csv             the constants table; --json has the residuals of every run too
   --svg FILE        predicted vs observed loss`,
   flags: ["runs", "bootstrap", "confidence", "robust", "huber-delta", "fix", "seed", "out"],
-  run(values, constants) {
+  run(values, constants, files = NO_FILES) {
     const path = str(values, "runs");
     if (!path) {
       throw new args.UsageError(
@@ -41,7 +41,7 @@ resampled with replacement.
     }
     let text: string;
     try {
-      text = Deno.readTextFileSync(path);
+      text = files.readText(path);
     } catch (e) {
       throw new args.UsageError(`--runs: cannot read ${path}: ${(e as Error).message}`);
     }
@@ -140,7 +140,7 @@ resampled with replacement.
       residuals,
     };
     const out = str(values, "out");
-    if (out) Deno.writeTextFileSync(out, JSON.stringify(json, null, 2) + "\n");
+    if (out) files.writeText(out, JSON.stringify(json, null, 2) + "\n");
     const pct = Math.round(confidence * 100);
     const rows = CONSTANT_NAMES.map((name) => {
       const ci = fit.intervals?.[name];
