@@ -1,1 +1,1 @@
-console.log('formats_page');
+console.log("formats_page");

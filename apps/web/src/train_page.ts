@@ -1,1 +1,1 @@
-console.log('train_page');
+console.log("train_page");

@@ -1,1 +1,1 @@
-console.log('train_worker');
+console.log("train_worker");

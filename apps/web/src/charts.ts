@@ -1,0 +1,25 @@
+// Interactive charts: vega-embed is loaded the first time a chart is drawn (it is most of the
+// pages' bytes), and each container keeps one view, finalized before the next is drawn.
+import type { VegaLiteSpec } from "@fp4lab/planner";
+
+type EmbedResult = { finalize(): void };
+const views = new WeakMap<HTMLElement, EmbedResult>();
+
+/**
+ * Draws a Vega-Lite spec into `container` (replacing what was there), narrowed to fit a phone
+ * screen: the spec is the CLI's, only its width follows the container.
+ */
+export async function drawChart(container: HTMLElement, spec: VegaLiteSpec): Promise<void> {
+  const { default: embed } = await import("vega-embed");
+  views.get(container)?.finalize();
+  const available = Math.max(220, container.clientWidth - 140);
+  const fitted = typeof spec.width === "number" && spec.width > available
+    ? { ...spec, width: available }
+    : spec;
+  // deno-lint-ignore no-explicit-any
+  const result = await embed(container, fitted as any, {
+    renderer: "svg",
+    actions: { export: true, source: false, compiled: false, editor: false },
+  });
+  views.set(container, result);
+}
