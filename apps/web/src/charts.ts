@@ -12,12 +12,16 @@ const views = new WeakMap<HTMLElement, EmbedResult>();
 export async function drawChart(container: HTMLElement, spec: VegaLiteSpec): Promise<void> {
   const { default: embed } = await import("vega-embed");
   views.get(container)?.finalize();
-  const available = Math.max(220, container.clientWidth - 140);
+  // vega-embed styles the element it is given (inline-block, room for its menu): give it an
+  // inner one, so the container keeps its width and scrolls a chart wider than a phone.
+  const target = document.createElement("div");
+  container.replaceChildren(target);
+  const available = Math.max(220, container.clientWidth - 170);
   const fitted = typeof spec.width === "number" && spec.width > available
     ? { ...spec, width: available }
     : spec;
   // deno-lint-ignore no-explicit-any
-  const result = await embed(container, fitted as any, {
+  const result = await embed(target, fitted as any, {
     renderer: "svg",
     actions: { export: true, source: false, compiled: false, editor: false },
   });
