@@ -10,6 +10,9 @@
 import { parseArgs } from "node:util";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+// The trainer's own loader, so the page trains on exactly the CLI's text and split (build-time
+// tooling only: nothing of apps/trainer ends up in the site's scripts).
+import { loadBrown } from "../trainer/data.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The pages' entry points: one script per page, plus the training worker and the test runners. */
@@ -22,6 +25,34 @@ export const ENTRIES: readonly string[] = [
   "test/page/tests_worker.ts",
   "test/page/assert_strict.ts",
 ];
+
+/** Bytes of the Brown corpus the train page gets: the start of the CLI's train and validation splits. */
+export const BROWN_SLICE = Object.freeze({ train: 1_200_000, val: 60_000 });
+
+/** Writes data/brown-train.txt, data/brown-val.txt and data/brown.json into the site. */
+async function writeBrownSlice(dir: string): Promise<void> {
+  const brown = await loadBrown();
+  // Cut at a newline so no UTF-8 sequence or word is split.
+  const cut = (bytes: Uint8Array, max: number) => {
+    if (bytes.length <= max) return bytes;
+    const nl = bytes.lastIndexOf(10, max);
+    return bytes.subarray(0, nl > 0 ? nl : max);
+  };
+  const train = cut(brown.train, BROWN_SLICE.train);
+  const val = cut(brown.val, BROWN_SLICE.val);
+  await Deno.mkdir(join(dir, "data"), { recursive: true });
+  await Deno.writeFile(join(dir, "data/brown-train.txt"), train);
+  await Deno.writeFile(join(dir, "data/brown-val.txt"), val);
+  await Deno.writeTextFile(
+    join(dir, "data/brown.json"),
+    JSON.stringify({
+      source:
+        `${brown.source}: the first ${train.length} bytes of the training split and ${val.length} of the validation split`,
+      trainBytes: train.length,
+      valBytes: val.length,
+    }) + "\n",
+  );
+}
 
 /** One file of the built site and its size. */
 export interface BuiltFile {
@@ -71,6 +102,7 @@ export async function buildSite(
   const tmp = await Deno.makeTempDir({ dir: parent, prefix: ".dist-" });
   try {
     await copyTree(join(HERE, "static"), tmp);
+    await writeBrownSlice(tmp);
     const args = [
       "bundle",
       "--quiet",

@@ -2,14 +2,19 @@
 // pages' bytes), and each container keeps one view, finalized before the next is drawn.
 import type { VegaLiteSpec } from "@fp4lab/planner";
 
-type EmbedResult = { finalize(): void };
+/** The parts of a Vega view the pages use (vega-embed's `result.view`). */
+export interface ChartView {
+  insert(dataset: string, rows: unknown[]): ChartView;
+  runAsync(): Promise<ChartView>;
+}
+type EmbedResult = { finalize(): void; view: ChartView };
 const views = new WeakMap<HTMLElement, EmbedResult>();
 
 /**
  * Draws a Vega-Lite spec into `container` (replacing what was there), narrowed to fit a phone
  * screen: the spec is the CLI's, only its width follows the container.
  */
-export async function drawChart(container: HTMLElement, spec: VegaLiteSpec): Promise<void> {
+export async function drawChart(container: HTMLElement, spec: VegaLiteSpec): Promise<ChartView> {
   const { default: embed } = await import("vega-embed");
   views.get(container)?.finalize();
   // vega-embed styles the element it is given (inline-block, room for its menu): give it an
@@ -23,7 +28,9 @@ export async function drawChart(container: HTMLElement, spec: VegaLiteSpec): Pro
   // deno-lint-ignore no-explicit-any
   const result = await embed(target, fitted as any, {
     renderer: "svg",
+    logLevel: 0, // no console warnings (an empty live chart warns about its extent)
     actions: { export: true, source: false, compiled: false, editor: false },
   });
-  views.set(container, result);
+  views.set(container, result as unknown as EmbedResult);
+  return (result as unknown as EmbedResult).view;
 }
