@@ -36,8 +36,14 @@ const TYPES: Record<string, string> = {
  * Answers one request from the files under `root`: GET and HEAD only, `/` and folders serve
  * `index.html`, nothing outside `root`.
  */
-export async function serveFile(root: string, request: Request): Promise<Response> {
-  const headers = new Headers(ISOLATION_HEADERS);
+export async function serveFile(
+  root: string,
+  request: Request,
+  isolate = true,
+): Promise<Response> {
+  const headers = new Headers(
+    isolate ? ISOLATION_HEADERS : { "x-content-type-options": "nosniff" },
+  );
   if (request.method !== "GET" && request.method !== "HEAD") {
     return new Response("method not allowed\n", { status: 405, headers });
   }
@@ -70,17 +76,18 @@ export async function serveFile(root: string, request: Request): Promise<Respons
  * Starts the server; `port` 0 picks a free one (read it from the returned server's `addr`).
  *
  * @param root the folder to serve (the built site)
- * @param options host name (default 127.0.0.1) and port (default 8000)
+ * @param options host name (default 127.0.0.1), port (default 8000), and `isolate: false` to
+ *   leave out the isolation headers (the tests check what the train page says then)
  */
 export function serveSite(
   root: string = join(HERE, "dist"),
-  options: { hostname?: string; port?: number; quiet?: boolean } = {},
+  options: { hostname?: string; port?: number; quiet?: boolean; isolate?: boolean } = {},
 ): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 8000,
     onListen: options.quiet ? () => {} : undefined,
-  }, (request) => serveFile(root, request));
+  }, (request) => serveFile(root, request, options.isolate ?? true));
 }
 
 if (import.meta.main) {
