@@ -5,6 +5,8 @@ import type { VegaLiteSpec } from "@fp4lab/planner";
 /** The parts of a Vega view the pages use (vega-embed's `result.view`). */
 export interface ChartView {
   insert(dataset: string, rows: unknown[]): ChartView;
+  /** asks for a new layout on the next run (axes grow as data arrives) */
+  resize(): ChartView;
   runAsync(): Promise<ChartView>;
 }
 type EmbedResult = { finalize(): void; view: ChartView };

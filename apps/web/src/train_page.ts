@@ -119,7 +119,7 @@ async function flushChart(): Promise<void> {
     await ensureChart();
     const rows = pending;
     pending = [];
-    await chart!.insert("points", rows).runAsync();
+    await chart!.insert("points", rows).resize().runAsync();
   } catch (e) {
     error.textContent = `chart: ${(e as Error).message}`;
   } finally {
