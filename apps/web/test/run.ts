@@ -74,6 +74,10 @@ for (const w of wanted) {
 }
 const inCI = Deno.env.get("CI") === "true";
 
+/** The package test that needs subnormal products, and its browser twin with the FTZ tolerance. */
+const FTZ_EXACT_TEST = "WGSL quantize + pack gives the CPU twin's codes bit for bit";
+const FTZ_TOLERANT_TEST = "WGSL quantize + pack equals the CPU twin, allowing only flushed";
+
 /** The training steps checked in each browser against Deno. */
 const TRAIN = { steps: 20, batch: 4, recipes: ["fp4", "bf16"] } as const;
 /**
@@ -243,7 +247,7 @@ async function runBrowser(kind: BrowserKind, base: string): Promise<void> {
       if (!env.adapter) throw new Error(`no WebGPU adapter${env.error ? `: ${env.error}` : ""}`);
       return env;
     }, (env) => `adapter ${env.adapter}, ${env.threads} threads`);
-    await check(
+    const probe = await check(
       suite,
       "WebGPU subnormal probe (2^-70 * 2^-70 in WGSL)",
       60_000,
@@ -275,18 +279,27 @@ async function runBrowser(kind: BrowserKind, base: string): Promise<void> {
     }, (r) => `${r.page.length} tests in the page, ${r.worker.length} in a worker`);
     if (suites) {
       for (const [where, list] of [["page", suites.page], ["worker", suites.worker]] as const) {
+        const tolerant = list.find((t) => t.name.startsWith(FTZ_TOLERANT_TEST));
         for (const t of list) {
-          record({
-            suite,
-            name: `${where}: ${t.name}`,
-            status: t.status === "passed"
-              ? "passed"
-              : t.status === "ignored"
-              ? "skipped"
-              : "failed",
-            seconds: t.ms / 1000,
-            message: t.error,
-          });
+          let status: CaseResult["status"] = t.status === "passed"
+            ? "passed"
+            : t.status === "ignored"
+            ? "skipped"
+            : "failed";
+          let message = t.error;
+          // The one known deviation: on an adapter that flushes subnormal products (the probe
+          // above says so), the package's bit-exact BF16 check with a non-unit scale cannot
+          // hold. It is reported as skipped, saying why, only when the tolerant check of the
+          // same kernels passed in the same place; any other failure stays a failure.
+          if (
+            status === "failed" && t.name === FTZ_EXACT_TEST && probe?.flushes === true &&
+            /^AssertionError: BF16/.test(t.error ?? "") && tolerant?.status === "passed"
+          ) {
+            status = "skipped";
+            message =
+              `known: this adapter flushes subnormal products to zero (probe), so BF16 codes of x*scale < 2^-126 read 0 (${t.error}); "${tolerant.name}" passed with exactly that tolerance`;
+          }
+          record({ suite, name: `${where}: ${t.name}`, status, seconds: t.ms / 1000, message });
         }
       }
       if (suites.workerError) {

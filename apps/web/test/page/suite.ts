@@ -12,6 +12,8 @@ import "../../../../packages/quant-granularity/metrics_test.ts";
 import "../../../../packages/quant-granularity/properties_test.ts";
 import "../../../../packages/quant-granularity/quantize_tensor_test.ts";
 import "../../../../packages/quant-granularity/safetensors_test.ts";
+import "../../../../packages/gemm-webgpu/gpu_kernels_test.ts";
+import "./ftz_check.ts";
 
 /** One test's outcome. */
 export interface TestOutcome {
