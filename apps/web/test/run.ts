@@ -74,6 +74,9 @@ for (const w of wanted) {
 }
 const inCI = Deno.env.get("CI") === "true";
 
+/** Relative tolerance of the planner's fit against the CLI (an iterative solver; see its check). */
+const FIT_RTOL = 1e-6;
+
 /** The package test that needs subnormal products, and its browser twin with the FTZ tolerance. */
 const FTZ_EXACT_TEST = "WGSL quantize + pack gives the CPU twin's codes bit for bit";
 const FTZ_TOLERANT_TEST = "WGSL quantize + pack equals the CPU twin, allowing only flushed";
@@ -158,8 +161,8 @@ function until(page: Page, expression: string, ms: number): Promise<unknown> {
 }
 
 const cliCache = new Map<string, unknown>();
-async function planJson(args: string[]): Promise<unknown> {
-  const key = JSON.stringify(args);
+async function planJson(args: string[], cwd = ROOT): Promise<unknown> {
+  const key = JSON.stringify([args, cwd]);
   if (cliCache.has(key)) return cliCache.get(key);
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -170,7 +173,7 @@ async function planJson(args: string[]): Promise<unknown> {
       ...args,
       "--json",
     ],
-    cwd: ROOT,
+    cwd,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -185,17 +188,27 @@ async function planJson(args: string[]): Promise<unknown> {
 }
 
 /** The first path where two JSON values differ, for a readable failure. */
-function firstDifference(a: unknown, b: unknown, path = "$"): string | undefined {
+/** `rtol` > 0 lets numbers differ by that much relative to the CLI's (0: exact). */
+function firstDifference(a: unknown, b: unknown, path = "$", rtol = 0): string | undefined {
   if (isDeepStrictEqual(a, b)) return undefined;
+  if (
+    rtol > 0 && typeof a === "number" && typeof b === "number" &&
+    Math.abs(a - b) <= rtol * Math.abs(b)
+  ) {
+    return undefined;
+  }
   if (typeof a === "object" && a && typeof b === "object" && b) {
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
       const d = firstDifference(
         (a as Record<string, unknown>)[k],
         (b as Record<string, unknown>)[k],
         `${path}.${k}`,
+        rtol,
       );
       if (d) return d;
     }
+    // Every member matched (within rtol): the same shape and numbers.
+    if (Array.isArray(a) === Array.isArray(b)) return undefined;
   }
   return `${path}: page ${JSON.stringify(a)}, CLI ${JSON.stringify(b)}`;
 }
@@ -330,6 +343,44 @@ async function runBrowser(kind: BrowserKind, base: string): Promise<void> {
         if (!charted) throw new Error("no chart drawn");
       });
     }
+    await check(
+      suite,
+      `planner fit on the example runs equals deno task plan fit --json (numbers within ${FIT_RTOL} relative, iterations within 2)`,
+      180_000,
+      async () => {
+        await page.goto(`${base}/planner.html?cmd=fit`);
+        await page.click("#fields button");
+        await until(
+          page,
+          `document.getElementById("status")?.dataset.state === "done" && document.getElementById("json").textContent !== ""`,
+          150_000,
+        );
+        const pageJson = JSON.parse(await page.$eval("#json", (e) => e.textContent ?? ""));
+        const args = JSON.parse(
+          await page.$eval("#cli", (e) => (e as HTMLElement).dataset.args ?? "[]"),
+        );
+        const runs = await page.$eval("#f-runs", (e) => (e as HTMLTextAreaElement).value);
+        const dir = await Deno.makeTempDir();
+        try {
+          await Deno.writeTextFile(join(dir, "runs.csv"), runs);
+          const cli = await planJson(args, dir) as Record<string, unknown>;
+          // The solver may stop one iteration earlier or later on such a difference.
+          const di = Math.abs((pageJson.iterations as number) - (cli.iterations as number));
+          if (!(di <= 2)) {
+            throw new Error(`iterations: page ${pageJson.iterations}, CLI ${cli.iterations}`);
+          }
+          const diff = firstDifference(
+            { ...pageJson, iterations: 0 },
+            { ...cli, iterations: 0 },
+            "$",
+            FIT_RTOL,
+          );
+          if (diff) throw new Error(diff);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
     await check(
       suite,
       "planner: a bad input names the flag, a slider moves the numbers",
