@@ -149,15 +149,39 @@ async function check<T>(
       name,
       status: "failed",
       seconds: (performance.now() - t0) / 1000,
-      message: e instanceof Error ? e.message.split("\n")[0] : String(e),
+      message: e instanceof Error
+        ? `${e.message}${e.cause ? ` (cause: ${e.cause})` : ""}`.replace(/\s*\n\s*/g, " | ").slice(
+          0,
+          600,
+        )
+        : String(e),
     });
     return undefined;
   }
 }
 
 /** Waits (polling) until the page's expression is truthy. */
-function until(page: Page, expression: string, ms: number): Promise<unknown> {
-  return page.waitForFunction(expression, { timeout: ms, polling: 200 });
+async function until(page: Page, expression: string, ms: number): Promise<unknown> {
+  // Our own polling loop rather than page.waitForFunction: under WebDriver BiDi (Firefox) that
+  // once failed with a bare "Waiting failed" mid-run; a failed poll is retried here until the
+  // deadline, and each poll has its own limit.
+  const deadline = Date.now() + ms;
+  let last = "";
+  for (;;) {
+    try {
+      const value = await withTimeout(page.evaluate(expression), 15_000, "one poll");
+      if (value) return value;
+      last = "";
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `waited ${ms / 1000} s for ${expression.slice(0, 120)}${last ? ` (${last})` : ""}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 const cliCache = new Map<string, unknown>();
