@@ -329,7 +329,7 @@ export function arena(bytes: number): number {
  * @returns the memory's SharedArrayBuffer
  */
 export function memoryBuffer(): SharedArrayBuffer {
-  return runtime().memory.buffer as SharedArrayBuffer;
+  return runtime().memory.buffer as unknown as SharedArrayBuffer;
 }
 
 /**

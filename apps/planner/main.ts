@@ -5,31 +5,38 @@
  *
  * @module
  */
-import * as args from "./args.ts";
 import { failureStatus, parseFlags } from "../_shared/cli.ts";
 import { checkOutputFile, OutputError, writeFileAtomic } from "../_shared/files.ts";
-import type { Command, CommandResult, Values } from "./command.ts";
-import { renderCsv } from "./format.ts";
-import { budgetCommand } from "./commands/budget.ts";
-import { dcritCommand } from "./commands/dcrit.ts";
-import { fitCommand } from "./commands/fit.ts";
-import { formatCommand } from "./commands/format.ts";
-import { lossCommand } from "./commands/loss.ts";
-import { tradeoffCommand } from "./commands/tradeoff.ts";
+import {
+  type CommandResult,
+  COMMANDS,
+  parseConstants,
+  type PlannerFiles,
+  renderCsv,
+  UsageError,
+  type Values,
+} from "@fp4lab/planner";
+import { PAPER_CONSTANTS, type ScalingLawConstants } from "@fp4lab/scaling-law";
 
-const COMMANDS: readonly Command[] = [
-  lossCommand,
-  dcritCommand,
-  formatCommand,
-  budgetCommand,
-  tradeoffCommand,
-  fitCommand,
-];
+/** The file system, for `fit --runs` and `--out`. */
+const FILES: PlannerFiles = {
+  readText: (path) => Deno.readTextFileSync(path),
+  writeText: (path, text) => writeFileAtomic(path, text),
+};
 
-/**
- * Flags renamed so that one flag means one thing across the apps: the old spelling still works,
- * with a note on stderr. (`--out` is a run folder in train and reproduce, not a file.)
- */
+/** The constants: the paper's, or a JSON file holding them (bare or as a fit's output). */
+function readConstants(path: string | undefined): ScalingLawConstants {
+  if (path === undefined) return PAPER_CONSTANTS;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new UsageError(`--constants: cannot read ${path}: ${(e as Error).message}`);
+  }
+  return parseConstants(text, path);
+}
+
+/** Flags renamed so that one flag means one thing across the apps: old spelling -> new. */
 const RENAMED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   fit: { out: "save-constants" },
 };
@@ -42,9 +49,8 @@ Output (every command):
   --svg FILE        also draw the result's plot to FILE (Vega-Lite, rendered headless) and
                     save its Vega-Lite spec beside it (FILE without .svg, plus .vl.json)
   --constants FILE  use constants from a JSON file (the output of plan fit --json or
-                    --save-constants,
-                    or a bare {n, alpha, d, beta, epsilon, gamma, delta, nu}) instead of the
-                    paper's Table 2
+                    --save-constants, or a bare {n, alpha, d, beta, epsilon, gamma, delta, nu})
+                    instead of the paper's Table 2
   --help            this text`;
 
 function topHelp(): string {
@@ -112,20 +118,20 @@ export async function main(
       out(`${command.usage}\n${SHARED}`);
       return 0;
     }
-    if (values.json && values.csv) throw new args.UsageError("give one of --json and --csv");
-    if (values.svg === "") throw new args.UsageError("--svg needs a file name");
+    if (values.json && values.csv) throw new UsageError("give one of --json and --csv");
+    if (values.svg === "") throw new UsageError("--svg needs a file name");
     // Output paths are checked before any work: a file in the way is bad input, named.
     if (typeof values.svg === "string") checkOutputFile("--svg", values.svg);
     if (typeof values["save-constants"] === "string") {
       checkOutputFile("--save-constants", values["save-constants"]);
     }
-    const constants = args.constants(
+    const constants = readConstants(
       typeof values.constants === "string" ? values.constants : undefined,
     );
-    const result: CommandResult = command.run(values, constants);
+    const result: CommandResult = command.run(values, constants, FILES);
     const svgPath = typeof values.svg === "string" ? values.svg : undefined;
     if (svgPath) {
-      if (!result.plot) throw new args.UsageError(`plan ${name} has no plot`);
+      if (!result.plot) throw new UsageError(`plan ${name} has no plot`);
       // Vega is loaded only when a plot is asked for: it is most of the start-up time.
       const { fullSpec, renderSvg } = await import("./plot.ts");
       const spec = result.plot();
@@ -137,19 +143,21 @@ export async function main(
     if (values.json) {
       out(JSON.stringify(result.json, null, 2));
     } else if (values.csv) {
-      if (!result.table) throw new args.UsageError(`plan ${name} has no table for --csv`);
+      if (!result.table) throw new UsageError(`plan ${name} has no table for --csv`);
       out(renderCsv(result.table).trimEnd());
     } else {
-      out(
-        result.human +
-          (svgPath ? `\n\nplot: ${svgPath} (Vega-Lite spec: ${specPathOf(svgPath)})` : ""),
-      );
+      out(result.human + (svgPath ? `\n\nplot: ${svgPath}` : ""));
     }
     return 0;
   } catch (e) {
     // Bad input is a UsageError, refused by name where it is read; anything else (a RangeError
     // from inside the law's arithmetic included) is an internal failure: exit 1.
-    return failureStatus(`plan ${name}`, e, (err) => err instanceof OutputError, err);
+    return failureStatus(
+      `plan ${name}`,
+      e,
+      (x) => x instanceof OutputError || x instanceof UsageError,
+      err,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 // The loss-versus-tokens picture shared by `loss` and `dcrit`: one line per format, D_crit marked.
 import { criticalTokens, type Layout, loss, type ScalingLawConstants } from "@fp4lab/scaling-law";
-import type { VegaLiteSpec } from "../plot.ts";
+import type { VegaLiteSpec } from "../chart.ts";
 import { short } from "../format.ts";
 
 /** Vega expression for log-axis labels: 1e12 rather than 1,000,000,000,000. */

@@ -33,13 +33,37 @@ export function fixed(x: number, digits = 6): string {
   return Number.isFinite(x) ? x.toFixed(digits) : String(x);
 }
 
-/** A table: column names and rows of cells, all strings. */
+/**
+ * A table: column names and rows of cells, all strings.
+ *
+ * @example
+ * ```ts
+ * import type { Table } from "@fp4lab/planner";
+ * const t: Table = { columns: ["format", "bits"], rows: [["E2M1", "4"]] };
+ * console.log(t.rows[0][0]); // "E2M1"
+ * ```
+ */
 export interface Table {
+  /** Column names. */
   columns: string[];
+  /** Rows, one cell per column. */
   rows: string[][];
 }
 
-/** Left-aligned columns, two spaces apart, a rule under the header. */
+/**
+ * Left-aligned columns, two spaces apart, a rule under the header.
+ *
+ * @param table the table
+ * @returns the lines joined by "\n", no trailing newline
+ * @example
+ * ```ts
+ * import { renderTable } from "@fp4lab/planner";
+ * console.log(renderTable({ columns: ["a", "bb"], rows: [["123", "x"]] }));
+ * // a    bb
+ * // ---  --
+ * // 123  x
+ * ```
+ */
 export function renderTable(table: Table): string {
   const widths = table.columns.map((c, j) =>
     Math.max(c.length, ...table.rows.map((r) => (r[j] ?? "").length))
@@ -53,7 +77,20 @@ export function renderTable(table: Table): string {
   ].join("\n");
 }
 
-/** RFC 4180-style CSV (cells quoted only when they need it), snake_case column names. */
+/**
+ * RFC 4180-style CSV (cells quoted only when they need it), snake_case column names.
+ *
+ * @param table the table
+ * @returns the CSV text, ending in a newline
+ * @example
+ * ```ts
+ * import { renderCsv } from "@fp4lab/planner";
+ * console.log(renderCsv({ columns: ["exponentBits"], rows: [["2"], ["a,b"]] }));
+ * // exponent_bits
+ * // 2
+ * // "a,b"
+ * ```
+ */
 export function renderCsv(table: Table): string {
   const cell = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
   const header = table.columns.map((c) => c.replace(/[A-Z]/g, (m) => "_" + m.toLowerCase()));

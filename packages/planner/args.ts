@@ -3,17 +3,32 @@
 import {
   CHANNEL_LOG2_BLOCK,
   type Layout,
-  PAPER_CONSTANTS,
   resolveBlock,
   resolveFormat,
   type ScalingLawConstants,
   validateConstants,
 } from "@fp4lab/scaling-law";
 
-import { UsageError } from "../_shared/cli.ts";
-
-/** Bad input: the CLI prints the message on one line and exits 2 (the apps' shared class). */
-export { UsageError };
+/**
+ * Bad input: the CLI prints the message on one line and exits 2; the web page shows it beside
+ * the form.
+ *
+ * @example
+ * ```ts
+ * import { COMMANDS, UsageError } from "@fp4lab/planner";
+ * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
+ * const loss = COMMANDS.find((c) => c.name === "loss")!;
+ * try {
+ *   loss.run({ params: "-1" }, PAPER_CONSTANTS);
+ * } catch (e) {
+ *   console.log(e instanceof UsageError); // true
+ * }
+ * ```
+ */
+export class UsageError extends Error {
+  /** Always "UsageError". */
+  override name = "UsageError";
+}
 
 const SUFFIX: Record<string, number> = { k: 1e3, m: 1e6, b: 1e9, g: 1e9, t: 1e12, p: 1e15 };
 
@@ -86,26 +101,34 @@ export function integer(flag: string, raw: string | undefined, lo: number, hi: n
   return value;
 }
 
-/** The constants: the paper's, or a JSON file holding them (bare or as a fit's output). */
-export function constants(path: string | undefined): ScalingLawConstants {
-  if (path === undefined) return PAPER_CONSTANTS;
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (e) {
-    throw new UsageError(`--constants: cannot read ${path}: ${(e as Error).message}`);
-  }
+/**
+ * Constants from JSON text: the output of `plan fit --json` / `--out` (the `constants` key), or a
+ * bare `{n, alpha, d, beta, epsilon, gamma, delta, nu}` object.
+ *
+ * @param text the JSON text
+ * @param label what the text is called in messages (the file name)
+ * @returns the validated constants
+ * @throws {UsageError} when the text is not JSON or the constants are invalid
+ * @example
+ * ```ts
+ * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
+ * import { parseConstants } from "@fp4lab/planner";
+ * const c = parseConstants(JSON.stringify({ constants: PAPER_CONSTANTS }), "fit.json");
+ * console.log(c.alpha === PAPER_CONSTANTS.alpha); // true
+ * ```
+ */
+export function parseConstants(text: string, label: string): ScalingLawConstants {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--constants: ${path} is not JSON: ${(e as Error).message}`);
+    throw new UsageError(`--constants: ${label} is not JSON: ${(e as Error).message}`);
   }
   const obj = parsed as Record<string, unknown> | null;
   const candidate = obj && typeof obj === "object" && "constants" in obj ? obj.constants : obj;
   try {
     return validateConstants(candidate);
   } catch (e) {
-    throw new UsageError(`--constants: ${path}: ${(e as Error).message}`);
+    throw new UsageError(`--constants: ${label}: ${(e as Error).message}`);
   }
 }

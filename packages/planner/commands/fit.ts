@@ -7,9 +7,7 @@ import {
   parseRunsCsv,
 } from "@fp4lab/scaling-law";
 import * as args from "../args.ts";
-import { seedFlag } from "../../_shared/cli.ts";
-import { writeFileAtomic } from "../../_shared/files.ts";
-import { type Command, str } from "../command.ts";
+import { type Command, NO_FILES, str } from "../command.ts";
 import { renderTable } from "../format.ts";
 
 export const fitCommand: Command = {
@@ -44,7 +42,7 @@ resampled with replacement.
     "seed",
     "save-constants",
   ],
-  run(values, constants) {
+  run(values, constants, files = NO_FILES) {
     const path = str(values, "runs");
     if (!path) {
       throw new args.UsageError(
@@ -53,7 +51,7 @@ resampled with replacement.
     }
     let text: string;
     try {
-      text = Deno.readTextFileSync(path);
+      text = files.readText(path);
     } catch (e) {
       throw new args.UsageError(`--runs: cannot read ${path}: ${(e as Error).message}`);
     }
@@ -91,7 +89,7 @@ resampled with replacement.
         } constants`,
       );
     }
-    const seed = seedFlag("--seed", str(values, "seed"), 0);
+    const seed = args.integer("seed", str(values, "seed") ?? "0", -(2 ** 31), 2 ** 31 - 1);
     const fit = fitConstants(runs, {
       initial: constants,
       fixed: fixed as ConstantName[],
@@ -152,7 +150,7 @@ resampled with replacement.
       residuals,
     };
     const out = str(values, "save-constants");
-    if (out) writeFileAtomic(out, JSON.stringify(json, null, 2) + "\n");
+    if (out) files.writeText(out, JSON.stringify(json, null, 2) + "\n");
     const pct = Math.round(confidence * 100);
     const rows = CONSTANT_NAMES.map((name) => {
       const ci = fit.intervals?.[name];
