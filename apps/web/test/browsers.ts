@@ -1,5 +1,32 @@
 // The two browsers the tests drive, as Debian installs them, and how to start and stop them.
-import puppeteer, { type Browser, type LaunchOptions } from "puppeteer-core";
+//
+// puppeteer-core is loaded at run time from a specifier the module graph does not see, so it
+// stays out of the workspace's lock: a fresh clone's `deno task train` never installs it (issue
+// 18's first-run budget). Its types are therefore loose here.
+// deno-lint-ignore-file no-explicit-any
+
+/** npm specifier of the browser driver (resolved only by `deno task test:browser`). */
+const PUPPETEER = ["npm:puppeteer-core", "25.16.0"].join("@");
+
+/** A driven browser: the part of puppeteer-core's `Browser` these tests type. */
+export interface Browser {
+  newPage(): Promise<Page>;
+  [method: string]: any;
+}
+/** A page of a driven browser: the part of puppeteer-core's `Page` whose callbacks need types. */
+export interface Page {
+  $eval<R>(selector: string, fn: (e: HTMLElement) => R): Promise<Awaited<R>>;
+  $$eval<R>(selector: string, fn: (e: HTMLElement[]) => R): Promise<Awaited<R>>;
+  on(event: string, fn: (e: Error) => void): void;
+  [method: string]: any;
+}
+type LaunchOptions = Record<string, unknown>;
+
+async function puppeteerModule(): Promise<
+  { launch(o: Record<string, unknown>): Promise<Browser> }
+> {
+  return (await import(PUPPETEER)).default;
+}
 
 /** A browser the tests can drive. */
 export interface BrowserKind {
@@ -79,15 +106,17 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 /** Starts a browser with hard time limits on the start and on every protocol call. */
 export function launch(kind: BrowserKind, executablePath: string): Promise<Browser> {
   return withTimeout(
-    puppeteer.launch({
-      ...kind.options,
-      executablePath,
-      timeout: 60_000,
-      protocolTimeout: 180_000,
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-    }),
+    puppeteerModule().then((puppeteer) =>
+      puppeteer.launch({
+        ...kind.options,
+        executablePath,
+        timeout: 60_000,
+        protocolTimeout: 180_000,
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+      })
+    ),
     90_000,
     `starting ${kind.name}`,
   );

@@ -15,8 +15,8 @@ import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
-import type { Browser, Page } from "puppeteer-core";
 import { buildSite } from "../build.ts";
+import type { Browser, Page } from "./browsers.ts";
 import { serveSite } from "../serve.ts";
 import {
   type BrowserKind,
