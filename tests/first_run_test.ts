@@ -8,7 +8,9 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const inCI = Deno.env.get("CI") === "true";
 /** What the trainer's and planner's import maps need today: 79 packages, about 35 MB. */
 const MAX_BYTES = 60e6;
-const MAX_PACKAGES = 90;
+// The budget is bytes (issue 18); the count is a tripwire for a heavy dependency sneaking in. The
+// web app's charts (vega-embed) and zip (fflate) add many small packages.
+const MAX_PACKAGES = 140;
 const NOT_ON_FIRST_RUN = [
   "onnxruntime-web",
   "@tensorflow+tfjs-core",

@@ -146,7 +146,10 @@ export async function main(
       if (!result.table) throw new UsageError(`plan ${name} has no table for --csv`);
       out(renderCsv(result.table).trimEnd());
     } else {
-      out(result.human + (svgPath ? `\n\nplot: ${svgPath}` : ""));
+      out(
+        result.human +
+          (svgPath ? `\n\nplot: ${svgPath} (Vega-Lite spec: ${specPathOf(svgPath)})` : ""),
+      );
     }
     return 0;
   } catch (e) {

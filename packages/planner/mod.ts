@@ -1,5 +1,5 @@
 /**
- * @fp4lab/planner: the precision planner's commands as plain functions, shared by the CLI
+ * `@fp4lab/planner`: the precision planner's commands as plain functions, shared by the CLI
  * (`deno task plan`) and the web page. Each command takes its flags as strings (`"7B"`,
  * `"e2m1"`, `"channel"`), the scaling-law constants, and (for `fit`) file access, and returns
  * its answer as JSON, as text, as a table and as a Vega-Lite chart spec. Bad input throws a
