@@ -75,8 +75,9 @@ export function summarize(results: RecipeResult[]): SummaryRow[] {
  * @returns text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./report.ts";
- * console.log(formatBytes(6_431_000)); // "6.43 MB"
+ * assert.equal(formatBytes(6_431_000), "6.43 MB");
  * ```
  */
 export function formatBytes(bytes: number): string {
@@ -93,9 +94,11 @@ export function formatBytes(bytes: number): string {
  * @returns Markdown
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { markdownTable } from "./report.ts";
- * console.log(markdownTable([{ recipe: "bf16", finalTrainLoss: 2, valLoss: 2.1, gapToBf16: 0,
- *   tokensPerSec: 100, memoryBytes: 1000 }]).split("\n").length); // 3
+ * const md = markdownTable([{ recipe: "bf16", finalTrainLoss: 2, valLoss: 2.1, gapToBf16: 0,
+ *   tokensPerSec: 100, memoryBytes: 1000 }]);
+ * assert.equal(md.split("\n").length, 3); // header, rule, one row per recipe
  * ```
  */
 export function markdownTable(rows: SummaryRow[]): string {
@@ -118,8 +121,9 @@ export function markdownTable(rows: SummaryRow[]): string {
  * @returns CSV text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { metricsCsv } from "./report.ts";
- * console.log(metricsCsv([], 1)); // "recipe,step,tokens,train_loss,val_loss,lr,elapsed_s\n"
+ * assert.equal(metricsCsv([], 1), "recipe,step,tokens,train_loss,val_loss,lr,elapsed_s\n");
  * ```
  */
 export function metricsCsv(results: RecipeResult[], tokensPerStep: number): string {

@@ -67,8 +67,10 @@ export interface Fp4PlanOptions {
  * @returns the variants
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planVariants } from "./fp4.ts";
- * console.log(planVariants({ recipes: ["fp4", "bf16"] }).map((v) => v.recipe.name)); // ["bf16", "fp4"]
+ * const names = planVariants({ recipes: ["fp4", "bf16"] }).map((v) => v.recipe.name);
+ * assert.deepEqual(names, ["bf16", "fp4"]); // the baseline first
  * ```
  */
 export function planVariants(plan: { readonly recipes?: string[] }): Fp4Variant[] {
@@ -329,8 +331,9 @@ export function summarizeFp4(plan: Fp4Plan, results: RunResult[]): Fp4Summary {
  * @returns CSV: id,recipe,panel,seed,steps,tokens,val_loss,final_train_loss,tokens_per_s,occ_sparsity,fault
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fp4RunsCsv } from "./fp4.ts";
- * console.log(fp4RunsCsv([]).split(",")[0]); // "id"
+ * assert.equal(fp4RunsCsv([]).split(",")[0], "id");
  * ```
  */
 export function fp4RunsCsv(results: RunResult[]): string {

@@ -83,9 +83,10 @@ function model(name: string, h: number, ffn: number, layers: number, heads: numb
  * @returns N
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nonEmbeddingParams } from "./scaling.ts";
  * import { PRESETS } from "@fp4lab/train";
- * console.log(nonEmbeddingParams(PRESETS.smoke)); // 20480
+ * assert.equal(nonEmbeddingParams(PRESETS.smoke), 20480);
  * ```
  */
 export function nonEmbeddingParams(c: ModelConfig): number {
@@ -321,8 +322,9 @@ function r2(measured: number[], predicted: number[]): number {
  * @returns true when held out
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isHeldOut } from "./scaling.ts";
- * console.log([0, 1, 2, 3, 7].map(isHeldOut)); // [false, false, true, false, true]
+ * assert.deepEqual([0, 1, 2, 3, 7].map(isHeldOut), [false, false, true, false, true]);
  * ```
  */
 export function isHeldOut(index: number): boolean {
@@ -773,8 +775,9 @@ export function scalingMarkdown(
  * @returns CSV: id,model,params,steps,tokens,label,exponent_bits,mantissa_bits,block,val_loss,tokens_per_s,fault
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scalingResultsCsv } from "./scaling.ts";
- * console.log(scalingResultsCsv([]).split(",")[0]); // "id"
+ * assert.equal(scalingResultsCsv([]).split(",")[0], "id");
  * ```
  */
 export function scalingResultsCsv(results: RunResult[]): string {
