@@ -34,7 +34,14 @@ Deno.test("report: writes the run's reports only; the recipe folders are the che
       [result],
     );
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(names, ["loss.svg", "metrics.csv", "report.json", "report.md"]);
+    assert.deepEqual(names, [
+      "events.jsonl",
+      "loss.svg",
+      "loss.vl.json",
+      "metrics.csv",
+      "report.json",
+      "report.md",
+    ]);
     assert.ok(!names.includes("fp32"), "no recipe folder written by the report");
     assert.equal(JSON.parse(await Deno.readTextFile(join(dir, "report.json"))).name, "x");
   } finally {
