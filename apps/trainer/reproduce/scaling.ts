@@ -541,7 +541,7 @@ export function scalingMarkdown(
     `contraction axis, round to nearest even; everything else BF16): ${
       plan.quant.map((q) => q.label).join(", ")
     }. Formats are fp4lab's ExMy (OCP-exact where OCP defines them, e.g. E4M3 max 448; the paper's ` +
-    `simulation reuses the Inf/NaN codes, SPEC.md 3).`,
+    `simulation reuses the Inf/NaN codes as normal values; the law's E and M are the bit counts either way).`,
     `- data: ${ctx.data}; loss = validation loss in nats per byte at the end of each run`,
     `- runs: ${s.runs.finished} of ${s.runs.planned} finished` +
     (s.runs.diverged ? `, ${s.runs.diverged} diverged` : "") +
@@ -551,7 +551,7 @@ export function scalingMarkdown(
     "",
     "**Scale, honestly.** The paper fits 359 runs of 41M-679M parameters on 10B-100B tokens. These",
     "runs have tens to hundreds of thousands of parameters and see at most a few hundred thousand",
-    "bytes, one seed each, so each loss carries seed noise of about 0.02 nats (SPEC.md 17) and the",
+    "bytes, one seed each, so each loss carries seed noise of about 0.02 nats and the",
     "law's eight constants are only loosely pinned down. The fitted constants are not comparable",
     "to the paper's in value (byte-level loss, different units of N and D); what can be checked is",
     "the form: does the law fit held-out runs, and do precision and block size order as it says.",
