@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type ModelConfig, presetByName, RECIPES } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { evalStepEquivalents, stepSeconds } from "./common.ts";
-import { renderSvg } from "./plot.ts";
+import { writeFigure } from "./plot.ts";
 import { formatSpread, judge, type Spread, spread, type Verdict } from "./stats.ts";
 import type { RunResult, RunSpec } from "./sweep.ts";
 import { type Fp4Variant, fp4Variants } from "./variants.ts";
@@ -675,7 +675,7 @@ function earlyWarnings(results: RunResult[]): string[] {
   ];
 }
 
-async function lossFigure(summary: Fp4Summary): Promise<string> {
+function lossFigure(summary: Fp4Summary): Record<string, unknown> {
   // The paired gap (same seed, same batches) rather than the raw loss: the seeds' spread in raw
   // loss is larger than most of the differences between recipes.
   const values = summary.rows.filter((r) => r.recipe !== "bf16" && r.gap.n > 0).map((r) => ({
@@ -686,7 +686,7 @@ async function lossFigure(summary: Fp4Summary): Promise<string> {
     hi: r.gap.mean + r.gap.std,
   }));
   const order = values.map((v) => v.recipe);
-  return await renderSvg({
+  return {
     title: "validation loss minus bf16 (paired by seed), mean ± std over seeds",
     width: 480,
     height: 18 * values.length,
@@ -715,7 +715,7 @@ async function lossFigure(summary: Fp4Summary): Promise<string> {
       },
     ],
     config: { legend: { orient: "bottom", columns: 2, labelLimit: 320 } },
-  });
+  };
 }
 
 function smooth(values: number[], window: number): number[] {
@@ -729,7 +729,7 @@ function smooth(values: number[], window: number): number[] {
   return out;
 }
 
-async function gapFigure(plan: Fp4Plan, results: RunResult[]): Promise<string> {
+function gapFigure(plan: Fp4Plan, results: RunResult[]): Record<string, unknown> {
   const values: Record<string, unknown>[] = [];
   const window = Math.max(1, Math.round(plan.steps / 15));
   for (const v of planVariants(plan)) {
@@ -749,7 +749,7 @@ async function gapFigure(plan: Fp4Plan, results: RunResult[]): Promise<string> {
       }
     }
   }
-  return await renderSvg({
+  return {
     title: "training loss minus bf16 (same batches; smoothed, mean over seeds)",
     data: { values },
     facet: { field: "panel", type: "nominal", title: null },
@@ -770,12 +770,13 @@ async function gapFigure(plan: Fp4Plan, results: RunResult[]): Promise<string> {
       ],
     },
     resolve: { scale: { color: "independent" } },
-  });
+  };
 }
 
 /**
  * Writes `<docs>/reproduce-fp4.md` with its figures and data under `<docs>/reproduce-fp4/`
- * (`loss.svg`, `gap.svg`, `runs.csv`, `summary.json`).
+ * (`loss.svg`, `gap.svg`, each with its Vega-Lite spec `loss.vl.json`, `gap.vl.json` beside it,
+ * `runs.csv`, `summary.json`).
  *
  * @param docs folder of the page
  * @param plan the plan
@@ -814,8 +815,8 @@ export async function writeFp4Report(
       2,
     ) + "\n",
   );
-  await Deno.writeTextFile(join(dir, "loss.svg"), await lossFigure(summary));
-  await Deno.writeTextFile(join(dir, "gap.svg"), await gapFigure(plan, results));
+  await writeFigure(join(dir, "loss.svg"), lossFigure(summary));
+  await writeFigure(join(dir, "gap.svg"), gapFigure(plan, results));
   await Deno.writeTextFile(
     join(docs, "reproduce-fp4.md"),
     fp4Markdown(plan, summary, ctx, parameters, results),

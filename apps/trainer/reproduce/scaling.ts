@@ -21,7 +21,7 @@ import {
 import { type ModelConfig, PRESETS, type Recipe, RECIPES } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { evalStepEquivalents, stepSeconds } from "./common.ts";
-import { renderSvg } from "./plot.ts";
+import { writeFigure } from "./plot.ts";
 import type { RunResult, RunSpec } from "./sweep.ts";
 import { exmyRecipe } from "./variants.ts";
 import { judge } from "./stats.ts";
@@ -802,14 +802,14 @@ export function scalingResultsCsv(results: RunResult[]): string {
   return [head, ...lines].join("\n") + "\n";
 }
 
-async function predictedFigure(s: ScalingSummary): Promise<string> {
+function predictedFigure(s: ScalingSummary): Record<string, unknown> {
   const values = [
     ...s.train.map((r) => ({ ...r, set: "fitted" })),
     ...s.heldOut.map((r) => ({ ...r, set: "held out" })),
   ];
   const all = values.flatMap((v) => [v.measured, v.predicted]).filter(Number.isFinite);
   const lo = Math.min(...all), hi = Math.max(...all);
-  return await renderSvg({
+  return {
     title: "fitted law: predicted vs measured validation loss",
     width: 420,
     height: 360,
@@ -843,17 +843,17 @@ async function predictedFigure(s: ScalingSummary): Promise<string> {
         },
       },
     ],
-  });
+  };
 }
 
-async function tokensFigure(plan: ScalingPlan, results: RunResult[]): Promise<string> {
+function tokensFigure(plan: ScalingPlan, results: RunResult[]): Record<string, unknown> {
   const values = results.filter((r) => r.fault === null).map((r) => ({
     model: `${r.model} (N = ${r.meta.params})`,
     tokens: r.tokens,
     loss: r.valLoss,
     config: String(r.meta.label),
   }));
-  return await renderSvg({
+  return {
     title: "validation loss against training tokens, per model size",
     data: { values },
     facet: { field: "model", type: "nominal", title: null, sort: plan.models.map((m) => m.name) },
@@ -878,10 +878,10 @@ async function tokensFigure(plan: ScalingPlan, results: RunResult[]): Promise<st
         color: { field: "config", type: "nominal", sort: plan.quant.map((q) => q.label) },
       },
     },
-  });
+  };
 }
 
-async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<string> {
+function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Record<string, unknown> {
   const values = results.flatMap((r) => {
     if (r.fault !== null || r.meta.block === "none") return [];
     const base = results.find((x) =>
@@ -895,7 +895,7 @@ async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<s
       config: String(r.meta.label),
     }];
   });
-  return await renderSvg({
+  return {
     title: "measured precision penalty: loss minus the bf16 run of the same model and length",
     data: { values },
     facet: { field: "model", type: "nominal", title: null, sort: plan.models.map((m) => m.name) },
@@ -920,13 +920,14 @@ async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<s
         { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
       ],
     },
-  });
+  };
 }
 
 /**
  * Writes `<docs>/reproduce-scaling-law.md` with its figures and data under
  * `<docs>/reproduce-scaling-law/` (`runs.csv` for `plan fit`, `results.csv`, `summary.json`,
- * `predicted-vs-measured.svg`, `loss-vs-tokens.svg`, `penalty.svg`).
+ * `predicted-vs-measured.svg`, `loss-vs-tokens.svg`, `penalty.svg`, each with its Vega-Lite spec
+ * beside it: `predicted-vs-measured.vl.json`, …).
  *
  * @param docs folder of the page
  * @param plan the plan
@@ -958,13 +959,10 @@ export async function writeScalingReport(
     ) + "\n",
   );
   if (summary.train.length) {
-    await Deno.writeTextFile(
-      join(dir, "predicted-vs-measured.svg"),
-      await predictedFigure(summary),
-    );
+    await writeFigure(join(dir, "predicted-vs-measured.svg"), predictedFigure(summary));
   }
-  await Deno.writeTextFile(join(dir, "loss-vs-tokens.svg"), await tokensFigure(plan, results));
-  await Deno.writeTextFile(join(dir, "penalty.svg"), await penaltyFigure(plan, results));
+  await writeFigure(join(dir, "loss-vs-tokens.svg"), tokensFigure(plan, results));
+  await writeFigure(join(dir, "penalty.svg"), penaltyFigure(plan, results));
   await Deno.writeTextFile(
     join(docs, "reproduce-scaling-law.md"),
     scalingMarkdown(plan, results, summary, ctx),
