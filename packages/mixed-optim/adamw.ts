@@ -10,7 +10,10 @@ import { type MomentFormat, type MomentScaling, pow2Scale } from "./moment_forma
 import { momentFloatFormat, momentIsScaled } from "./_formats.ts";
 import { resolveAdamWOptions } from "./_options.ts";
 
-/** Options of {@link createAdamW}. Defaults are the FP4 paper's (spec 6.3) and SPEC.md 13. */
+/**
+ * Options of {@link createAdamW}. Defaults are the FP4 paper's: β 0.9 / 0.95, weight decay 0.1,
+ * first moment in FP8 E4M3 and second moment in FP16, each with a per-tensor scale (after MS-AMP).
+ */
 export interface AdamWOptions {
   /** First-moment decay, in [0, 1). Default 0.9. */
   beta1?: number;

@@ -50,7 +50,8 @@ export interface MemoryReport {
  * sizes under a configuration (the storage sizes, not the f32 buffers of the simulation).
  *
  * @param sizes the element count of each parameter tensor, or the tensors themselves
- * @param config moment and gradient formats (defaults: SPEC.md 13, f32 gradients)
+ * @param config moment and gradient formats (defaults: the FP4 paper's E4M3 first moment and FP16
+ *   second moment, f32 gradients)
  * @returns the byte counts
  * @throws {RangeError} for a size that is not a non-negative integer or an unknown format
  *

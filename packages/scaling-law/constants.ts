@@ -75,7 +75,7 @@ export const CHANNEL_LOG2_BLOCK = 13.1567;
 
 /**
  * `k` of the cost model `C = k·P·N·D` used by the paper's figures: 6/16, so a 16-bit run costs
- * the usual 6·N·D FLOPs (SPEC.md 16).
+ * the usual 6·N·D FLOPs.
  *
  * @example
  * ```ts
