@@ -112,6 +112,63 @@ Deno.test("e2e: deno task train --preset smoke writes a consistent run folder", 
   }
 });
 
+Deno.test("e2e: the terminal summary is an aligned table with units; report.md keeps the Markdown", async () => {
+  const out = await Deno.makeTempDir({ prefix: "trainer_table_" });
+  try {
+    const run = join(out, "run");
+    const r = await train([
+      "--preset",
+      "smoke",
+      "--recipes",
+      "bf16,fp4",
+      "--steps",
+      "2",
+      "--data",
+      "markov",
+      "--out",
+      run,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes("|"), `no Markdown on the terminal:\n${r.stdout}`);
+    const lines = r.stdout.split("\n");
+    const names = [
+      "final train loss",
+      "val loss",
+      "gap to bf16",
+      "throughput",
+      "weights+optimizer",
+    ];
+    assert.ok(lines[0].startsWith("recipe"), lines[0]);
+    for (const n of names) assert.ok(lines[0].includes(n), n);
+    assert.match(
+      lines[1],
+      /^ +\(nats per byte\) +\(nats per byte\) +\(nats per byte\) +\(tokens\/s\) +\(MB\)$/,
+    );
+    assert.match(lines[2], /^-+( +-+){5}$/);
+    const report = JSON.parse(await Deno.readTextFile(join(run, "report.json")));
+    for (const [i, rec] of report.recipes.entries()) {
+      const row = lines[3 + i];
+      // Every number ends where its column's header ends (right-aligned under it).
+      const ends = [...row.matchAll(/\S+/g)].map((m) => m.index! + m[0].length);
+      assert.deepEqual(ends.slice(1), names.map((n) => lines[0].indexOf(n) + n.length), row);
+      const cells = row.trim().split(/ +/);
+      assert.deepEqual(cells.slice(0, 3), [
+        rec.recipe,
+        rec.finalTrainLoss.toFixed(4),
+        rec.valLoss.toFixed(4),
+      ]);
+      assert.equal(cells[3], (rec.gapToBf16 >= 0 ? "+" : "") + rec.gapToBf16.toFixed(4));
+      assert.equal(cells[4], String(Math.round(rec.tokensPerSec)));
+      assert.equal(cells[5], (rec.memoryBytes / 1e6).toFixed(2));
+    }
+    assert.match(r.stdout, /wrote .*run\/ \(report\.md/);
+    const md = await Deno.readTextFile(join(run, "report.md"));
+    assert.ok(md.includes("| recipe | final train loss |") && md.includes("| fp4 |"));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("e2e: bad flags and bad data exit 2 with one line on stderr", async () => {
   const dir = await Deno.makeTempDir({ prefix: "trainer_bad_" });
   try {

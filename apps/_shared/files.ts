@@ -67,10 +67,11 @@ export function outputError(error: unknown, path: string): unknown {
  * @throws {OutputError} for a full disk, a missing permission or a file in the way
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomic } from "./files.ts";
  * const dir = Deno.makeTempDirSync();
  * writeFileAtomic(`${dir}/a.txt`, "hello\n");
- * console.log(Deno.readTextFileSync(`${dir}/a.txt`)); // "hello\n"
+ * assert.equal(Deno.readTextFileSync(`${dir}/a.txt`), "hello\n");
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */

@@ -12,8 +12,9 @@ import { fileURLToPath } from "node:url";
  * @returns the path
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromFileUrl } from "./_url.ts";
- * console.log(fromFileUrl("file:///tmp/x")); // "/tmp/x"
+ * assert.equal(fromFileUrl("file:///tmp/x"), "/tmp/x");
  * ```
  */
 export function fromFileUrl(url: string): string {

@@ -16,8 +16,9 @@ import { outputError, syncDir, writeFileAtomic } from "../_shared/files.ts";
  * @returns e.g. `step-000040`
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stepName } from "./checkpoint_folder.ts";
- * console.log(stepName(40)); // "step-000040"
+ * assert.equal(stepName(40), "step-000040");
  * ```
  */
 export function stepName(step: number): string {
@@ -68,10 +69,11 @@ function exists(path: string): boolean {
  * @throws {OutputError} for a full disk or a missing permission, naming the file
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFolderAtomic } from "./checkpoint_folder.ts";
  * const dir = Deno.makeTempDirSync();
  * const path = writeFolderAtomic(dir, "step-000001", { "a.json": new TextEncoder().encode("{}") });
- * console.log(Deno.readTextFileSync(`${path}/a.json`)); // "{}"
+ * assert.equal(Deno.readTextFileSync(`${path}/a.json`), "{}");
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
@@ -158,10 +160,11 @@ export function pruneStepDirs(recipeDir: string, keep: number): void {
  * @returns the names removed
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clearStaleTemporaries } from "./checkpoint_folder.ts";
  * const dir = Deno.makeTempDirSync();
  * Deno.writeTextFileSync(`${dir}/model.safetensors.tmp-4242`, "partial");
- * console.log(clearStaleTemporaries(dir)); // [ "model.safetensors.tmp-4242" ]
+ * assert.deepEqual(clearStaleTemporaries(dir), ["model.safetensors.tmp-4242"]);
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */

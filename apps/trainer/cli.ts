@@ -125,9 +125,11 @@ kept) or internal error.`;
  *   divisible by the ranks, or a bad learning rate
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePlan } from "./cli.ts";
  * const plan = parsePlan(["--preset", "smoke", "--recipes", "fp32"]);
- * console.log(plan.steps, plan.recipes[0].name); // 20 "fp32"
+ * assert.equal(plan.steps, 20); // the smoke preset's default
+ * assert.equal(plan.recipes[0].name, "fp32");
  * ```
  */
 export function parsePlan(args: string[], now: Date = new Date()): Plan {

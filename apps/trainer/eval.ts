@@ -50,11 +50,12 @@ export interface EvalResult {
  * @throws {RangeError} when the text is shorter than one window
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { evaluateText } from "./eval.ts";
  * import { initialParams, paramLayout, PRESETS } from "@fp4lab/train";
  * const params = initialParams(paramLayout(PRESETS.smoke), 1);
  * const r = await evaluateText(PRESETS.smoke, params, new Uint8Array(40).fill(65));
- * console.log(r.tokens); // 30 (2 windows of 16, 15 predictions each; 8 bytes dropped)
+ * assert.equal(r.tokens, 30); // 2 windows of 16, 15 predictions each; 8 bytes dropped
  * ```
  */
 export async function evaluateText(
@@ -175,8 +176,9 @@ export function checkpointTokenizer(dir: string, vocabSize: number): TextTokeniz
  * @throws {UsageError} for an unknown name
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { recipeFlag } from "./eval.ts";
- * console.log(recipeFlag("fp4").name); // "fp4"
+ * assert.equal(recipeFlag("fp4").name, "fp4");
  * ```
  */
 export function recipeFlag(name: string | undefined): Recipe {
@@ -295,9 +297,10 @@ function parse(args: string[]) {
  * @throws {CheckpointError} naming max_position_embeddings and the memory one window needs
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { evalBatch } from "./eval.ts";
  * import { PRESETS } from "@fp4lab/train";
- * console.log(evalBatch(PRESETS.tiny, 16e9)); // 8
+ * assert.equal(evalBatch(PRESETS.tiny, 16e9), 8);
  * ```
  */
 export function evalBatch(config: ModelConfig, available = machineMemory()): number {

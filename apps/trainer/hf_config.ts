@@ -22,9 +22,10 @@ export const MAX_CONTEXT = 65536;
  * @throws {CheckpointError} naming the first field that is missing or unsupported
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { modelConfigFromHf } from "./hf_config.ts";
  * import { hfConfig, PRESETS } from "@fp4lab/train";
- * console.log(modelConfigFromHf(hfConfig(PRESETS.tiny), "config.json").name); // "tiny"
+ * assert.equal(modelConfigFromHf(hfConfig(PRESETS.tiny), "config.json").name, "tiny");
  * ```
  */
 export function modelConfigFromHf(hf: Record<string, unknown>, where: string): ModelConfig {

@@ -1,7 +1,7 @@
 /**
  * `deno task train`: trains the chosen recipes one after the other on the same data, seeds and
- * batches, prints a summary table and writes the run folder. Exit 0 done, 2 bad input (one
- * line), 1 training fault or internal error.
+ * batches, prints an aligned summary table with units (the Markdown one goes to report.md) and
+ * writes the run folder. Exit 0 done, 2 bad input (one line), 1 training fault or internal error.
  *
  * @module
  */
@@ -25,7 +25,7 @@ import {
 import { byteTokenizer, type TextTokenizer, tokenizerFiles } from "./tokenizer.ts";
 import { lossStatistics } from "./data.ts";
 import { createProgress } from "./progress.ts";
-import { markdownTable, summarize, writeReport } from "./report.ts";
+import { summarize, terminalTable, writeReport } from "./report.ts";
 import { type RecipeResult, TrainingFault, trainRecipe } from "./train.ts";
 import { CheckpointError, clearStaleTemporaries, stepName } from "./checkpoint.ts";
 import {
@@ -329,8 +329,13 @@ export async function main(args: string[]): Promise<number> {
     if (plan.json) {
       console.log(JSON.stringify({ run: plan.out, ...report }));
     } else {
-      console.log(markdownTable(summarize(results, data.valBytesPerToken ?? 1, standardErrors)));
-      console.log(`\nwrote ${plan.out}/ (metrics.csv, report.json, report.md, loss.svg)`);
+      console.log(terminalTable(summarize(results, data.valBytesPerToken ?? 1, standardErrors)));
+      console.log(
+        "final train loss: mean over the last 10% of steps; gap: validation loss minus bf16's",
+      );
+      console.log(
+        `\nwrote ${plan.out}/ (report.md, report.json, metrics.csv, events.jsonl, loss.svg, loss.vl.json)`,
+      );
     }
     return 0;
   } catch (e) {

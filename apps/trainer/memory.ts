@@ -19,9 +19,10 @@ import { UsageError } from "../_shared/cli.ts";
  * @returns bytes
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { activationBytes } from "./memory.ts";
  * import { PRESETS } from "@fp4lab/train";
- * console.log(activationBytes(PRESETS.tiny, 8, 128) > 50e6); // true
+ * assert.ok(activationBytes(PRESETS.tiny, 8, 128) > 50e6);
  * ```
  */
 export function activationBytes(config: ModelConfig, sequences: number, T: number): number {
@@ -35,8 +36,9 @@ export function activationBytes(config: ModelConfig, sequences: number, T: numbe
  * @returns bytes
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { machineMemory } from "./memory.ts";
- * console.log(machineMemory() > 0); // true
+ * assert.ok(machineMemory() > 0);
  * ```
  */
 export function machineMemory(): number {

@@ -20,8 +20,9 @@ export interface Progress {
  * @returns short text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDuration } from "./progress.ts";
- * console.log(formatDuration(185)); // "3m05s"
+ * assert.equal(formatDuration(185), "3m05s");
  * ```
  */
 export function formatDuration(seconds: number): string {
@@ -47,9 +48,12 @@ export function formatDuration(seconds: number): string {
  * @returns one line
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderBar } from "./progress.ts";
- * console.log(renderBar("fp4", 5, 10, 2.5, 1200, 30, 10));
- * // "fp4 [█████     ] 5/10 loss 2.500 1200 tok/s ETA 30s"
+ * assert.equal(
+ *   renderBar("fp4", 5, 10, 2.5, 1200, 30, 10),
+ *   "fp4 [█████     ] 5/10 loss 2.500 1200 tok/s ETA 30s",
+ * );
  * ```
  */
 export function renderBar(

@@ -19,8 +19,9 @@ const MAX_RECIPE_BYTES = 1 << 20;
  *   or two recipes with the same name (each gets its own folder)
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadRecipes } from "./recipe_files.ts";
- * console.log(loadRecipes("bf16,fp4").map((r) => r.name)); // ["bf16", "fp4"]
+ * assert.deepEqual(loadRecipes("bf16,fp4").map((r) => r.name), ["bf16", "fp4"]);
  * ```
  */
 export function loadRecipes(list: string): Recipe[] {

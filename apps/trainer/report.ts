@@ -105,8 +105,9 @@ export function summarize(
  * @returns text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./report.ts";
- * console.log(formatBytes(6_431_000)); // "6.43 MB"
+ * assert.equal(formatBytes(6_431_000), "6.43 MB");
  * ```
  */
 export function formatBytes(bytes: number): string {
@@ -117,15 +118,17 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * The summary as a Markdown table (also printed to the terminal).
+ * The summary as a Markdown table, for report.md ({@link terminalTable} is the terminal's).
  *
  * @param rows summary rows
  * @returns Markdown
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { markdownTable } from "./report.ts";
- * console.log(markdownTable([{ recipe: "bf16", finalTrainLoss: 2, valLoss: 2.1, gapToBf16: 0,
- *   tokensPerSec: 100, memoryBytes: 1000 }]).split("\n").length); // 3
+ * const md = markdownTable([{ recipe: "bf16", finalTrainLoss: 2, valLoss: 2.1, gapToBf16: 0,
+ *   tokensPerSec: 100, memoryBytes: 1000 }]);
+ * assert.equal(md.split("\n").length, 3); // header, rule, one row per recipe
  * ```
  */
 export function markdownTable(rows: SummaryRow[]): string {
@@ -142,6 +145,97 @@ export function markdownTable(rows: SummaryRow[]): string {
   return [head, sep, ...lines].join("\n");
 }
 
+/** A column of the terminal table: its name, its unit line, its alignment and its cell. */
+interface Column {
+  name: string;
+  unit: string;
+  right: boolean;
+  cell: (r: SummaryRow) => string;
+}
+
+const NATS = "(nats per byte)";
+const TERMINAL_COLUMNS: Column[] = [
+  { name: "recipe", unit: "", right: false, cell: (r) => r.recipe },
+  { name: "final train loss", unit: NATS, right: true, cell: (r) => r.finalTrainLoss.toFixed(4) },
+  {
+    name: "val loss",
+    unit: NATS,
+    right: true,
+    cell: (r) =>
+      r.valLoss.toFixed(4) +
+      (r.valStandardError === undefined ? "" : ` ± ${r.valStandardError.toFixed(4)}`),
+  },
+  {
+    name: "val",
+    unit: "(bits/byte)",
+    right: true,
+    cell: (r) => r.valBitsPerByte === undefined ? "—" : r.valBitsPerByte.toFixed(4),
+  },
+  {
+    name: "gap to bf16",
+    unit: NATS,
+    right: true,
+    cell: (r) =>
+      r.gapToBf16 === null ? "—" : (r.gapToBf16 >= 0 ? "+" : "") + r.gapToBf16.toFixed(4),
+  },
+  {
+    name: "throughput",
+    unit: "(tokens/s)",
+    right: true,
+    cell: (r) => `${Math.round(r.tokensPerSec)}`,
+  },
+  {
+    name: "weights+optimizer",
+    unit: "(MB)",
+    right: true,
+    cell: (r) => (r.memoryBytes / 1e6).toFixed(2),
+  },
+];
+
+/**
+ * The summary as the terminal shows it at the end of `deno task train`: aligned columns two
+ * spaces apart, numbers right-aligned, each column's unit on a second header line (losses in nats
+ * per token, which is per byte for the byte vocabulary, the validation loss with its standard
+ * error and in bits per byte, throughput in tokens/s, weights + optimizer state in MB), a rule
+ * under the header.
+ *
+ * @param rows summary rows
+ * @returns the table, one line per row after the three header lines
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { terminalTable } from "./report.ts";
+ * const text = terminalTable([
+ *   { recipe: "bf16", finalTrainLoss: 2, valLoss: 2.1, gapToBf16: 0, tokensPerSec: 1234.4,
+ *     memoryBytes: 6_431_000, valBitsPerByte: 3.0297, valStandardError: 0.0031 },
+ *   { recipe: "fp4", finalTrainLoss: 2.05, valLoss: 2.13, gapToBf16: 0.03, tokensPerSec: 987,
+ *     memoryBytes: 6_431_000, valBitsPerByte: 3.0730, valStandardError: 0.0032 },
+ * ]);
+ * const lines = text.split("\n");
+ * assert.match(lines[1], /\(nats per byte\).*\(bits\/byte\).*\(tokens\/s\).*\(MB\)/);
+ * assert.deepEqual(lines[4].split(/ +/), [
+ *   "fp4", "2.0500", "2.1300", "±", "0.0032", "3.0730", "+0.0300", "987", "6.43",
+ * ]);
+ * assert.equal(lines[4].length, lines[0].length); // numbers end under their headers
+ * ```
+ */
+export function terminalTable(rows: SummaryRow[]): string {
+  const columns = TERMINAL_COLUMNS;
+  const cells = rows.map((r) => columns.map((c) => c.cell(r)));
+  const widths = columns.map((c, j) =>
+    Math.max(c.name.length, c.unit.length, ...cells.map((row) => row[j].length))
+  );
+  const line = (texts: string[]) =>
+    texts.map((t, j) => columns[j].right ? t.padStart(widths[j]) : t.padEnd(widths[j]))
+      .join("  ").trimEnd();
+  return [
+    line(columns.map((c) => c.name)),
+    line(columns.map((c) => c.unit)),
+    line(widths.map((w) => "-".repeat(w))),
+    ...cells.map(line),
+  ].join("\n");
+}
+
 /**
  * The per-step metrics as CSV: recipe,step,tokens,train_loss,val_loss,lr,elapsed_s.
  *
@@ -150,8 +244,9 @@ export function markdownTable(rows: SummaryRow[]): string {
  * @returns CSV text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { metricsCsv } from "./report.ts";
- * console.log(metricsCsv([], 1)); // "recipe,step,tokens,train_loss,val_loss,lr,elapsed_s\n"
+ * assert.equal(metricsCsv([], 1), "recipe,step,tokens,train_loss,val_loss,lr,elapsed_s\n");
  * ```
  */
 export function metricsCsv(results: RecipeResult[], tokensPerStep: number): string {

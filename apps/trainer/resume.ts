@@ -64,9 +64,10 @@ export interface DataFingerprint {
  * @returns its size and SHA-256
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dataFingerprint } from "./resume.ts";
  * const d = { source: "x", train: new Uint8Array([1]), val: new Uint8Array([2]), entropyRate: null };
- * console.log(dataFingerprint(d).bytes); // 2
+ * assert.equal(dataFingerprint(d).bytes, 2); // train + val
  * ```
  */
 export function dataFingerprint(data: Dataset): DataFingerprint {

@@ -107,6 +107,7 @@ export type OnStep = (step: number, loss: number, tokensPerSec: number) => void;
  *   where non-finite values appeared
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { trainRecipe } from "./train.ts";
  * import { PRESETS, RECIPES } from "@fp4lab/train";
  * import { markovSource } from "./data.ts";
@@ -114,7 +115,7 @@ export type OnStep = (step: number, loss: number, tokensPerSec: number) => void;
  *   config: PRESETS.smoke, steps: 3, batch: 2, ranks: 1, lr: 1e-3, seed: 1, evalPoints: 1,
  *   valWindows: 4,
  * });
- * console.log(r.records.length); // 3
+ * assert.equal(r.records.length, 3); // one record a step
  * ```
  */
 export async function trainRecipe(

@@ -57,11 +57,13 @@ export interface AppliedFactor {
  * ```ts
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { applyGradientFactor } from "@fp4lab/dge";
+ * import assert from "node:assert/strict";
  * const scaled = new Float32Array([0, 1.25, 3.5, 6]);
  * const grad = new Float32Array([1, 1, -2, 0.5]);
  * const { meanFactor, cappedFraction } = applyGradientFactor(grad, scaled, E2M1, { out: grad });
- * console.log(grad); // [0.2, 3, -6, 0.1]
- * console.log(meanFactor, cappedFraction); // 1.6 0.5
+ * assert.deepEqual(grad, new Float32Array([0.2, 3, -6, 0.1]));
+ * assert.equal(meanFactor, 1.6);
+ * assert.equal(cappedFraction, 0.5);
  * ```
  */
 export function applyGradientFactor(

@@ -44,8 +44,10 @@ export type { FactorOptions, FloatArray } from "./_plan.ts";
  * ```ts
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { dgeFactor } from "@fp4lab/dge";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array([0, 1, 1.25, 1.4, 5]);
- * console.log(dgeFactor(x, E2M1)); // [0.2, 0.2, 3, ~0.301, 3]: 1/k on the grid, capped mid-way
+ * const factor = Array.from(dgeFactor(x, E2M1), (v) => +v.toFixed(3));
+ * assert.deepEqual(factor, [0.2, 0.2, 3, 0.301, 3]); // 1/k on the grid, capped mid-way
  * ```
  */
 export function dgeFactor(
@@ -92,7 +94,8 @@ export function dgeFactor(
  * ```ts
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { steFactor } from "@fp4lab/dge";
- * console.log(steFactor(new Float32Array([0.3, 7]), E2M1)); // [1, 1]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(steFactor(new Float32Array([0.3, 7]), E2M1), new Float32Array([1, 1]));
  * ```
  */
 export function steFactor(
@@ -130,7 +133,9 @@ export function steFactor(
  * ```ts
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { clippedSteFactor } from "@fp4lab/dge";
- * console.log(clippedSteFactor(new Float32Array([-6, 2.2, 6.5]), E2M1)); // [1, 1, 0]
+ * import assert from "node:assert/strict";
+ * const factor = clippedSteFactor(new Float32Array([-6, 2.2, 6.5]), E2M1);
+ * assert.deepEqual(factor, new Float32Array([1, 1, 0])); // zero past ±maxNormal
  * ```
  */
 export function clippedSteFactor(

@@ -21,8 +21,11 @@ const grids = new WeakMap<FloatFormat, Float64Array>();
  * ```ts
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { gridPoints } from "@fp4lab/dge";
- * console.log(Array.from(gridPoints(E2M1)));
- * // [-6, -4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4, 6]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(
+ *   Array.from(gridPoints(E2M1)),
+ *   [-6, -4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4, 6],
+ * );
  * ```
  */
 export function gridPoints(format: FloatFormat): Float64Array {

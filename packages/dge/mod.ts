@@ -12,11 +12,14 @@
  * ```ts
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { applyGradientFactor, dgeFactor } from "@fp4lab/dge";
+ * import assert from "node:assert/strict";
  * const scaled = new Float32Array([0, 0.7, 1.25, 4.5]); // W / scale, in [-6, 6]
- * console.log(dgeFactor(scaled, E2M1)); // [0.2, ~0.725, 3, ~0.348]
+ * const factor = Array.from(dgeFactor(scaled, E2M1), (v) => +v.toFixed(3));
+ * assert.deepEqual(factor, [0.2, 0.725, 3, 0.348]); // ≈, to 3 decimals
  * const grad = new Float32Array([1, 1, 1, 1]); // dL/dW_q from the weight-gradient GEMM
  * const { meanFactor, cappedFraction } = applyGradientFactor(grad, scaled, E2M1, { out: grad });
- * console.log(meanFactor.toFixed(3), cappedFraction); // "1.068" 0.25
+ * assert.equal(meanFactor.toFixed(3), "1.068");
+ * assert.equal(cappedFraction, 0.25);
  * ```
  *
  * @module

@@ -38,8 +38,9 @@ import {
  * ```ts
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { dgeSurrogate } from "@fp4lab/dge";
+ * import assert from "node:assert/strict";
  * const f = dgeSurrogate(new Float64Array([2, 2.5, 2.9, 7]), E2M1, { k: 5 });
- * console.log(f); // [2, 2.5, ~2.978, 6]
+ * assert.deepEqual(Array.from(f, (v) => +v.toFixed(3)), [2, 2.5, 2.978, 6]); // ≈, to 3 decimals
  * ```
  */
 export function dgeSurrogate(

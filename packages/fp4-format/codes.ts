@@ -24,8 +24,11 @@ const tables = new WeakMap<FloatFormat, Float32Array>();
  * @example Every value of FP4 E2M1
  * ```ts
  * import { codeTable, E2M1 } from "@fp4lab/fp4-format";
- * console.log(Array.from(codeTable(E2M1)));
- * // [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(
+ *   Array.from(codeTable(E2M1)),
+ *   [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6],
+ * );
  * ```
  */
 export function codeTable(format: FloatFormat): Float32Array {
@@ -69,7 +72,9 @@ export function codeTable(format: FloatFormat): Float32Array {
  * @example
  * ```ts
  * import { decode, E4M3 } from "@fp4lab/fp4-format";
- * console.log(decode(new Uint8Array([0x7e, 0x01, 0x7f]), E4M3)); // [448, 0.001953125, NaN]
+ * import assert from "node:assert/strict";
+ * const values = decode(new Uint8Array([0x7e, 0x01, 0x7f]), E4M3);
+ * assert.deepEqual(values, new Float32Array([448, 0.001953125, NaN]));
  * ```
  */
 export function decode(
@@ -114,9 +119,10 @@ export interface EncodeOptions extends Omit<QuantizeOptions, "out" | "scale"> {
  * @example FP4 codes, two to a byte
  * ```ts
  * import { E2M1, encode, packNibbles } from "@fp4lab/fp4-format";
+ * import assert from "node:assert/strict";
  * const codes = encode(new Float32Array([1, -6, 0.5, 3]), E2M1);
- * console.log(codes); // Uint8Array [2, 15, 1, 5]
- * console.log(packNibbles(codes)); // Uint8Array [0xf2, 0x51]
+ * assert.deepEqual(codes, new Uint8Array([2, 15, 1, 5]));
+ * assert.deepEqual(packNibbles(codes), new Uint8Array([0xf2, 0x51]));
  * ```
  */
 export function encode(
@@ -165,7 +171,9 @@ const CHUNK = 8192;
  * @example
  * ```ts
  * import { E2M1, encodePacked } from "@fp4lab/fp4-format";
- * console.log(encodePacked(new Float32Array([1, -6, 0.5]), E2M1)); // Uint8Array [0xf2, 0x01]
+ * import assert from "node:assert/strict";
+ * const packed = encodePacked(new Float32Array([1, -6, 0.5]), E2M1);
+ * assert.deepEqual(packed, new Uint8Array([0xf2, 0x01]));
  * ```
  */
 export function encodePacked(

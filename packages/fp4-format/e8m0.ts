@@ -54,8 +54,9 @@ export function floorLog2(v: number): number {
  * @example
  * ```ts
  * import { encodeE8M0 } from "@fp4lab/fp4-format";
- * console.log(encodeE8M0([1, 0.5, 3])); // Uint8Array [127, 126, 129]
- * console.log(encodeE8M0([3], { rounding: "floor" })); // Uint8Array [128]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(encodeE8M0([1, 0.5, 3]), new Uint8Array([127, 126, 129]));
+ * assert.deepEqual(encodeE8M0([3], { rounding: "floor" }), new Uint8Array([128]));
  * ```
  */
 export function encodeE8M0(
@@ -102,7 +103,8 @@ export function encodeE8M0(
  * @example
  * ```ts
  * import { decodeE8M0 } from "@fp4lab/fp4-format";
- * console.log(decodeE8M0(new Uint8Array([127, 130, 255]))); // Float32Array [1, 8, NaN]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(decodeE8M0(new Uint8Array([127, 130, 255])), new Float32Array([1, 8, NaN]));
  * ```
  */
 export function decodeE8M0(bytes: Uint8Array, out?: Float32Array): Float32Array {

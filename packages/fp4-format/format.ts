@@ -94,8 +94,9 @@ function checkInteger(name: string, value: number, lo: number, hi: number): void
  * @example Build the scaling-law paper's E3M1 with no reserved codes
  * ```ts
  * import { floatFormat } from "@fp4lab/fp4-format";
+ * import assert from "node:assert/strict";
  * const e3m1 = floatFormat(3, 1, { ieeeSpecials: false });
- * console.log(e3m1.maxNormal); // 24
+ * assert.equal(e3m1.maxNormal, 24);
  * ```
  */
 export function floatFormat(
@@ -218,8 +219,9 @@ const ALIASES: Readonly<Record<string, string>> = {
  * @example
  * ```ts
  * import { parseFormat } from "@fp4lab/fp4-format";
- * console.log(parseFormat("fp8").name); // "E4M3"
- * console.log(parseFormat("e3m4").maxNormal); // 15.5
+ * import assert from "node:assert/strict";
+ * assert.equal(parseFormat("fp8").name, "E4M3");
+ * assert.equal(parseFormat("e3m4").maxNormal, 15.5);
  * ```
  */
 export function parseFormat(name: string): FloatFormat {

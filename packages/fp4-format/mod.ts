@@ -11,9 +11,10 @@
  * @example
  * ```ts
  * import { E2M1, encode, packNibbles, quantize } from "@fp4lab/fp4-format";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array([0.3, -2.6, 5.2, 100]);
- * console.log(quantize(x, E2M1)); // Float32Array [0.5, -3, 6, 6]
- * console.log(packNibbles(encode(x, E2M1))); // Uint8Array [0xd1, 0x77]
+ * assert.deepEqual(quantize(x, E2M1), new Float32Array([0.5, -3, 6, 6]));
+ * assert.deepEqual(packNibbles(encode(x, E2M1)), new Uint8Array([0xd1, 0x77]));
  * ```
  *
  * @module

@@ -17,7 +17,8 @@ import { checkOutLength } from "./_check.ts";
  * @example
  * ```ts
  * import { packNibbles } from "@fp4lab/fp4-format";
- * console.log(packNibbles(new Uint8Array([1, 2, 3]))); // Uint8Array [0x21, 0x03]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(packNibbles(new Uint8Array([1, 2, 3])), new Uint8Array([0x21, 0x03]));
  * ```
  */
 export function packNibbles(codes: Uint8Array, out?: Uint8Array): Uint8Array {
@@ -56,7 +57,8 @@ export function packNibbles(codes: Uint8Array, out?: Uint8Array): Uint8Array {
  * @example
  * ```ts
  * import { unpackNibbles } from "@fp4lab/fp4-format";
- * console.log(unpackNibbles(new Uint8Array([0x21, 0x03]), 3)); // Uint8Array [1, 2, 3]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(unpackNibbles(new Uint8Array([0x21, 0x03]), 3), new Uint8Array([1, 2, 3]));
  * ```
  */
 export function unpackNibbles(

@@ -58,16 +58,19 @@ export interface QuantizeOptions {
  * @example Round to FP4 (E2M1) and FP8 (E4M3)
  * ```ts
  * import { E2M1, E4M3, quantize } from "@fp4lab/fp4-format";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array([0.3, 2.5, -5, 7, 300.7]);
- * console.log(quantize(x, E2M1)); // Float32Array [0.5, 2, -4, 6, 6]
- * console.log(quantize(x, E4M3)); // Float32Array [0.3125, 2.5, -5, 7, 288]
+ * assert.deepEqual(quantize(x, E2M1), new Float32Array([0.5, 2, -4, 6, 6]));
+ * assert.deepEqual(quantize(x, E4M3), new Float32Array([0.3125, 2.5, -5, 7, 288]));
  * ```
  *
  * @example The FP4 paper's table rounds ties upward
  * ```ts
  * import { E2M1, quantize } from "@fp4lab/fp4-format";
+ * import assert from "node:assert/strict";
  * const ties = new Float32Array([0.25, 2.5, 5, -0.75]);
- * console.log(quantize(ties, E2M1, { rounding: "nearest-up" })); // [0.5, 3, 6, -0.5]
+ * const up = quantize(ties, E2M1, { rounding: "nearest-up" });
+ * assert.deepEqual(up, new Float32Array([0.5, 3, 6, -0.5]));
  * ```
  */
 export function quantize(

@@ -25,8 +25,9 @@ function mix32(x: number): number {
  * @example
  * ```ts
  * import { seedKey, uniformAt } from "@fp4lab/fp4-format";
+ * import assert from "node:assert/strict";
  * const key = seedKey(42);
- * console.log(uniformAt(key, 0) === uniformAt(key, 0)); // true
+ * assert.equal(uniformAt(key, 0), uniformAt(key, 0));
  * ```
  */
 export function seedKey(seed: number): number {
@@ -43,8 +44,9 @@ export function seedKey(seed: number): number {
  * @example
  * ```ts
  * import { seedKey, uniformAt } from "@fp4lab/fp4-format";
+ * import assert from "node:assert/strict";
  * const u = uniformAt(seedKey(1), 7);
- * console.log(u >= 0 && u < 1); // true
+ * assert.ok(u >= 0 && u < 1);
  * ```
  */
 export function uniformAt(key: number, index: number): number {

@@ -19,7 +19,8 @@ import { decode, encode } from "./codes.ts";
  * @example
  * ```ts
  * import { encodeUE4M3 } from "@fp4lab/fp4-format";
- * console.log(encodeUE4M3([1, 448, 1000, 0.3])); // Uint8Array [56, 126, 126, 42]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(encodeUE4M3([1, 448, 1000, 0.3]), new Uint8Array([56, 126, 126, 42]));
  * ```
  */
 export function encodeUE4M3(values: ArrayLike<number>, out?: Uint8Array): Uint8Array {
@@ -38,7 +39,8 @@ export function encodeUE4M3(values: ArrayLike<number>, out?: Uint8Array): Uint8A
  * @example
  * ```ts
  * import { decodeUE4M3 } from "@fp4lab/fp4-format";
- * console.log(decodeUE4M3(new Uint8Array([56, 126, 127]))); // Float32Array [1, 448, NaN]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(decodeUE4M3(new Uint8Array([56, 126, 127])), new Float32Array([1, 448, NaN]));
  * ```
  */
 export function decodeUE4M3(bytes: Uint8Array, out?: Float32Array): Float32Array {

@@ -10,7 +10,10 @@ import { type MomentFormat, type MomentScaling, pow2Scale } from "./moment_forma
 import { momentFloatFormat, momentIsScaled } from "./_formats.ts";
 import { resolveAdamWOptions } from "./_options.ts";
 
-/** Options of {@link createAdamW}. Defaults are the FP4 paper's (spec 6.3) and SPEC.md 13. */
+/**
+ * Options of {@link createAdamW}. Defaults are the FP4 paper's: β 0.9 / 0.95, weight decay 0.1,
+ * first moment in FP8 E4M3 and second moment in FP16, each with a per-tensor scale (after MS-AMP).
+ */
 export interface AdamWOptions {
   /** First-moment decay, in [0, 1). Default 0.9. */
   beta1?: number;
@@ -82,10 +85,12 @@ export interface AdamWState {
  * @example
  * ```ts
  * import { adamwStep, createAdamW } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const w = new Float32Array([1, -2]);
  * const opt = createAdamW([w], { weightDecay: 0, m1Format: "f32", m2Format: "f32" });
  * adamwStep(opt, [new Float32Array([0.5, -0.5])], 0.1);
- * console.log(w); // Float32Array [0.9, -1.9] (the first Adam step moves each weight by lr)
+ * // the first Adam step moves each weight by lr
+ * assert.deepEqual(w, new Float32Array([0.9, -1.9]));
  * ```
  */
 export function createAdamW(params: Float32Array[], options: AdamWOptions = {}): AdamWState {
@@ -136,10 +141,12 @@ function optionsFor(buffer: Float32Array): QuantizeOptions {
  * @example FP8 first moment, FP16 second moment (the defaults)
  * ```ts
  * import { adamwStep, createAdamW } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const w = new Float32Array([0.5, -0.25, 1]);
  * const opt = createAdamW([w], { weightDecay: 0 });
  * for (let i = 0; i < 3; i++) adamwStep(opt, [new Float32Array([1e-4, -2e-3, 0])], 0.01);
- * console.log(opt.step, w); // 3 Float32Array [0.47, -0.22, 1] (approximately)
+ * assert.equal(opt.step, 3);
+ * assert.deepEqual(Array.from(w, (v) => +v.toFixed(2)), [0.47, -0.22, 1]); // ≈, to 2 decimals
  * ```
  */
 export function adamwStep(state: AdamWState, grads: Float32Array[], lr: number): AdamWState {

@@ -68,10 +68,12 @@ function encodeMoments(stored: Float32Array[], name: MomentFormat): MomentCodes[
  * @example
  * ```ts
  * import { adamwStep, createAdamW, exportAdamWState } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const opt = createAdamW([new Float32Array([1, 2, 3])]);
  * adamwStep(opt, [new Float32Array([0.1, 0.2, 0.3])], 0.01);
  * const ckpt = exportAdamWState(opt);
- * console.log(ckpt.m1[0].constructor.name, ckpt.m2[0].constructor.name); // Uint8Array Uint16Array
+ * assert.ok(ckpt.m1[0] instanceof Uint8Array); // E4M3 codes
+ * assert.ok(ckpt.m2[0] instanceof Uint16Array); // FP16 bits
  * ```
  */
 export function exportAdamWState(state: AdamWState): AdamWCheckpoint {
@@ -140,11 +142,13 @@ function checkScales(name: string, scales: unknown, tensors: number): Float32Arr
  * @example
  * ```ts
  * import { adamwStep, createAdamW, exportAdamWState, importAdamWState } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const w = new Float32Array([1, 2]);
  * const opt = createAdamW([w]);
  * adamwStep(opt, [new Float32Array([0.5, -1])], 0.01);
  * const again = importAdamWState([w.slice()], exportAdamWState(opt));
- * console.log(again.step, again.m1[0].join() === opt.m1[0].join()); // 1 true
+ * assert.equal(again.step, 1);
+ * assert.deepEqual(again.m1[0], opt.m1[0]);
  * ```
  */
 export function importAdamWState(

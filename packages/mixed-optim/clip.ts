@@ -16,7 +16,8 @@ import { checkFiniteIn, checkTensorList } from "./_check.ts";
  * @example
  * ```ts
  * import { gradNorm } from "@fp4lab/mixed-optim";
- * console.log(gradNorm([new Float32Array([3]), new Float32Array([4])])); // 5
+ * import assert from "node:assert/strict";
+ * assert.equal(gradNorm([new Float32Array([3]), new Float32Array([4])]), 5);
  * ```
  */
 export function gradNorm(grads: readonly Float32Array[]): number {
@@ -42,8 +43,10 @@ export function gradNorm(grads: readonly Float32Array[]): number {
  * @example
  * ```ts
  * import { clipGradNorm, gradNorm } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const g = [new Float32Array([3, 4])];
- * console.log(clipGradNorm(g, 1), gradNorm(g)); // 5 0.9999998
+ * assert.equal(clipGradNorm(g, 1), 5); // the norm before clipping
+ * assert.ok(Math.abs(gradNorm(g) - 1) < 1e-6); // 0.9999998 after, in f32
  * ```
  */
 export function clipGradNorm(grads: Float32Array[], maxNorm: number): number {

@@ -28,7 +28,8 @@ export const E4M3_UNIT_ROUNDOFF = 2 ** -4;
  * @example
  * ```ts
  * import { fp8GradScale } from "@fp4lab/mixed-optim";
- * console.log(fp8GradScale(0.25, 4)); // 0.00390625: a sum up to 1.27 fits under 448 · 2^-8
+ * import assert from "node:assert/strict";
+ * assert.equal(fp8GradScale(0.25, 4), 2 ** -8); // a sum up to 1.27 fits under 448 · 2^-8
  * ```
  */
 export function fp8GradScale(amax: number, ranks: number): number {
@@ -51,9 +52,11 @@ export function fp8GradScale(amax: number, ranks: number): number {
  * @example
  * ```ts
  * import { decodeFp8, encodeFp8 } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array([0.3, -1.1]);
  * const codes = encodeFp8(x, 2 ** -6, new Uint8Array(2), new Float32Array(2));
- * console.log(decodeFp8(codes, 2 ** -6, new Float32Array(2))); // Float32Array [0.3125, -1.125]
+ * const back = decodeFp8(codes, 2 ** -6, new Float32Array(2));
+ * assert.deepEqual(back, new Float32Array([0.3125, -1.125]));
  * ```
  */
 export function encodeFp8(
@@ -93,8 +96,10 @@ export function encodeFp8(
  * @example
  * ```ts
  * import { decodeFp8 } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const out = new Float32Array([1, 1]);
- * console.log(decodeFp8(new Uint8Array([0x38, 0xb8]), 0.5, out, true)); // Float32Array [1.5, 0.5]
+ * decodeFp8(new Uint8Array([0x38, 0xb8]), 0.5, out, true); // ±1 · 0.5, added to out
+ * assert.deepEqual(out, new Float32Array([1.5, 0.5]));
  * ```
  */
 export function decodeFp8(

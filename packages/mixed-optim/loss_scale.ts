@@ -40,7 +40,8 @@ export type LossScalerOptions = Partial<Omit<LossScaler, "cleanSteps" | "skipped
  * @example
  * ```ts
  * import { createLossScaler } from "@fp4lab/mixed-optim";
- * console.log(createLossScaler({ growthInterval: 100 }).scale); // 65536
+ * import assert from "node:assert/strict";
+ * assert.equal(createLossScaler({ growthInterval: 100 }).scale, 65536);
  * ```
  */
 export function createLossScaler(options: LossScalerOptions = {}): LossScaler {
@@ -82,9 +83,11 @@ function checkScaler(s: LossScaler, name: string): void {
  * @example
  * ```ts
  * import { createLossScaler, unscaleGrads } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const scaler = createLossScaler({ scale: 1024 });
  * const g = [new Float32Array([512, -2048])];
- * console.log(unscaleGrads(g, scaler), g[0]); // true Float32Array [0.5, -2]
+ * assert.equal(unscaleGrads(g, scaler), true); // every gradient finite
+ * assert.deepEqual(g[0], new Float32Array([0.5, -2]));
  * ```
  */
 export function unscaleGrads(grads: Float32Array[], scaler: LossScaler): boolean {
@@ -116,10 +119,13 @@ export function unscaleGrads(grads: Float32Array[], scaler: LossScaler): boolean
  * @example
  * ```ts
  * import { createLossScaler, lossScaleUpdate } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const scaler = createLossScaler({ scale: 8, growthInterval: 2 });
- * console.log(lossScaleUpdate(scaler, false), scaler.scale); // false 4
+ * assert.equal(lossScaleUpdate(scaler, false), false); // overflow: skip the step, halve the scale
+ * assert.equal(scaler.scale, 4);
  * lossScaleUpdate(scaler, true);
- * console.log(lossScaleUpdate(scaler, true), scaler.scale); // true 8
+ * assert.equal(lossScaleUpdate(scaler, true), true); // two good steps: double it
+ * assert.equal(scaler.scale, 8);
  * ```
  */
 export function lossScaleUpdate(scaler: LossScaler, finite: boolean): boolean {

@@ -50,17 +50,21 @@ export interface MemoryReport {
  * sizes under a configuration (the storage sizes, not the f32 buffers of the simulation).
  *
  * @param sizes the element count of each parameter tensor, or the tensors themselves
- * @param config moment and gradient formats (defaults: SPEC.md 13, f32 gradients)
+ * @param config moment and gradient formats (defaults: the FP4 paper's E4M3 first moment and FP16
+ *   second moment, f32 gradients)
  * @returns the byte counts
  * @throws {RangeError} for a size that is not a non-negative integer or an unknown format
  *
  * @example Paper optimizer (FP8 m, FP16 v) against all-f32, 1 M parameters in one tensor
  * ```ts
  * import { memoryReport } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const paper = memoryReport([1_000_000]);
  * const f32 = memoryReport([1_000_000], { m1Format: "f32", m2Format: "f32" });
- * console.log(paper.optimizerBytes, f32.optimizerBytes); // 3000008 8000000
- * console.log(paper.bytesPerParam.toFixed(2), f32.bytesPerParam); // "11.00" 16
+ * assert.equal(paper.optimizerBytes, 3_000_008); // 3 bytes a parameter, one f32 scale a moment
+ * assert.equal(f32.optimizerBytes, 8_000_000);
+ * assert.equal(paper.bytesPerParam.toFixed(2), "11.00");
+ * assert.equal(f32.bytesPerParam, 16);
  * ```
  */
 export function memoryReport(

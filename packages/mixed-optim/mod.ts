@@ -9,6 +9,7 @@
  * @example
  * ```ts
  * import { adamwStep, clipGradNorm, createAdamW, lrAt } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const w = new Float32Array([3, -2]); // minimise ½‖w‖²: the gradient is w
  * const opt = createAdamW([w], { weightDecay: 0 }); // m in E4M3, v in FP16
  * const schedule = { kind: "cosine", peakLr: 0.1, minLr: 0.01, warmupSteps: 10, totalSteps: 200 } as const;
@@ -17,7 +18,7 @@
  *   clipGradNorm(g, 1);
  *   adamwStep(opt, g, lrAt(schedule, step));
  * }
- * console.log(Math.hypot(w[0], w[1]) < 0.05); // true
+ * assert.ok(Math.hypot(w[0], w[1]) < 0.05); // from ‖w‖ = 3.6 to near the minimum at 0
  * ```
  *
  * @module

@@ -39,7 +39,8 @@ export const MOMENT_FORMATS: readonly MomentFormat[] = Object.freeze([
  * @example
  * ```ts
  * import { momentBytes } from "@fp4lab/mixed-optim";
- * console.log(momentBytes("E4M3"), momentBytes("FP16"), momentBytes("f32")); // 1 2 4
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([momentBytes("E4M3"), momentBytes("FP16"), momentBytes("f32")], [1, 2, 4]);
  * ```
  */
 export function momentBytes(name: MomentFormat): number {
@@ -60,8 +61,9 @@ export function momentBytes(name: MomentFormat): number {
  * @example
  * ```ts
  * import { pow2Scale } from "@fp4lab/mixed-optim";
- * console.log(pow2Scale(1, 448)); // 0.00390625 (1 / 256: 1 is stored as 256)
- * console.log(pow2Scale(448, 448)); // 1
+ * import assert from "node:assert/strict";
+ * assert.equal(pow2Scale(1, 448), 1 / 256); // 1 is stored as 256
+ * assert.equal(pow2Scale(448, 448), 1);
  * ```
  */
 export function pow2Scale(amax: number, maxNormal: number): number {

@@ -19,9 +19,11 @@ import type { AdamWState } from "./adamw.ts";
  * @example
  * ```ts
  * import { adamwStep, createAdamW, momentValues } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const opt = createAdamW([new Float32Array(2)]);
  * adamwStep(opt, [new Float32Array([1, -3])], 0.01);
- * console.log(momentValues(opt, "m1", 0)); // Float32Array [0.1, -0.3] on the E4M3 grid: [0.1015625, -0.3125]
+ * const m1 = momentValues(opt, "m1", 0); // m = 0.1 · g = [0.1, -0.3], stored in E4M3
+ * assert.deepEqual(m1, new Float32Array([0.1015625, -0.3125]));
  * ```
  */
 export function momentValues(

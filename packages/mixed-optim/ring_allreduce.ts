@@ -68,10 +68,12 @@ function checkOptions(options: AllReduceOptions): { fp8: boolean; mean: boolean 
  * @example
  * ```ts
  * import { ringAllReduce } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const ranks = [new Float32Array([1, 2, 3, 4]), new Float32Array([3, 2, 1, 0])];
  * const stats = ringAllReduce(ranks);
- * console.log(ranks[0], ranks[1]); // both Float32Array [2, 2, 2, 2]
- * console.log(stats.payloadBytes); // 8: 2 ranks × (1 reduce-scatter + 1 all-gather hop) × 2 bytes
+ * assert.deepEqual(ranks, [new Float32Array([2, 2, 2, 2]), new Float32Array([2, 2, 2, 2])]);
+ * // 2 ranks × (1 reduce-scatter + 1 all-gather hop) × 2 bytes
+ * assert.equal(stats.payloadBytes, 8);
  * ```
  */
 export function ringAllReduce(
@@ -188,10 +190,13 @@ export function ringAllReduce(
  * @example
  * ```ts
  * import { fp8AllReduce } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const rank0 = [new Float32Array([0.5, -0.25]), new Float32Array([2])];
  * const rank1 = [new Float32Array([0.5, 0.25]), new Float32Array([4])];
  * const stats = fp8AllReduce([rank0, rank1]);
- * console.log(rank0[0], rank1[1], stats.payloadBytes); // Float32Array [0.5, 0] Float32Array [3] 6
+ * assert.deepEqual(rank0[0], new Float32Array([0.5, 0])); // the mean over ranks, on every rank
+ * assert.deepEqual(rank1[1], new Float32Array([3]));
+ * assert.equal(stats.payloadBytes, 6);
  * ```
  */
 export function fp8AllReduce(

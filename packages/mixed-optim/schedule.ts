@@ -46,8 +46,10 @@ export type Schedule = ConstantSchedule | CosineSchedule;
  * @example The FP4 paper's schedule: 5% warm-up, cosine to 10% of the peak
  * ```ts
  * import { lrAt } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
  * const s = { kind: "cosine", peakLr: 3e-4, minLr: 3e-5, warmupSteps: 50, totalSteps: 1000 } as const;
- * console.log(lrAt(s, 0), lrAt(s, 49), lrAt(s, 525), lrAt(s, 1000)); // 6e-6 3e-4 1.65e-4 3e-5
+ * const lrs = [0, 49, 525, 1000].map((step) => +lrAt(s, step).toPrecision(12)); // f64 rounding
+ * assert.deepEqual(lrs, [6e-6, 3e-4, 1.65e-4, 3e-5]);
  * ```
  */
 export function lrAt(schedule: Schedule, step: number): number {

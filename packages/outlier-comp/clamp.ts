@@ -64,11 +64,14 @@ export interface ClampResult {
  * @example
  * ```ts
  * import { clampOutliers, csrToDense } from "@fp4lab/outlier-comp";
+ * import assert from "node:assert/strict";
  * const a = new Float32Array([0.1, -0.2, 0.3, 40, -0.5, 0.6, -0.7, 0.8, 0.9, -1]);
  * const { clamped, residual, sparsity } = clampOutliers(a, 1, 10, { alpha: 0.8 });
- * console.log(clamped); // [0.1, -0.2, 0.3, 0.9, -0.5, 0.6, -0.7, 0.8, 0.9, -0.7]
- * console.log(csrToDense(residual)); // [0, 0, 0, 39.1, 0, 0, 0, 0, 0, -0.3] (f32)
- * console.log(sparsity); // 0.2
+ * const expected = new Float32Array([0.1, -0.2, 0.3, 0.9, -0.5, 0.6, -0.7, 0.8, 0.9, -0.7]);
+ * assert.deepEqual(clamped, expected);
+ * const delta = Array.from(csrToDense(residual), (v) => +v.toFixed(4)); // f32: 39.099998…
+ * assert.deepEqual(delta, [0, 0, 0, 39.1, 0, 0, 0, 0, 0, -0.3]);
+ * assert.equal(sparsity, 0.2);
  * ```
  */
 export function clampOutliers(

@@ -50,6 +50,7 @@ export type DenseLayout = "nn" | "nt";
  * @example
  * ```ts
  * import { csrMatmul, type CsrMatrix } from "@fp4lab/outlier-comp";
+ * import assert from "node:assert/strict";
  * // [[0, 2], [-1, 0]] times [[1, 2, 3], [4, 5, 6]]
  * const csr: CsrMatrix = {
  *   rows: 2,
@@ -59,7 +60,7 @@ export type DenseLayout = "nn" | "nt";
  *   values: new Float32Array([2, -1]),
  * };
  * const b = new Float32Array([1, 2, 3, 4, 5, 6]);
- * console.log(csrMatmul(csr, b, 3)); // Float32Array [8, 10, 12, -1, -2, -3]
+ * assert.deepEqual(csrMatmul(csr, b, 3), new Float32Array([8, 10, 12, -1, -2, -3]));
  * ```
  */
 export function csrMatmul(
@@ -140,6 +141,7 @@ export function csrMatmul(
  * @example
  * ```ts
  * import { csrToDense } from "@fp4lab/outlier-comp";
+ * import assert from "node:assert/strict";
  * const dense = csrToDense({
  *   rows: 2,
  *   cols: 2,
@@ -147,7 +149,7 @@ export function csrMatmul(
  *   columnIndices: new Int32Array([1]),
  *   values: new Float32Array([5]),
  * });
- * console.log(dense); // Float32Array [0, 5, 0, 0]
+ * assert.deepEqual(dense, new Float32Array([0, 5, 0, 0]));
  * ```
  */
 export function csrToDense(csr: CsrMatrix, out?: Float32Array): Float32Array {

@@ -33,8 +33,10 @@ export interface FidelityMetrics {
  * @example
  * ```ts
  * import { fidelityMetrics } from "@fp4lab/outlier-comp";
+ * import assert from "node:assert/strict";
  * const m = fidelityMetrics(new Float32Array([1, 2, 3]), new Float32Array([1, 2, 2.9]));
- * console.log(m.mse.toFixed(5), m.snrDb.toFixed(2)); // "0.00333" "31.46"
+ * assert.equal(m.mse.toFixed(5), "0.00333");
+ * assert.equal(m.snrDb.toFixed(2), "31.46");
  * ```
  */
 export function fidelityMetrics(
@@ -104,9 +106,13 @@ export interface FidelityOptions {
  *
  * @example
  * ```ts
- * import { fidelityTable, formatFidelityTable, syntheticActivations } from "@fp4lab/outlier-comp";
+ * import { fidelityTable, syntheticActivations } from "@fp4lab/outlier-comp";
+ * import assert from "node:assert/strict";
  * const a = syntheticActivations(64, 2048, { seed: 1 });
- * console.log(formatFidelityTable(fidelityTable(a, 64, 2048)));
+ * const rows = fidelityTable(a, 64, 2048); // no clamp, then clamp and clamp + compensation per α
+ * assert.equal(rows.length, 7);
+ * const [plain, , clampOnly, , , withComp] = rows; // α = 0.99 for the last two
+ * assert.ok(withComp.snrDb > clampOnly.snrDb && withComp.snrDb > plain.snrDb);
  * ```
  */
 export function fidelityTable(
@@ -189,9 +195,11 @@ export function fidelityTable(
  * @example
  * ```ts
  * import { formatFidelityTable } from "@fp4lab/outlier-comp";
- * console.log(formatFidelityTable([
+ * import assert from "node:assert/strict";
+ * const text = formatFidelityTable([
  *   { clamp: false, compensation: false, alpha: null, sparsity: 0, cosine: 0.9219, mse: 0.1055, snrDb: 8.31 },
- * ]));
+ * ]);
+ * assert.equal(text.split("\n")[2], "| no | — | — | 92.19% | 0.1055 | 8.31 | 0.00% |");
  * ```
  */
 export function formatFidelityTable(rows: readonly FidelityRow[]): string {

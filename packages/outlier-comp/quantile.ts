@@ -37,7 +37,8 @@ export interface Thresholds {
  * @example 768 channels at α = 0.99: the 7th and 760th values (0-based)
  * ```ts
  * import { quantileRanks } from "@fp4lab/outlier-comp";
- * console.log(quantileRanks(768, 0.99)); // [7, 760]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(quantileRanks(768, 0.99), [7, 760]);
  * ```
  */
 export function quantileRanks(count: number, alpha: number): [number, number] {
@@ -67,9 +68,11 @@ export function quantileRanks(count: number, alpha: number): [number, number] {
  * @example
  * ```ts
  * import { quantileThresholds } from "@fp4lab/outlier-comp";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array(200).map((_, i) => i); // two rows: 0..99 and 100..199
  * const { lower, upper } = quantileThresholds(x, 2, 100, { alpha: 0.95 });
- * console.log(lower, upper); // Float32Array [5, 105] Float32Array [95, 195]
+ * assert.deepEqual(lower, new Float32Array([5, 105]));
+ * assert.deepEqual(upper, new Float32Array([95, 195]));
  * ```
  */
 export function quantileThresholds(

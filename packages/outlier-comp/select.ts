@@ -24,8 +24,9 @@ import { checkFloat32Array } from "./_check.ts";
  * @example The 3rd smallest (0-based rank 2) without sorting
  * ```ts
  * import { selectKth } from "@fp4lab/outlier-comp";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array([9, -1, 4, 7, 0, 3]);
- * console.log(selectKth(x, 2)); // 3
+ * assert.equal(selectKth(x, 2), 3);
  * ```
  */
 export function selectKth(

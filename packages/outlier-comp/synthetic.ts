@@ -34,8 +34,9 @@ export interface SyntheticOptions {
  * @example
  * ```ts
  * import { syntheticActivations } from "@fp4lab/outlier-comp";
+ * import assert from "node:assert/strict";
  * const a = syntheticActivations(4, 512, { seed: 7 });
- * console.log(a.length); // 2048
+ * assert.equal(a.length, 2048);
  * ```
  */
 export function syntheticActivations(

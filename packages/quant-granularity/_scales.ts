@@ -195,7 +195,7 @@ function e8m0Scales(amax: Float32Array, plan: ResolvedScheme, buffers: ScaleBuff
 }
 
 /**
- * NVFP4 in TransformerEngine's f32 order (SPEC.md 8):
+ * NVFP4 in TransformerEngine's reference f32 operation order (the order changes bits: keep it):
  * s_enc = 448·maxNormal/amax_tensor (1 for amax 0, at most FLT_MAX);
  * sd_b = UE4M3_RNE(min(amax_b · (s_enc · f32(1/maxNormal)), 448));
  * enc_b = min(1 / (f32(sd_b) · (1/s_enc)), FLT_MAX). Every product and quotient is rounded to f32.

@@ -104,12 +104,14 @@ function checkGptOss(blocks: TensorBytes, scales: TensorBytes): [number[], numbe
  * @example
  * ```ts
  * import { decodeGptOssMxfp4 } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const blocks = new Uint8Array(16).fill(0x21); // codes 1, 2 = 0.5, 1 repeated
  * const { shape, values } = decodeGptOssMxfp4(
  *   { shape: [1, 16], data: blocks },
  *   { shape: [1], data: new Uint8Array([128]) }, // 2^1
  * );
- * console.log(shape, values.slice(0, 4)); // [ 32 ] Float32Array [ 1, 2, 1, 2 ]
+ * assert.deepEqual(shape, [32]);
+ * assert.deepEqual(values.slice(0, 4), new Float32Array([1, 2, 1, 2]));
  * ```
  */
 export function decodeGptOssMxfp4(blocks: TensorBytes, scales: TensorBytes): DecodedTensor {
@@ -145,11 +147,13 @@ export function decodeGptOssMxfp4(blocks: TensorBytes, scales: TensorBytes): Dec
  * @example
  * ```ts
  * import { gptOssMxfp4ToQuantized } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const q = gptOssMxfp4ToQuantized(
  *   { shape: [2, 1, 16], data: new Uint8Array(32) },
  *   { shape: [2, 1], data: new Uint8Array([127, 130]) },
  * );
- * console.log(q.shape, q.scales); // [ 2, 32 ] Float32Array [ 1, 8 ]
+ * assert.deepEqual(q.shape, [2, 32]);
+ * assert.deepEqual(q.scales, new Float32Array([1, 8]));
  * ```
  */
 export function gptOssMxfp4ToQuantized(blocks: TensorBytes, scales: TensorBytes): QuantizedTensor {
@@ -185,8 +189,11 @@ export function gptOssMxfp4ToQuantized(blocks: TensorBytes, scales: TensorBytes)
  * @example
  * ```ts
  * import { encodeGptOssMxfp4 } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const { blocks, scales } = encodeGptOssMxfp4(new Float32Array(64).fill(3), [2, 32]);
- * console.log(blocks.shape, scales.shape, scales.data); // [ 2, 1, 16 ] [ 2, 1 ] Uint8Array [ 126, 126 ] (3 = 6 · 2^-1)
+ * assert.deepEqual(blocks.shape, [2, 1, 16]);
+ * assert.deepEqual(scales.shape, [2, 1]);
+ * assert.deepEqual(scales.data, new Uint8Array([126, 126])); // 3 = 6 · 2^-1
  * ```
  */
 export function encodeGptOssMxfp4(
@@ -248,12 +255,14 @@ function matrixOf(values: Float32Array, shape: readonly number[]): [number, numb
  * @example
  * ```ts
  * import { decodeModelOptNvfp4 } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const { shape, values } = decodeModelOptNvfp4(
  *   { dtype: "U8", shape: [1, 8], data: new Uint8Array(8).fill(0x72) }, // codes 2, 7 = 1, 6
  *   { dtype: "F8_E4M3", shape: [1, 1], data: new Uint8Array([0x40]) }, // 2
  *   { dtype: "F32", shape: [], data: new Uint8Array(new Float32Array([0.5]).buffer) },
  * );
- * console.log(shape, values.slice(0, 2)); // [ 1, 16 ] Float32Array [ 1, 6 ]
+ * assert.deepEqual(shape, [1, 16]);
+ * assert.deepEqual(values.slice(0, 2), new Float32Array([1, 6]));
  * ```
  */
 export function decodeModelOptNvfp4(
@@ -316,8 +325,11 @@ export function decodeModelOptNvfp4(
  * @example
  * ```ts
  * import { encodeModelOptNvfp4 } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const t = encodeModelOptNvfp4(new Float32Array(32).fill(1), 2, 16);
- * console.log(t.weight.shape, t.weight_scale.shape, t.weight_scale_2.shape); // [ 2, 8 ] [ 2, 1 ] []
+ * assert.deepEqual(t.weight.shape, [2, 8]);
+ * assert.deepEqual(t.weight_scale.shape, [2, 1]);
+ * assert.deepEqual(t.weight_scale_2.shape, []);
  * ```
  */
 export function encodeModelOptNvfp4(

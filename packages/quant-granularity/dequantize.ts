@@ -20,9 +20,10 @@ import type { QuantizedTensor } from "./types.ts";
  * @example
  * ```ts
  * import { dequantize, NVFP4, quantizeTensor } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const w = new Float32Array([0.5, -1, 2, 6, 0, 3, 1.5, -4, 0.5, -1, 2, 6, 0, 3, 1.5, -4]);
- * console.log(dequantize(quantizeTensor(w, 1, 16, NVFP4)).join(" "));
- * // 0.5 -1 2 6 0 3 1.5 -4 0.5 -1 2 6 0 3 1.5 -4
+ * const back = dequantize(quantizeTensor(w, 1, 16, NVFP4));
+ * assert.deepEqual(back, w); // E2M1 values come back exactly
  * ```
  */
 export function dequantize(q: QuantizedTensor, out?: Float32Array): Float32Array {

@@ -26,9 +26,10 @@ import type { QuantScheme } from "./types.ts";
  * @example Per-token FP4, in place
  * ```ts
  * import { FP4_PAPER_ACT, fakeQuant } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const a = new Float32Array([0.1, -0.6, 1.2, 60, 3, -12]);
  * fakeQuant(a, 2, 3, FP4_PAPER_ACT, a);
- * console.log(Array.from(a, (v) => +v.toFixed(4))); // [ 0.1, -0.6, 1.2, 60, 5, -10 ]
+ * assert.deepEqual(Array.from(a, (v) => +v.toFixed(4)), [0.1, -0.6, 1.2, 60, 5, -10]);
  * ```
  */
 export function fakeQuant(

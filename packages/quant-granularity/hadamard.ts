@@ -32,8 +32,10 @@ export interface HadamardOptions {
  * @example
  * ```ts
  * import { hadamardSigns } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const signs = hadamardSigns(16, 7);
- * console.log(signs.length, signs.every((s) => s === 1 || s === -1)); // 16 true
+ * assert.equal(signs.length, 16);
+ * assert.ok(signs.every((s) => s === 1 || s === -1));
  * ```
  */
 export function hadamardSigns(size: number, seed: number): Float32Array {
@@ -64,10 +66,11 @@ export function hadamardSigns(size: number, seed: number): Float32Array {
  * @example A round trip
  * ```ts
  * import { randomHadamard } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array(32).map((_, i) => i - 8);
  * const y = randomHadamard(x, 2, 16, { seed: 3 });
  * const back = randomHadamard(y, 2, 16, { seed: 3, inverse: true });
- * console.log(back.every((v, i) => v === x[i])); // true
+ * assert.deepEqual(back, x);
  * ```
  */
 export function randomHadamard(

@@ -38,8 +38,10 @@ export interface ErrorMetrics {
  * @example
  * ```ts
  * import { errorMetrics } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const m = errorMetrics(new Float32Array([1, 2, 0.1]), new Float32Array([1, 2, 0]));
- * console.log(m.maxAbsError.toFixed(3), m.zeroFlushedFraction.toFixed(3)); // 0.100 0.333
+ * assert.equal(m.maxAbsError.toFixed(3), "0.100");
+ * assert.equal(m.zeroFlushedFraction.toFixed(3), "0.333"); // one value of three flushed to zero
  * ```
  */
 export function errorMetrics(
@@ -106,9 +108,10 @@ export interface ErrorTableRow extends ErrorMetrics {
  * @example
  * ```ts
  * import { compareSchemes, FP4_PAPER_ACT, MXFP4 } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array(64 * 64).map((_, i) => Math.sin(i) * (1 + (i % 64)));
  * const table = compareSchemes(x, 64, 64, [FP4_PAPER_ACT, MXFP4]);
- * console.log(table.map((row) => row.scheme)); // [ "fp4-paper-act", "mxfp4" ]
+ * assert.deepEqual(table.map((row) => row.scheme), ["fp4-paper-act", "mxfp4"]);
  * ```
  */
 export function compareSchemes(
@@ -139,8 +142,10 @@ export function compareSchemes(
  * @example
  * ```ts
  * import { compareSchemes, FP4_PAPER_ACT, formatErrorTable } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array([1, -2, 3, 0.01]);
- * console.log(formatErrorTable(compareSchemes(x, 2, 2, [FP4_PAPER_ACT])).split("\n").length); // 3
+ * const text = formatErrorTable(compareSchemes(x, 2, 2, [FP4_PAPER_ACT]));
+ * assert.equal(text.split("\n").length, 3); // header, rule, one row per scheme
  * ```
  */
 export function formatErrorTable(rows: readonly ErrorTableRow[]): string {

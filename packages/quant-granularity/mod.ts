@@ -10,11 +10,13 @@
  * @example
  * ```ts
  * import { dequantize, errorMetrics, MXFP4, NVFP4, quantizeTensor } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array(4 * 64).map((_, i) => Math.sin(i) * (i % 7));
  * for (const scheme of [MXFP4, NVFP4]) {
  *   const q = quantizeTensor(x, 4, 64, scheme);
- *   const m = errorMetrics(x, dequantize(q));
- *   console.log(q.scheme, q.data.length, m.sqnrDb > 10); // mxfp4 128 true, nvfp4 128 true
+ *   assert.equal(q.scheme, scheme.name); // "mxfp4", then "nvfp4"
+ *   assert.equal(q.data.length, 128); // 256 FP4 codes, two to a byte
+ *   assert.ok(errorMetrics(x, dequantize(q)).sqnrDb > 10);
  * }
  * ```
  *

@@ -60,10 +60,12 @@ function checkBuffer<T extends Uint8Array | Float32Array>(
  * @example MXFP4: E2M1 codes, one E8M0 scale per 32 elements
  * ```ts
  * import { MXFP4, quantizeTensor } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const x = new Float32Array(64).map((_, i) => (i - 32) / 4);
  * const q = quantizeTensor(x, 2, 32, MXFP4);
- * console.log(q.data.length, q.scaleCodes); // 32 Uint8Array [ 128, 127 ]
- * console.log(q.scales); // Float32Array [ 2, 1 ]
+ * assert.equal(q.data.length, 32); // 64 codes, two to a byte
+ * assert.deepEqual(q.scaleCodes, new Uint8Array([128, 127]));
+ * assert.deepEqual(q.scales, new Float32Array([2, 1]));
  * ```
  */
 export function quantizeTensor(

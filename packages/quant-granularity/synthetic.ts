@@ -33,8 +33,9 @@ export interface HeavyTailOptions {
  * @example
  * ```ts
  * import { heavyTailedActivations } from "@fp4lab/quant-granularity";
+ * import assert from "node:assert/strict";
  * const a = heavyTailedActivations(4, 64, { seed: 1 });
- * console.log(a.length); // 256
+ * assert.equal(a.length, 256);
  * ```
  */
 export function heavyTailedActivations(

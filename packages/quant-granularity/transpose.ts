@@ -19,7 +19,9 @@ import { checkMatrix, checkOut } from "./_resolve.ts";
  * @example
  * ```ts
  * import { transpose } from "@fp4lab/quant-granularity";
- * console.log(transpose(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3)); // Float32Array [1, 4, 2, 5, 3, 6]
+ * import assert from "node:assert/strict";
+ * const t = transpose(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3);
+ * assert.deepEqual(t, new Float32Array([1, 4, 2, 5, 3, 6]));
  * ```
  */
 export function transpose(

@@ -19,8 +19,9 @@ import { DTYPE_SIZES, type SafetensorsTensor } from "./types.ts";
  * @example
  * ```ts
  * import { float32Tensor, tensorToFloat32 } from "@fp4lab/safetensors";
+ * import assert from "node:assert/strict";
  * const t = float32Tensor(new Float32Array([1.5, -2, 1e-3]), [3], "BF16");
- * console.log(tensorToFloat32(t)); // Float32Array [ 1.5, -2, 0.00099945068359375 ]
+ * assert.deepEqual(tensorToFloat32(t), new Float32Array([1.5, -2, 0.00099945068359375]));
  * ```
  */
 export function tensorToFloat32(tensor: SafetensorsTensor): Float32Array {
@@ -103,7 +104,9 @@ export function tensorToFloat32(tensor: SafetensorsTensor): Float32Array {
  * @example
  * ```ts
  * import { float32Tensor } from "@fp4lab/safetensors";
- * console.log(float32Tensor(new Float32Array([1, 2]), [2], "F16").data); // Uint8Array [ 0, 60, 0, 64 ]
+ * import assert from "node:assert/strict";
+ * const t = float32Tensor(new Float32Array([1, 2]), [2], "F16");
+ * assert.deepEqual(t.data, new Uint8Array([0, 60, 0, 64])); // little-endian 0x3c00, 0x4000
  * ```
  */
 export function float32Tensor(

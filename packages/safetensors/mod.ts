@@ -12,12 +12,14 @@
  * @example
  * ```ts
  * import { readSafetensors, tensorToFloat32, writeSafetensors } from "@fp4lab/safetensors";
+ * import assert from "node:assert/strict";
  * const bytes = writeSafetensors(
  *   { "model.norm.weight": { dtype: "F32", shape: [2], data: new Float32Array([1, 0.5]) } },
  *   { format: "pt" },
  * );
  * const file = readSafetensors(bytes);
- * console.log(file.metadata.format, tensorToFloat32(file.tensors["model.norm.weight"])); // pt Float32Array(2) [ 1, 0.5 ]
+ * assert.equal(file.metadata.format, "pt");
+ * assert.deepEqual(tensorToFloat32(file.tensors["model.norm.weight"]), new Float32Array([1, 0.5]));
  * ```
  *
  * @module

@@ -29,9 +29,11 @@ const MAX_HEADER = 100_000_000;
  * @example
  * ```ts
  * import { readSafetensors, writeSafetensors } from "@fp4lab/safetensors";
+ * import assert from "node:assert/strict";
  * const bytes = writeSafetensors({ w: { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) } });
  * const file = readSafetensors(bytes);
- * console.log(file.tensors.w.dtype, file.tensors.w.shape); // F32 [ 2 ]
+ * assert.equal(file.tensors.w.dtype, "F32");
+ * assert.deepEqual(file.tensors.w.shape, [2]);
  * ```
  */
 export function readSafetensors(bytes: Uint8Array): SafetensorsFile {

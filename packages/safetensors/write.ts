@@ -22,11 +22,12 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * @example
  * ```ts
  * import { readSafetensors, writeSafetensors } from "@fp4lab/safetensors";
+ * import assert from "node:assert/strict";
  * const bytes = writeSafetensors(
  *   { "model.norm.weight": { dtype: "F32", shape: [3], data: new Float32Array([1, 1, 1]) } },
  *   { format: "pt" },
  * );
- * console.log(readSafetensors(bytes).metadata); // { format: "pt" }
+ * assert.deepEqual(readSafetensors(bytes).metadata, { format: "pt" });
  * ```
  */
 export function writeSafetensors(

@@ -37,7 +37,8 @@ export interface DerivedConstants {
  * @example
  * ```ts
  * import { derivedConstants } from "@fp4lab/scaling-law";
- * console.log(derivedConstants().gammaRho.toFixed(3)); // "160.697"
+ * import assert from "node:assert/strict";
+ * assert.equal(derivedConstants().gammaRho.toFixed(3), "160.697");
  * ```
  */
 export function derivedConstants(
@@ -72,7 +73,8 @@ export function derivedConstants(
  * @example
  * ```ts
  * import { lossAtOptimalSplit } from "@fp4lab/scaling-law";
- * console.log(lossAtOptimalSplit(1e9, 1e12, 8, 0).toFixed(6)); // "2.462009"
+ * import assert from "node:assert/strict";
+ * assert.equal(lossAtOptimalSplit(1e9, 1e12, 8, 0).toFixed(6), "2.462009");
  * ```
  */
 export function lossAtOptimalSplit(
@@ -146,7 +148,8 @@ function checkBudget(compute: number, options: BudgetOptions): number {
  * @example
  * ```ts
  * import { optimalPrecisionForTokens } from "@fp4lab/scaling-law";
- * console.log(optimalPrecisionForTokens(1e11, 7).toFixed(3)); // "4.268"
+ * import assert from "node:assert/strict";
+ * assert.equal(optimalPrecisionForTokens(1e11, 7).toFixed(3), "4.268");
  * ```
  */
 export function optimalPrecisionForTokens(
@@ -174,7 +177,8 @@ export function optimalPrecisionForTokens(
  * @example
  * ```ts
  * import { optimalPrecisionForParams } from "@fp4lab/scaling-law";
- * console.log(optimalPrecisionForParams(1e9, 1e23, 7).toFixed(3)); // "11.717"
+ * import assert from "node:assert/strict";
+ * assert.equal(optimalPrecisionForParams(1e9, 1e23, 7).toFixed(3), "11.717");
  * ```
  */
 export function optimalPrecisionForParams(
@@ -207,8 +211,9 @@ export function optimalPrecisionForParams(
  * @example
  * ```ts
  * import { computeOptimal } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const plan = computeOptimal(1e21, { log2Block: 7 });
- * console.log(plan.precision.toFixed(3)); // "4.190"
+ * assert.equal(plan.precision.toFixed(3), "4.190");
  * ```
  */
 export function computeOptimal(
@@ -268,7 +273,9 @@ const P_HI = 64;
  * @example
  * ```ts
  * import { numericComputeOptimal } from "@fp4lab/scaling-law";
- * console.log(numericComputeOptimal(1e21, { log2Block: 7 }).precision.toFixed(3)); // "4.190"
+ * import assert from "node:assert/strict";
+ * const plan = numericComputeOptimal(1e21, { log2Block: 7 });
+ * assert.equal(plan.precision.toFixed(3), "4.190"); // the closed form's answer
  * ```
  */
 export function numericComputeOptimal(
@@ -342,8 +349,10 @@ export interface FormatPlan extends ComputePlan {
  * @example
  * ```ts
  * import { planForFormat, resolveFormat } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const plan = planForFormat(1e21, resolveFormat("E2M1"), { log2Block: 7 });
- * console.log(plan.precision, plan.tokens > plan.params); // 4 true
+ * assert.equal(plan.precision, 4);
+ * assert.ok(plan.tokens > plan.params);
  * ```
  */
 export function planForFormat(
@@ -397,7 +406,8 @@ export function planForFormat(
  * @example
  * ```ts
  * import { bestFormatPlan } from "@fp4lab/scaling-law";
- * console.log(bestFormatPlan(1e21, { log2Block: 7 }).format.name); // "E2M1"
+ * import assert from "node:assert/strict";
+ * assert.equal(bestFormatPlan(1e21, { log2Block: 7 }).format.name, "E2M1");
  * ```
  */
 export function bestFormatPlan(

@@ -45,7 +45,8 @@ export const CONSTANT_NAMES: readonly (keyof ScalingLawConstants)[] = Object.fre
  * @example
  * ```ts
  * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
- * console.log(PAPER_CONSTANTS.gamma); // 11334.5197
+ * import assert from "node:assert/strict";
+ * assert.equal(PAPER_CONSTANTS.gamma, 11334.5197);
  * ```
  */
 export const PAPER_CONSTANTS: Readonly<ScalingLawConstants> = Object.freeze({
@@ -66,19 +67,21 @@ export const PAPER_CONSTANTS: Readonly<ScalingLawConstants> = Object.freeze({
  * @example
  * ```ts
  * import { CHANNEL_LOG2_BLOCK } from "@fp4lab/scaling-law";
- * console.log(2 ** CHANNEL_LOG2_BLOCK > 9000); // true
+ * import assert from "node:assert/strict";
+ * assert.ok(2 ** CHANNEL_LOG2_BLOCK > 9000);
  * ```
  */
 export const CHANNEL_LOG2_BLOCK = 13.1567;
 
 /**
  * `k` of the cost model `C = k·P·N·D` used by the paper's figures: 6/16, so a 16-bit run costs
- * the usual 6·N·D FLOPs (SPEC.md 16).
+ * the usual 6·N·D FLOPs.
  *
  * @example
  * ```ts
  * import { PAPER_COMPUTE_FACTOR } from "@fp4lab/scaling-law";
- * console.log(PAPER_COMPUTE_FACTOR * 16); // 6
+ * import assert from "node:assert/strict";
+ * assert.equal(PAPER_COMPUTE_FACTOR * 16, 6);
  * ```
  */
 export const PAPER_COMPUTE_FACTOR = 6 / 16;
@@ -95,8 +98,9 @@ export const PAPER_COMPUTE_FACTOR = 6 / 16;
  * @example
  * ```ts
  * import { PAPER_CONSTANTS, validateConstants } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const mine = validateConstants({ ...PAPER_CONSTANTS, gamma: 9000 });
- * console.log(mine.gamma); // 9000
+ * assert.equal(mine.gamma, 9000);
  * ```
  */
 export function validateConstants(constants: unknown): ScalingLawConstants {

@@ -30,8 +30,9 @@ export interface ModelAndFormat {
  * @example
  * ```ts
  * import { criticalTokens } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const fp4 = criticalTokens({ params: 1e9, exponentBits: 2, mantissaBits: 1, log2Block: 7 });
- * console.log((fp4 / 1e12).toFixed(2) + "T"); // "0.39T"
+ * assert.equal((fp4 / 1e12).toFixed(2), "0.39"); // 0.39 T tokens
  * ```
  */
 export function criticalTokens(
@@ -61,8 +62,10 @@ export function criticalTokens(
  * @example
  * ```ts
  * import { lossSlopeInTokens } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const m = { params: 1e9, exponentBits: 2, mantissaBits: 1, log2Block: 7 };
- * console.log(lossSlopeInTokens(m, 1e11) < 0, lossSlopeInTokens(m, 1e13) > 0); // true true
+ * assert.ok(lossSlopeInTokens(m, 1e11) < 0); // more data still helps
+ * assert.ok(lossSlopeInTokens(m, 1e13) > 0); // past the critical size it hurts
  * ```
  */
 export function lossSlopeInTokens(

@@ -23,7 +23,8 @@ function checkPrecision(precision: number): void {
  * @example
  * ```ts
  * import { formatFactor } from "@fp4lab/scaling-law";
- * console.log(formatFactor(2, 1) > formatFactor(4, 3)); // true
+ * import assert from "node:assert/strict";
+ * assert.ok(formatFactor(2, 1) > formatFactor(4, 3));
  * ```
  */
 export function formatFactor(
@@ -45,7 +46,8 @@ export function formatFactor(
  * @example
  * ```ts
  * import { optimalLayout } from "@fp4lab/scaling-law";
- * console.log([4, 8, 16].map((p) => optimalLayout(p).name)); // ["E2M1", "E4M3", "E8M7"]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([4, 8, 16].map((p) => optimalLayout(p).name), ["E2M1", "E4M3", "E8M7"]);
  * ```
  */
 export function optimalLayout(
@@ -76,8 +78,10 @@ export function optimalLayout(
  * @example
  * ```ts
  * import { continuousLayout } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const s = continuousLayout(8);
- * console.log(s.exponentBits.toFixed(2), s.mantissaBits.toFixed(2)); // "3.66 3.34"
+ * assert.equal(s.exponentBits.toFixed(2), "3.66");
+ * assert.equal(s.mantissaBits.toFixed(2), "3.34");
  * ```
  */
 export function continuousLayout(

@@ -51,7 +51,8 @@ export interface LossTerms {
  * @example
  * ```ts
  * import { chinchillaLoss } from "@fp4lab/scaling-law";
- * console.log(chinchillaLoss(1e9, 1e12).toFixed(6)); // "2.462009"
+ * import assert from "node:assert/strict";
+ * assert.equal(chinchillaLoss(1e9, 1e12).toFixed(6), "2.462009");
  * ```
  */
 export function chinchillaLoss(
@@ -75,8 +76,10 @@ export function chinchillaLoss(
  * @example
  * ```ts
  * import { lossTerms } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const t = lossTerms({ params: 1e9, tokens: 1e12, exponentBits: 2, mantissaBits: 1, log2Block: 7 });
- * console.log(t.loss.toFixed(6), t.penalty.toFixed(6)); // "2.577674 0.115666"
+ * assert.equal(t.loss.toFixed(6), "2.577674");
+ * assert.equal(t.penalty.toFixed(6), "0.115666"); // added to the full-precision 2.462009
  * ```
  */
 export function lossTerms(
@@ -119,8 +122,9 @@ export function lossTerms(
  * @example
  * ```ts
  * import { loss } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const fp8 = loss({ params: 1e9, tokens: 1e12, exponentBits: 4, mantissaBits: 3, log2Block: 7 });
- * console.log(fp8.toFixed(6)); // "2.463458"
+ * assert.equal(fp8.toFixed(6), "2.463458");
  * ```
  */
 export function loss(run: TrainingRun, constants: ScalingLawConstants = PAPER_CONSTANTS): number {

@@ -12,10 +12,11 @@
  * @example
  * ```ts
  * import { computeOptimal, criticalTokens, optimalLayout, resolveBlock } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const log2Block = resolveBlock(128);
- * console.log(criticalTokens({ params: 1e9, exponentBits: 4, mantissaBits: 3, log2Block }) > 2.7e13); // true
- * console.log(optimalLayout(4).name); // "E2M1"
- * console.log(computeOptimal(1e24, { log2Block }).precision.toFixed(2)); // "5.01"
+ * assert.ok(criticalTokens({ params: 1e9, exponentBits: 4, mantissaBits: 3, log2Block }) > 2.7e13);
+ * assert.equal(optimalLayout(4).name, "E2M1");
+ * assert.equal(computeOptimal(1e24, { log2Block }).precision.toFixed(2), "5.01");
  * ```
  *
  * @module

@@ -36,7 +36,8 @@ export const FORMAT_ALIASES: Readonly<Record<string, readonly [number, number]>>
  * @example
  * ```ts
  * import { resolveFormat } from "@fp4lab/scaling-law";
- * console.log(resolveFormat("bf16")); // { name: "E8M7", exponentBits: 8, mantissaBits: 7 }
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(resolveFormat("bf16"), { name: "E8M7", exponentBits: 8, mantissaBits: 7 });
  * ```
  */
 export function resolveFormat(name: string): Layout {
@@ -63,7 +64,8 @@ export function resolveFormat(name: string): Layout {
  * @example
  * ```ts
  * import { layout } from "@fp4lab/scaling-law";
- * console.log(layout(4, 3).name); // "E4M3"
+ * import assert from "node:assert/strict";
+ * assert.equal(layout(4, 3).name, "E4M3");
  * ```
  */
 export function layout(exponentBits: number, mantissaBits: number): Layout {
@@ -89,7 +91,10 @@ export function layout(exponentBits: number, mantissaBits: number): Layout {
  * @example
  * ```ts
  * import { resolveBlock } from "@fp4lab/scaling-law";
- * console.log(resolveBlock(128), resolveBlock("channel"), resolveBlock("none")); // 7 13.1567 0
+ * import assert from "node:assert/strict";
+ * assert.equal(resolveBlock(128), 7); // log2 of the block size
+ * assert.equal(resolveBlock("channel"), 13.1567);
+ * assert.equal(resolveBlock("none"), 0);
  * ```
  */
 export function resolveBlock(block: number | string): number {

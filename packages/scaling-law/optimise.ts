@@ -21,8 +21,9 @@ const INV_PHI = (Math.sqrt(5) - 1) / 2;
  * @example
  * ```ts
  * import { minimizeScalar } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const { x } = minimizeScalar((t) => (t - 2) ** 2, 0, 10);
- * console.log(x.toFixed(6)); // "2.000000"
+ * assert.equal(x.toFixed(6), "2.000000");
  * ```
  */
 export function minimizeScalar(

@@ -36,8 +36,10 @@ export const RUNS_CSV_COLUMNS: readonly string[] = Object.freeze([
  * @example
  * ```ts
  * import { parseRunsCsv } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const runs = parseRunsCsv("params,tokens,exponent_bits,mantissa_bits,block,loss\n1e8,1e10,2,1,channel,3.4\n");
- * console.log(runs[0].log2Block, runs[0].loss); // 13.1567 3.4
+ * assert.equal(runs[0].log2Block, 13.1567); // "channel"
+ * assert.equal(runs[0].loss, 3.4);
  * ```
  */
 export function parseRunsCsv(text: string): ObservedRun[] {
@@ -120,8 +122,9 @@ export function parseRunsCsv(text: string): ObservedRun[] {
  * @example
  * ```ts
  * import { formatRunsCsv } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const csv = formatRunsCsv([{ params: 1e8, tokens: 1e10, exponentBits: 2, mantissaBits: 1, log2Block: 7, loss: 3.4 }]);
- * console.log(csv.split("\n")[1]); // "100000000,10000000000,2,1,128,3.4"
+ * assert.equal(csv.split("\n")[1], "100000000,10000000000,2,1,128,3.4");
  * ```
  */
 export function formatRunsCsv(runs: readonly ObservedRun[]): string {
@@ -149,8 +152,9 @@ export function formatRunsCsv(runs: readonly ObservedRun[]): string {
  * @example
  * ```ts
  * import { simulateRuns } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const [run] = simulateRuns([{ params: 1e9, tokens: 1e12, exponentBits: 4, mantissaBits: 3, log2Block: 7 }]);
- * console.log(run.loss.toFixed(6)); // "2.463458"
+ * assert.equal(run.loss.toFixed(6), "2.463458"); // no noise: the law itself
  * ```
  */
 export function simulateRuns(
@@ -176,7 +180,8 @@ export function simulateRuns(
  * @example
  * ```ts
  * import { paperGrid } from "@fp4lab/scaling-law";
- * console.log(paperGrid().length); // 352
+ * import assert from "node:assert/strict";
+ * assert.equal(paperGrid().length, 352);
  * ```
  */
 export function paperGrid(): TrainingRun[] {

@@ -34,7 +34,8 @@ export interface TradeoffRow {
  * @example
  * ```ts
  * import { tradeoffConstant } from "@fp4lab/scaling-law";
- * console.log(tradeoffConstant(1e23, 7) > 0); // true
+ * import assert from "node:assert/strict";
+ * assert.ok(tradeoffConstant(1e23, 7) > 0);
  * ```
  */
 export function tradeoffConstant(
@@ -63,8 +64,10 @@ export function tradeoffConstant(
  * @example
  * ```ts
  * import { tradeoff } from "@fp4lab/scaling-law";
+ * import assert from "node:assert/strict";
  * const [small, big] = tradeoff(1e23, [1e9, 2e9], 7);
- * console.log((big.precision / small.precision).toFixed(3)); // "0.885"
+ * // twice the parameters at the same compute: fewer bits each
+ * assert.equal((big.precision / small.precision).toFixed(3), "0.885");
  * ```
  */
 export function tradeoff(
@@ -100,7 +103,8 @@ export function tradeoff(
  * @example
  * ```ts
  * import { paramsPerBit } from "@fp4lab/scaling-law";
- * console.log(paramsPerBit(4).toFixed(2)); // "3.53"
+ * import assert from "node:assert/strict";
+ * assert.equal(paramsPerBit(4).toFixed(2), "3.53");
  * ```
  */
 export function paramsPerBit(
@@ -124,7 +128,8 @@ export function paramsPerBit(
  * @example
  * ```ts
  * import { effectiveParamsPerBit } from "@fp4lab/scaling-law";
- * console.log(effectiveParamsPerBit(4) > 300); // true
+ * import assert from "node:assert/strict";
+ * assert.ok(effectiveParamsPerBit(4) > 300);
  * ```
  */
 export function effectiveParamsPerBit(

@@ -133,8 +133,9 @@ export async function stepSeconds(
  * @returns training-step equivalents per evaluation
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { evalStepEquivalents } from "./common.ts";
- * console.log(evalStepEquivalents(24, 4)); // 2
+ * assert.equal(evalStepEquivalents(24, 4), 2);
  * ```
  */
 export function evalStepEquivalents(valWindows: number, batch: number): number {

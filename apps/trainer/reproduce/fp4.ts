@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type ModelConfig, presetByName, RECIPES } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { evalStepEquivalents, stepSeconds } from "./common.ts";
-import { renderSvg } from "./plot.ts";
+import { writeFigure } from "./plot.ts";
 import { formatSpread, judge, type Spread, spread, type Verdict } from "./stats.ts";
 import type { RunResult, RunSpec } from "./sweep.ts";
 import { type Fp4Variant, fp4Variants } from "./variants.ts";
@@ -67,8 +67,10 @@ export interface Fp4PlanOptions {
  * @returns the variants
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planVariants } from "./fp4.ts";
- * console.log(planVariants({ recipes: ["fp4", "bf16"] }).map((v) => v.recipe.name)); // ["bf16", "fp4"]
+ * const names = planVariants({ recipes: ["fp4", "bf16"] }).map((v) => v.recipe.name);
+ * assert.deepEqual(names, ["bf16", "fp4"]); // the baseline first
  * ```
  */
 export function planVariants(plan: { readonly recipes?: string[] }): Fp4Variant[] {
@@ -329,8 +331,9 @@ export function summarizeFp4(plan: Fp4Plan, results: RunResult[]): Fp4Summary {
  * @returns CSV: id,recipe,panel,seed,steps,tokens,val_loss,final_train_loss,tokens_per_s,occ_sparsity,fault
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fp4RunsCsv } from "./fp4.ts";
- * console.log(fp4RunsCsv([]).split(",")[0]); // "id"
+ * assert.equal(fp4RunsCsv([]).split(",")[0], "id");
  * ```
  */
 export function fp4RunsCsv(results: RunResult[]): string {
@@ -466,7 +469,7 @@ export function fp4Markdown(
       (tokens / 1e3).toFixed(0)
     }k bytes in ${meanSeconds.toFixed(0)} s per run on a shared CPU.`,
     "At this scale the recipes' differences are a few hundredths of a nat at most, about the",
-    "size of the seed-to-seed noise (SPEC.md 17), and direct FP4 does not diverge: the paper's",
+    "size of the seed-to-seed noise (about 0.02), and direct FP4 does not diverge: the paper's",
     "failures come from activation outlier channels that grow in larger models trained longer.",
     "Each row is mean ± sample standard deviation over the seeds; the gap to bf16 is paired (the",
     "same seed means the same initialization and batches), which removes most of the seed noise.",
@@ -579,8 +582,8 @@ export function fp4Markdown(
       "",
       "The paper clamps at the α and 1−α quantiles, so about 2(1−α) of the entries move into the",
       "sparse residual (0.2% / 2% / 6%). Here the quantiles are taken per token over the layer's",
-      "input features (SPEC.md 10); with 128 or 384 features per token (tiny) a quantile cannot resolve",
-      "0.1%, so the reached sparsity is coarser than the paper's.",
+      "input features (as the paper's released code does); with 128 or 384 features per token (tiny)",
+      "a quantile cannot resolve 0.1%, so the reached sparsity is coarser than the paper's.",
       "",
       "| recipe | expected 2(1−α) | reached |",
       "| --- | ---: | ---: |",
@@ -617,8 +620,10 @@ interface LinearStatsLike {
   dge?: { meanFactor: number; cappedFraction: number };
 }
 
-// SPEC.md 17's early warnings at the last collected step, averaged over seeds: the crest factor
+// The early warnings at the last collected step, averaged over seeds: the crest factor
 // max|a|/rms(a) of each quantized activation, the share of entries rounded to zero, the DGE factor.
+// They are the cheapest signs of which layers a recipe hurts (at tiny scale the MLP
+// down-projection input is the heavy-tailed one).
 function earlyWarnings(results: RunResult[]): string[] {
   const rows: string[] = [];
   const avg = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
@@ -657,7 +662,7 @@ function earlyWarnings(results: RunResult[]): string[] {
   }
   if (rows.length === 0) return [];
   return [
-    "## Early warnings in the quantized GEMM inputs (SPEC.md 17)",
+    "## Early warnings in the quantized GEMM inputs",
     "",
     "At the last step of each run, mean over layers and finished seeds. Crest = " +
     "max|a| / rms(a) per token (mean over tokens); Gaussian rows of 128-384 values have a crest",
@@ -670,7 +675,7 @@ function earlyWarnings(results: RunResult[]): string[] {
   ];
 }
 
-async function lossFigure(summary: Fp4Summary): Promise<string> {
+function lossFigure(summary: Fp4Summary): Record<string, unknown> {
   // The paired gap (same seed, same batches) rather than the raw loss: the seeds' spread in raw
   // loss is larger than most of the differences between recipes.
   const values = summary.rows.filter((r) => r.recipe !== "bf16" && r.gap.n > 0).map((r) => ({
@@ -681,7 +686,7 @@ async function lossFigure(summary: Fp4Summary): Promise<string> {
     hi: r.gap.mean + r.gap.std,
   }));
   const order = values.map((v) => v.recipe);
-  return await renderSvg({
+  return {
     title: "validation loss minus bf16 (paired by seed), mean ± std over seeds",
     width: 480,
     height: 18 * values.length,
@@ -710,7 +715,7 @@ async function lossFigure(summary: Fp4Summary): Promise<string> {
       },
     ],
     config: { legend: { orient: "bottom", columns: 2, labelLimit: 320 } },
-  });
+  };
 }
 
 function smooth(values: number[], window: number): number[] {
@@ -724,7 +729,7 @@ function smooth(values: number[], window: number): number[] {
   return out;
 }
 
-async function gapFigure(plan: Fp4Plan, results: RunResult[]): Promise<string> {
+function gapFigure(plan: Fp4Plan, results: RunResult[]): Record<string, unknown> {
   const values: Record<string, unknown>[] = [];
   const window = Math.max(1, Math.round(plan.steps / 15));
   for (const v of planVariants(plan)) {
@@ -744,7 +749,7 @@ async function gapFigure(plan: Fp4Plan, results: RunResult[]): Promise<string> {
       }
     }
   }
-  return await renderSvg({
+  return {
     title: "training loss minus bf16 (same batches; smoothed, mean over seeds)",
     data: { values },
     facet: { field: "panel", type: "nominal", title: null },
@@ -765,12 +770,13 @@ async function gapFigure(plan: Fp4Plan, results: RunResult[]): Promise<string> {
       ],
     },
     resolve: { scale: { color: "independent" } },
-  });
+  };
 }
 
 /**
  * Writes `<docs>/reproduce-fp4.md` with its figures and data under `<docs>/reproduce-fp4/`
- * (`loss.svg`, `gap.svg`, `runs.csv`, `summary.json`).
+ * (`loss.svg`, `gap.svg`, each with its Vega-Lite spec `loss.vl.json`, `gap.vl.json` beside it,
+ * `runs.csv`, `summary.json`).
  *
  * @param docs folder of the page
  * @param plan the plan
@@ -809,8 +815,8 @@ export async function writeFp4Report(
       2,
     ) + "\n",
   );
-  await Deno.writeTextFile(join(dir, "loss.svg"), await lossFigure(summary));
-  await Deno.writeTextFile(join(dir, "gap.svg"), await gapFigure(plan, results));
+  await writeFigure(join(dir, "loss.svg"), lossFigure(summary));
+  await writeFigure(join(dir, "gap.svg"), gapFigure(plan, results));
   await Deno.writeTextFile(
     join(docs, "reproduce-fp4.md"),
     fp4Markdown(plan, summary, ctx, parameters, results),

@@ -56,7 +56,21 @@ Deno.test("reproduce fp4 --quick: report structure, numbers from the runs, resum
     const svg = await Deno.readTextFile(join(dir, "reproduce-fp4", f));
     assert.ok(svg.includes("<svg"), f);
     assert.ok(md.includes(`reproduce-fp4/${f}`), f);
+    // The Vega-Lite spec it was rendered from, beside it, to restyle it.
+    const spec = JSON.parse(
+      await Deno.readTextFile(join(dir, "reproduce-fp4", f.replace(".svg", ".vl.json"))),
+    );
+    assert.match(spec.$schema, /vega-lite/, f);
+    assert.ok(spec.data.values.length > 0, f);
   }
+  const lossSpec = JSON.parse(
+    await Deno.readTextFile(join(dir, "reproduce-fp4", "loss.vl.json")),
+  );
+  assert.deepEqual(
+    lossSpec.data.values.map((v: { recipe: string }) => v.recipe).sort(),
+    fp4Variants().map((v) => v.recipe.name).filter((n) => n !== "bf16").sort(),
+    "one point per recipe but bf16",
+  );
   // Every variant has a row whose loss, spread and gap equal the per-run CSV's.
   const runs = csvRows(await Deno.readTextFile(join(dir, "reproduce-fp4", "runs.csv")));
   assert.equal(runs.length, 2 * fp4Variants().length);
@@ -135,7 +149,11 @@ Deno.test("reproduce scaling-law --quick: runs CSV for plan fit, table equals th
     const matching = runs.filter((o) => o.loss === Number(x.val_loss));
     assert.equal(matching.length, 1, `${x.id} is in runs.csv`);
   }
-  assert.ok((await Deno.readTextFile(join(sub, "predicted-vs-measured.svg"))).includes("<svg"));
+  for (const f of ["predicted-vs-measured", "loss-vs-tokens", "penalty"]) {
+    assert.ok((await Deno.readTextFile(join(sub, `${f}.svg`))).includes("<svg"), f);
+    const spec = JSON.parse(await Deno.readTextFile(join(sub, `${f}.vl.json`)));
+    assert.match(spec.$schema, /vega-lite/, f);
+  }
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -21,7 +21,7 @@ import {
 import { type ModelConfig, PRESETS, type Recipe, RECIPES } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { evalStepEquivalents, stepSeconds } from "./common.ts";
-import { renderSvg } from "./plot.ts";
+import { writeFigure } from "./plot.ts";
 import type { RunResult, RunSpec } from "./sweep.ts";
 import { exmyRecipe } from "./variants.ts";
 import { judge } from "./stats.ts";
@@ -83,9 +83,10 @@ function model(name: string, h: number, ffn: number, layers: number, heads: numb
  * @returns N
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nonEmbeddingParams } from "./scaling.ts";
  * import { PRESETS } from "@fp4lab/train";
- * console.log(nonEmbeddingParams(PRESETS.smoke)); // 20480
+ * assert.equal(nonEmbeddingParams(PRESETS.smoke), 20480);
  * ```
  */
 export function nonEmbeddingParams(c: ModelConfig): number {
@@ -321,8 +322,9 @@ function r2(measured: number[], predicted: number[]): number {
  * @returns true when held out
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isHeldOut } from "./scaling.ts";
- * console.log([0, 1, 2, 3, 7].map(isHeldOut)); // [false, false, true, false, true]
+ * assert.deepEqual([0, 1, 2, 3, 7].map(isHeldOut), [false, false, true, false, true]);
  * ```
  */
 export function isHeldOut(index: number): boolean {
@@ -539,7 +541,7 @@ export function scalingMarkdown(
     `contraction axis, round to nearest even; everything else BF16): ${
       plan.quant.map((q) => q.label).join(", ")
     }. Formats are fp4lab's ExMy (OCP-exact where OCP defines them, e.g. E4M3 max 448; the paper's ` +
-    `simulation reuses the Inf/NaN codes, SPEC.md 3).`,
+    `simulation reuses the Inf/NaN codes as normal values; the law's E and M are the bit counts either way).`,
     `- data: ${ctx.data}; loss = validation loss in nats per byte at the end of each run`,
     `- runs: ${s.runs.finished} of ${s.runs.planned} finished` +
     (s.runs.diverged ? `, ${s.runs.diverged} diverged` : "") +
@@ -549,7 +551,7 @@ export function scalingMarkdown(
     "",
     "**Scale, honestly.** The paper fits 359 runs of 41M-679M parameters on 10B-100B tokens. These",
     "runs have tens to hundreds of thousands of parameters and see at most a few hundred thousand",
-    "bytes, one seed each, so each loss carries seed noise of about 0.02 nats (SPEC.md 17) and the",
+    "bytes, one seed each, so each loss carries seed noise of about 0.02 nats and the",
     "law's eight constants are only loosely pinned down. The fitted constants are not comparable",
     "to the paper's in value (byte-level loss, different units of N and D); what can be checked is",
     "the form: does the law fit held-out runs, and do precision and block size order as it says.",
@@ -773,8 +775,9 @@ export function scalingMarkdown(
  * @returns CSV: id,model,params,steps,tokens,label,exponent_bits,mantissa_bits,block,val_loss,tokens_per_s,fault
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scalingResultsCsv } from "./scaling.ts";
- * console.log(scalingResultsCsv([]).split(",")[0]); // "id"
+ * assert.equal(scalingResultsCsv([]).split(",")[0], "id");
  * ```
  */
 export function scalingResultsCsv(results: RunResult[]): string {
@@ -799,14 +802,14 @@ export function scalingResultsCsv(results: RunResult[]): string {
   return [head, ...lines].join("\n") + "\n";
 }
 
-async function predictedFigure(s: ScalingSummary): Promise<string> {
+function predictedFigure(s: ScalingSummary): Record<string, unknown> {
   const values = [
     ...s.train.map((r) => ({ ...r, set: "fitted" })),
     ...s.heldOut.map((r) => ({ ...r, set: "held out" })),
   ];
   const all = values.flatMap((v) => [v.measured, v.predicted]).filter(Number.isFinite);
   const lo = Math.min(...all), hi = Math.max(...all);
-  return await renderSvg({
+  return {
     title: "fitted law: predicted vs measured validation loss",
     width: 420,
     height: 360,
@@ -840,17 +843,17 @@ async function predictedFigure(s: ScalingSummary): Promise<string> {
         },
       },
     ],
-  });
+  };
 }
 
-async function tokensFigure(plan: ScalingPlan, results: RunResult[]): Promise<string> {
+function tokensFigure(plan: ScalingPlan, results: RunResult[]): Record<string, unknown> {
   const values = results.filter((r) => r.fault === null).map((r) => ({
     model: `${r.model} (N = ${r.meta.params})`,
     tokens: r.tokens,
     loss: r.valLoss,
     config: String(r.meta.label),
   }));
-  return await renderSvg({
+  return {
     title: "validation loss against training tokens, per model size",
     data: { values },
     facet: { field: "model", type: "nominal", title: null, sort: plan.models.map((m) => m.name) },
@@ -875,10 +878,10 @@ async function tokensFigure(plan: ScalingPlan, results: RunResult[]): Promise<st
         color: { field: "config", type: "nominal", sort: plan.quant.map((q) => q.label) },
       },
     },
-  });
+  };
 }
 
-async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<string> {
+function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Record<string, unknown> {
   const values = results.flatMap((r) => {
     if (r.fault !== null || r.meta.block === "none") return [];
     const base = results.find((x) =>
@@ -892,7 +895,7 @@ async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<s
       config: String(r.meta.label),
     }];
   });
-  return await renderSvg({
+  return {
     title: "measured precision penalty: loss minus the bf16 run of the same model and length",
     data: { values },
     facet: { field: "model", type: "nominal", title: null, sort: plan.models.map((m) => m.name) },
@@ -917,13 +920,14 @@ async function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Promise<s
         { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
       ],
     },
-  });
+  };
 }
 
 /**
  * Writes `<docs>/reproduce-scaling-law.md` with its figures and data under
  * `<docs>/reproduce-scaling-law/` (`runs.csv` for `plan fit`, `results.csv`, `summary.json`,
- * `predicted-vs-measured.svg`, `loss-vs-tokens.svg`, `penalty.svg`).
+ * `predicted-vs-measured.svg`, `loss-vs-tokens.svg`, `penalty.svg`, each with its Vega-Lite spec
+ * beside it: `predicted-vs-measured.vl.json`, …).
  *
  * @param docs folder of the page
  * @param plan the plan
@@ -955,13 +959,10 @@ export async function writeScalingReport(
     ) + "\n",
   );
   if (summary.train.length) {
-    await Deno.writeTextFile(
-      join(dir, "predicted-vs-measured.svg"),
-      await predictedFigure(summary),
-    );
+    await writeFigure(join(dir, "predicted-vs-measured.svg"), predictedFigure(summary));
   }
-  await Deno.writeTextFile(join(dir, "loss-vs-tokens.svg"), await tokensFigure(plan, results));
-  await Deno.writeTextFile(join(dir, "penalty.svg"), await penaltyFigure(plan, results));
+  await writeFigure(join(dir, "loss-vs-tokens.svg"), tokensFigure(plan, results));
+  await writeFigure(join(dir, "penalty.svg"), penaltyFigure(plan, results));
   await Deno.writeTextFile(
     join(docs, "reproduce-scaling-law.md"),
     scalingMarkdown(plan, results, summary, ctx),

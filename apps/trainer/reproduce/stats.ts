@@ -24,8 +24,9 @@ export interface Spread {
  * @returns the spread
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { spread } from "./stats.ts";
- * console.log(spread([1, 2, 3])); // { mean: 2, std: 1, n: 3, nonFinite: 0 }
+ * assert.deepEqual(spread([1, 2, 3]), { mean: 2, std: 1, n: 3, nonFinite: 0 });
  * ```
  */
 export function spread(values: readonly number[]): Spread {
@@ -55,8 +56,9 @@ export type Verdict =
  * @returns the verdict, the paired mean difference, its standard deviation and the pairs used
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { judge } from "./stats.ts";
- * console.log(judge([2.1, 2.2, 2.3], [2.0, 2.1, 2.2]).verdict); // "agrees"
+ * assert.equal(judge([2.1, 2.2, 2.3], [2.0, 2.1, 2.2]).verdict, "agrees");
  * ```
  */
 export function judge(
@@ -96,8 +98,9 @@ export function judge(
  * @returns text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatSpread } from "./stats.ts";
- * console.log(formatSpread({ mean: 2, std: 0.01, n: 3, nonFinite: 0 })); // "2.0000 ± 0.0100"
+ * assert.equal(formatSpread({ mean: 2, std: 0.01, n: 3, nonFinite: 0 }), "2.0000 ± 0.0100");
  * ```
  */
 export function formatSpread(s: Spread, digits = 4, signed = false): string {

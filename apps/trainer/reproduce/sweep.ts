@@ -149,8 +149,9 @@ export interface SweepOptions {
  * @returns the path of the JSON result
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resultPath } from "./sweep.ts";
- * console.log(resultPath("runs/x", "bf16-s1")); // "runs/x/runs/bf16-s1.json"
+ * assert.equal(resultPath("runs/x", "bf16-s1"), "runs/x/runs/bf16-s1.json");
  * ```
  */
 export function resultPath(out: string, id: string): string {

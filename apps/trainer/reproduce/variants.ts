@@ -56,8 +56,9 @@ export interface Fp4Variant {
  *   mxfp4 and nvfp4
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fp4Variants } from "./variants.ts";
- * console.log(fp4Variants().length); // 17
+ * assert.equal(fp4Variants().length, 17);
  * ```
  */
 export function fp4Variants(): Fp4Variant[] {
@@ -150,9 +151,11 @@ export function fp4Variants(): Fp4Variant[] {
  * @throws {RangeError} for a block size below 1
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exmyRecipe } from "./variants.ts";
  * const r = exmyRecipe(2, 1, 32);
- * console.log(r.name, r.linear.forward.w.blockSize); // "E2M1-B32" 32
+ * assert.equal(r.name, "E2M1-B32");
+ * assert.equal(r.linear.forward.w.blockSize, 32);
  * ```
  */
 export function exmyRecipe(
