@@ -1,0 +1,425 @@
+// Element-wise ops and the non-GEMM layers of the resident training step (RMSNorm, RoPE, SwiGLU,
+// embedding, softmax cross-entropy), as pool tasks over buffers that live in the shared memory:
+// pointers are byte offsets, sizes are elements. A task covers `per` rows (or elements) of the
+// whole job; tasks never write the same memory, so no task needs a barrier.
+import { exp4, fmadd, hmax, hsum } from "./vmath";
+
+// ---- element-wise ---------------------------------------------------------------------------
+
+/** p[i] = value over elements [t·per, (t+1)·per) of n. */
+export function fillTask(p: usize, n: i32, value: f32, per: i32, t: i32, scratch: usize): void {
+  const i0 = t * per, i1 = min(n, i0 + per);
+  const v = f32x4.splat(value);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) v128.store(p + <usize>i * 4, v);
+  for (; i < i1; i++) store<f32>(p + <usize>i * 4, value);
+}
+
+/** dst[i] = src[i] (4-byte elements; the ranges may overlap only if equal). */
+export function copyTask(dst: usize, src: usize, n: i32, per: i32, t: i32, scratch: usize): void {
+  const i0 = t * per, i1 = min(n, i0 + per);
+  if (i1 > i0 && dst != src) memory.copy(dst + <usize>i0 * 4, src + <usize>i0 * 4, <usize>(i1 - i0) * 4);
+}
+
+/** out[i] = a[i] + b[i] (out may alias a or b). */
+export function addTask(
+  out: usize, a: usize, b: usize, n: i32, per: i32, t: i32, scratch: usize,
+): void {
+  const i0 = t * per, i1 = min(n, i0 + per);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i * 4;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i * 4;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/** p[i] *= s. */
+export function scaleTask(p: usize, n: i32, s: f32, per: i32, t: i32, scratch: usize): void {
+  const i0 = t * per, i1 = min(n, i0 + per);
+  const sv = f32x4.splat(s);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = p + <usize>i * 4;
+    v128.store(o, f32x4.mul(v128.load(o), sv));
+  }
+  for (; i < i1; i++) store<f32>(p + <usize>i * 4, load<f32>(p + <usize>i * 4) * s);
+}
+
+/** dst [cols, rows] = srcᵀ for source rows [t·32, t·32 + 32), in 32 x 32 tiles. */
+export function transposeTask(
+  dst: usize, src: usize, rows: i32, cols: i32, t: i32, scratch: usize,
+): void {
+  const r0 = t * 32, r1 = min(rows, r0 + 32);
+  for (let c0 = 0; c0 < cols; c0 += 32) {
+    const c1 = min(cols, c0 + 32);
+    for (let r = r0; r < r1; r++) {
+      const s = src + <usize>r * <usize>cols * 4;
+      for (let c = c0; c < c1; c++) {
+        store<f32>(dst + (<usize>c * <usize>rows + <usize>r) * 4, load<f32>(s + <usize>c * 4));
+      }
+    }
+  }
+}
+
+/**
+ * Partial sums of squares in f64 of elements [t·per, (t+1)·per), and whether any of them is NaN
+ * or ±Inf: out[2t] = Σx², out[2t + 1] = 1 when non-finite (else 0).
+ */
+export function sumSquaresTask(p: usize, n: i32, per: i32, out: usize, t: i32, scratch: usize): void {
+  const i0 = t * per, i1 = min(n, i0 + per);
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+  let bad = i32x4.splat(0);
+  const expMask = i32x4.splat(0x7f800000);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const x = v128.load(p + <usize>i * 4);
+    bad = v128.or(bad, i32x4.eq(v128.and(x, expMask), expMask));
+    const lo = f64x2.promote_low_f32x4(x);
+    const hi = f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1));
+    a0 = f64x2.add(a0, f64x2.mul(lo, lo));
+    a1 = f64x2.add(a1, f64x2.mul(hi, hi));
+  }
+  let s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1) + f64x2.extract_lane(a1, 0) +
+    f64x2.extract_lane(a1, 1);
+  let nonFinite = v128.any_true(bad) ? 1 : 0;
+  for (; i < i1; i++) {
+    const x = <f64>load<f32>(p + <usize>i * 4);
+    s += x * x;
+    if (x - x != 0) nonFinite = 1;
+  }
+  store<f64>(out + <usize>t * 16, s);
+  store<f64>(out + <usize>t * 16 + 8, <f64>nonFinite);
+}
+
+/** p[i] *= s over a chunk, and out[t] = 1 when the chunk held NaN or ±Inf after scaling. */
+export function scaleCheckTask(
+  p: usize, n: i32, s: f32, per: i32, out: usize, t: i32, scratch: usize,
+): void {
+  const i0 = t * per, i1 = min(n, i0 + per);
+  const sv = f32x4.splat(s);
+  const expMask = i32x4.splat(0x7f800000);
+  let bad = i32x4.splat(0);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = p + <usize>i * 4;
+    const y = f32x4.mul(v128.load(o), sv);
+    bad = v128.or(bad, i32x4.eq(v128.and(y, expMask), expMask));
+    v128.store(o, y);
+  }
+  let nonFinite = v128.any_true(bad) ? 1 : 0;
+  for (; i < i1; i++) {
+    const y = load<f32>(p + <usize>i * 4) * s;
+    store<f32>(p + <usize>i * 4, y);
+    if (y - y != 0) nonFinite = 1;
+  }
+  store<i32>(out + <usize>t * 4, nonFinite);
+}
+
+// ---- layers ---------------------------------------------------------------------------------
+
+/** out[m] = table[tokens[m]] for rows [t·per, (t+1)·per) of M. */
+export function embeddingForwardTask(
+  out: usize, tokens: usize, table: usize, M: i32, D: i32, per: i32, t: i32, scratch: usize,
+): void {
+  const m1 = min(M, t * per + per);
+  const bytes = <usize>D * 4;
+  for (let m = t * per; m < m1; m++) {
+    const id = load<i32>(tokens + <usize>m * 4);
+    memory.copy(out + <usize>m * bytes, table + <usize>id * bytes, bytes);
+  }
+}
+
+/** dtable[tokens[m]] += dout[m] over columns [t·per, (t+1)·per) of D (rows in order). */
+export function embeddingBackwardTask(
+  dtable: usize, dout: usize, tokens: usize, M: i32, D: i32, per: i32, t: i32, scratch: usize,
+): void {
+  const d0 = t * per, d1 = min(D, d0 + per);
+  for (let m = 0; m < M; m++) {
+    const dst = dtable + (<usize>load<i32>(tokens + <usize>m * 4) * <usize>D) * 4;
+    const src = dout + <usize>m * <usize>D * 4;
+    let d = d0;
+    for (; d + 4 <= d1; d += 4) {
+      const o = <usize>d * 4;
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+    }
+    for (; d < d1; d++) {
+      const o = <usize>d * 4;
+      store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+    }
+  }
+}
+
+/**
+ * RMSNorm forward for rows [t·per, (t+1)·per): rstd = f32(1/√(f32(Σx²/D) + eps)) with Σx² in
+ * f64, out = w · f32(x · rstd), the reference's f32 operations in its order.
+ */
+export function rmsnormForwardTask(
+  out: usize, rstd: usize, x: usize, w: usize, M: i32, D: i32, eps: f64, per: i32, t: i32,
+  scratch: usize,
+): void {
+  const m1 = min(M, t * per + per);
+  for (let m = t * per; m < m1; m++) {
+    const xr = x + <usize>m * <usize>D * 4;
+    const orow = out + <usize>m * <usize>D * 4;
+    let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+    let d = 0;
+    for (; d + 4 <= D; d += 4) {
+      const v = v128.load(xr + <usize>d * 4);
+      const lo = f64x2.promote_low_f32x4(v);
+      const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+      a0 = f64x2.add(a0, f64x2.mul(lo, lo));
+      a1 = f64x2.add(a1, f64x2.mul(hi, hi));
+    }
+    let ss = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1) +
+      (f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1));
+    for (; d < D; d++) {
+      const v = <f64>load<f32>(xr + <usize>d * 4);
+      ss += v * v;
+    }
+    const r = <f32>(1.0 / Math.sqrt(<f64><f32>(ss / <f64>D) + eps));
+    store<f32>(rstd + <usize>m * 4, r);
+    const rv = f32x4.splat(r);
+    d = 0;
+    for (; d + 4 <= D; d += 4) {
+      const o = <usize>d * 4;
+      v128.store(orow + o, f32x4.mul(v128.load(w + o), f32x4.mul(v128.load(xr + o), rv)));
+    }
+    for (; d < D; d++) {
+      const o = <usize>d * 4;
+      store<f32>(orow + o, load<f32>(w + o) * (load<f32>(xr + o) * r));
+    }
+  }
+}
+
+/**
+ * RMSNorm backward for rows [t·per, (t+1)·per): dx += r·(dy·w − x̂·mean(x̂·w·dy)); the
+ * weight-gradient contribution of these rows goes to partial[t] ([D], overwritten), which
+ * {@link addRowsTask} then sums into dweight.
+ */
+export function rmsnormBackwardTask(
+  dx: usize, partial: usize, dout: usize, x: usize, w: usize, rstd: usize, M: i32, D: i32,
+  per: i32, t: i32, scratch: usize,
+): void {
+  const m0 = t * per, m1 = min(M, m0 + per);
+  const pw = partial + <usize>t * <usize>D * 4;
+  memory.fill(pw, 0, <usize>D * 4);
+  const invD = <f32>1 / <f32>D;
+  for (let m = m0; m < m1; m++) {
+    const row = <usize>m * <usize>D * 4;
+    const r = load<f32>(rstd + <usize>m * 4);
+    const rv = f32x4.splat(r);
+    let acc = f32x4.splat(0);
+    let d = 0;
+    for (; d + 4 <= D; d += 4) {
+      const o = <usize>d * 4;
+      const xh = f32x4.mul(v128.load(x + row + o), rv);
+      acc = fmadd(f32x4.mul(v128.load(dout + row + o), v128.load(w + o)), xh, acc);
+    }
+    let dot = hsum(acc);
+    for (; d < D; d++) {
+      const o = <usize>d * 4;
+      dot += load<f32>(dout + row + o) * load<f32>(w + o) * (load<f32>(x + row + o) * r);
+    }
+    const mean = dot * invD;
+    const mv = f32x4.splat(mean);
+    d = 0;
+    for (; d + 4 <= D; d += 4) {
+      const o = <usize>d * 4;
+      const xh = f32x4.mul(v128.load(x + row + o), rv);
+      const dy = v128.load(dout + row + o);
+      v128.store(pw + o, fmadd(dy, xh, v128.load(pw + o)));
+      const g = f32x4.mul(rv, f32x4.sub(f32x4.mul(dy, v128.load(w + o)), f32x4.mul(xh, mv)));
+      v128.store(dx + row + o, f32x4.add(v128.load(dx + row + o), g));
+    }
+    for (; d < D; d++) {
+      const o = <usize>d * 4;
+      const xh = load<f32>(x + row + o) * r;
+      const dy = load<f32>(dout + row + o);
+      store<f32>(pw + o, load<f32>(pw + o) + dy * xh);
+      store<f32>(dx + row + o, load<f32>(dx + row + o) + r * (dy * load<f32>(w + o) - xh * mean));
+    }
+  }
+}
+
+/** dst[c] += Σ_p src[p, c] over columns [t·per, (t+1)·per) of cols (p in order). */
+export function addRowsTask(
+  dst: usize, src: usize, parts: i32, cols: i32, per: i32, t: i32, scratch: usize,
+): void {
+  const c0 = t * per, c1 = min(cols, c0 + per);
+  let c = c0;
+  for (; c + 4 <= c1; c += 4) {
+    let acc = f32x4.splat(0);
+    for (let p = 0; p < parts; p++) {
+      acc = f32x4.add(acc, v128.load(src + (<usize>p * <usize>cols + <usize>c) * 4));
+    }
+    v128.store(dst + <usize>c * 4, f32x4.add(v128.load(dst + <usize>c * 4), acc));
+  }
+  for (; c < c1; c++) {
+    let acc: f32 = 0;
+    for (let p = 0; p < parts; p++) acc += load<f32>(src + (<usize>p * <usize>cols + <usize>c) * 4);
+    store<f32>(dst + <usize>c * 4, load<f32>(dst + <usize>c * 4) + acc);
+  }
+}
+
+/**
+ * Rotate-half RoPE in place for token rows [t·per, (t+1)·per) of B·T: each of `heads` heads of
+ * hd values at column offset + h·hd, (x1, x2) → (x1·c − x2·s, x2·c + x1·s), s negated when
+ * inverse != 0. cos, sin: [T, hd/2].
+ */
+export function ropeTask(
+  x: usize, rows: i32, T: i32, stride: i32, offset: i32, heads: i32, hd: i32, cos: usize,
+  sin: usize, inverse: i32, per: i32, t: i32, scratch: usize,
+): void {
+  const half = hd >> 1;
+  const r1 = min(rows, t * per + per);
+  const neg = inverse != 0 ? f32x4.splat(-1) : f32x4.splat(1);
+  for (let r = t * per; r < r1; r++) {
+    const pos = r % T;
+    const cr = cos + <usize>(pos * half) * 4;
+    const sr = sin + <usize>(pos * half) * 4;
+    const row = x + (<usize>r * <usize>stride + <usize>offset) * 4;
+    for (let h = 0; h < heads; h++) {
+      const base = row + <usize>(h * hd) * 4;
+      let i = 0;
+      for (; i + 4 <= half; i += 4) {
+        const o = <usize>i * 4;
+        const c = v128.load(cr + o);
+        const s = f32x4.mul(v128.load(sr + o), neg);
+        const x1 = v128.load(base + o);
+        const x2 = v128.load(base + o + <usize>half * 4);
+        v128.store(base + o, f32x4.sub(f32x4.mul(x1, c), f32x4.mul(x2, s)));
+        v128.store(base + o + <usize>half * 4, f32x4.add(f32x4.mul(x2, c), f32x4.mul(x1, s)));
+      }
+      for (; i < half; i++) {
+        const o = <usize>i * 4;
+        const c = load<f32>(cr + o);
+        const s = inverse != 0 ? -load<f32>(sr + o) : load<f32>(sr + o);
+        const x1 = load<f32>(base + o);
+        const x2 = load<f32>(base + o + <usize>half * 4);
+        store<f32>(base + o, x1 * c - x2 * s);
+        store<f32>(base + o + <usize>half * 4, x2 * c + x1 * s);
+      }
+    }
+  }
+}
+
+/** SwiGLU forward for rows [t·per, (t+1)·per): out = g·σ(g)·u over gateUp [M, 2F]. */
+export function swigluForwardTask(
+  out: usize, gu: usize, M: i32, F: i32, per: i32, t: i32, scratch: usize,
+): void {
+  const m1 = min(M, t * per + per);
+  const one = f32x4.splat(1);
+  for (let m = t * per; m < m1; m++) {
+    const g = gu + <usize>m * <usize>F * 8;
+    const u = g + <usize>F * 4;
+    const o = out + <usize>m * <usize>F * 4;
+    let f = 0;
+    for (; f + 4 <= F; f += 4) {
+      const k = <usize>f * 4;
+      const gv = v128.load(g + k);
+      const e = exp4(f32x4.neg(gv));
+      v128.store(o + k, f32x4.mul(f32x4.div(gv, f32x4.add(one, e)), v128.load(u + k)));
+    }
+    for (; f < F; f++) {
+      const k = <usize>f * 4;
+      const gv = load<f32>(g + k);
+      const e = f32x4.extract_lane(exp4(f32x4.splat(-gv)), 0);
+      store<f32>(o + k, (gv / (1 + e)) * load<f32>(u + k));
+    }
+  }
+}
+
+/** SwiGLU backward for rows [t·per, (t+1)·per): dgate += dy·u·σ(1 + g(1 − σ)), dup += dy·g·σ. */
+export function swigluBackwardTask(
+  dgu: usize, dout: usize, gu: usize, M: i32, F: i32, per: i32, t: i32, scratch: usize,
+): void {
+  const m1 = min(M, t * per + per);
+  const one = f32x4.splat(1);
+  for (let m = t * per; m < m1; m++) {
+    const g = gu + <usize>m * <usize>F * 8;
+    const u = g + <usize>F * 4;
+    const dg = dgu + <usize>m * <usize>F * 8;
+    const du = dg + <usize>F * 4;
+    const dy = dout + <usize>m * <usize>F * 4;
+    let f = 0;
+    for (; f + 4 <= F; f += 4) {
+      const k = <usize>f * 4;
+      const gv = v128.load(g + k);
+      const uv = v128.load(u + k);
+      const dv = v128.load(dy + k);
+      const sig = f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(gv))));
+      const dgv = f32x4.mul(
+        f32x4.mul(f32x4.mul(dv, uv), sig),
+        f32x4.add(one, f32x4.mul(gv, f32x4.sub(one, sig))),
+      );
+      v128.store(dg + k, f32x4.add(v128.load(dg + k), dgv));
+      v128.store(du + k, f32x4.add(v128.load(du + k), f32x4.mul(f32x4.mul(dv, gv), sig)));
+    }
+    for (; f < F; f++) {
+      const k = <usize>f * 4;
+      const gv = load<f32>(g + k), uv = load<f32>(u + k), dv = load<f32>(dy + k);
+      const sig: f32 = 1 / (1 + f32x4.extract_lane(exp4(f32x4.splat(-gv)), 0));
+      store<f32>(dg + k, load<f32>(dg + k) + dv * uv * sig * (1 + gv * (1 - sig)));
+      store<f32>(du + k, load<f32>(du + k) + dv * gv * sig);
+    }
+  }
+}
+
+/**
+ * Softmax cross-entropy for rows [t·per, (t+1)·per) of logits [M, V]: the row becomes its
+ * probabilities, or with grad != 0 (p − onehot(target))·g; targetProbs[m] = p[target].
+ */
+export function crossEntropyTask(
+  logits: usize, targets: usize, targetProbs: usize, M: i32, V: i32, grad: i32, g: f32, per: i32,
+  t: i32, scratch: usize,
+): void {
+  const m1 = min(M, t * per + per);
+  for (let m = t * per; m < m1; m++) {
+    const row = logits + <usize>m * <usize>V * 4;
+    let mv = f32x4.splat(-Infinity);
+    let v = 0;
+    for (; v + 4 <= V; v += 4) mv = f32x4.max(mv, v128.load(row + <usize>v * 4));
+    let mx = hmax(mv);
+    for (; v < V; v++) mx = max(mx, load<f32>(row + <usize>v * 4));
+    const mxv = f32x4.splat(mx);
+    let sv = f32x4.splat(0);
+    v = 0;
+    for (; v + 4 <= V; v += 4) {
+      const e = exp4(f32x4.sub(v128.load(row + <usize>v * 4), mxv));
+      v128.store(row + <usize>v * 4, e);
+      sv = f32x4.add(sv, e);
+    }
+    let sum = hsum(sv);
+    for (; v < V; v++) {
+      const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(row + <usize>v * 4) - mx)), 0);
+      store<f32>(row + <usize>v * 4, e);
+      sum += e;
+    }
+    const inv: f32 = 1 / sum;
+    const target = load<i32>(targets + <usize>m * 4);
+    const tp = row + <usize>target * 4;
+    store<f32>(targetProbs + <usize>m * 4, load<f32>(tp) * inv);
+    const iv = f32x4.splat(inv);
+    if (grad != 0) {
+      const gv = f32x4.splat(g);
+      v = 0;
+      for (; v + 4 <= V; v += 4) {
+        const o = row + <usize>v * 4;
+        v128.store(o, f32x4.mul(f32x4.mul(v128.load(o), iv), gv));
+      }
+      for (; v < V; v++) store<f32>(row + <usize>v * 4, load<f32>(row + <usize>v * 4) * inv * g);
+      store<f32>(tp, load<f32>(tp) - g);
+    } else {
+      v = 0;
+      for (; v + 4 <= V; v += 4) {
+        const o = row + <usize>v * 4;
+        v128.store(o, f32x4.mul(v128.load(o), iv));
+      }
+      for (; v < V; v++) store<f32>(row + <usize>v * 4, load<f32>(row + <usize>v * 4) * inv);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// Shared SIMD helpers of the resident kernels: a four-lane exp, horizontal reductions and the
+// counter-based random stream of @fp4lab/fp4-format (the same bits, so stochastic rounding is
+// bit-identical to the TypeScript reference).
+
+@inline export function fmadd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/**
+ * e^x on four lanes (Cephes expf: range reduction by ln 2 in two parts, a degree-6 polynomial;
+ * about 1 ulp). Inputs below -87.3 give 0, above 88.7 give +Inf, NaN stays NaN.
+ */
+@inline export function exp4(x: v128): v128 {
+  const hi = f32x4.splat(88.72283);
+  const lo = f32x4.splat(-87.33654);
+  const xc = f32x4.max(f32x4.min(x, hi), lo);
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.442695041)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = fmadd(p, r, f32x4.splat(1.3981999507e-3));
+  p = fmadd(p, r, f32x4.splat(8.3334519073e-3));
+  p = fmadd(p, r, f32x4.splat(4.1665795894e-2));
+  p = fmadd(p, r, f32x4.splat(1.6666665459e-1));
+  p = fmadd(p, r, f32x4.splat(5.0000001201e-1));
+  const z = f32x4.mul(r, r);
+  p = f32x4.add(fmadd(p, z, r), f32x4.splat(1));
+  // 2^n in two halves so that n = 128 (x near 88.7) does not overflow the exponent field.
+  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const h1 = i32x4.shr_s(ni, 1);
+  const h2 = i32x4.sub(ni, h1);
+  const p1 = i32x4.shl(i32x4.add(h1, i32x4.splat(127)), 23);
+  const p2 = i32x4.shl(i32x4.add(h2, i32x4.splat(127)), 23);
+  let y = f32x4.mul(f32x4.mul(p, p1), p2);
+  y = v128.andnot(y, f32x4.lt(x, lo)); // underflow to 0
+  y = v128.bitselect(f32x4.splat(Infinity), y, f32x4.gt(x, hi));
+  return v128.bitselect(x, y, f32x4.ne(x, x)); // NaN in, NaN out
+}
+
+/** e^x for one value through the same code as {@link exp4} (lane 0). */
+@inline export function exp1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+@inline export function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) +
+    f32x4.extract_lane(v, 3);
+}
+
+@inline export function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
+    max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+/** fp4-format's mix32 ("lowbias32"). */
+@inline export function mix32(x: u32): u32 {
+  x ^= x >>> 16;
+  x *= 0x7feb352d;
+  x ^= x >>> 15;
+  x *= 0x846ca68b;
+  x ^= x >>> 16;
+  return x;
+}
+
+/** Four lanes of mix32. */
+@inline export function mix32x4(x: v128): v128 {
+  x = v128.xor(x, i32x4.shr_u(x, 16));
+  x = i32x4.mul(x, i32x4.splat(0x7feb352d));
+  x = v128.xor(x, i32x4.shr_u(x, 15));
+  x = i32x4.mul(x, i32x4.splat(<i32>0x846ca68b));
+  x = v128.xor(x, i32x4.shr_u(x, 16));
+  return x;
+}
+
+/** fp4-format's uniformAt(key, index) as its 24-bit integer (the draw times 2^24). */
+@inline export function uniform24(key: u32, index: u32): u32 {
+  return mix32(mix32(index) ^ key) >>> 8;
+}
