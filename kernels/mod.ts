@@ -25,7 +25,18 @@ export * from "./wgsl/gemm_f32.ts";
 export * from "./wgsl/gemm_fp4.ts";
 export * from "./wgsl/quantize.ts";
 export type * from "./quantized_tensor.ts";
-export { getThreads, setThreads, terminateWorkers, usesRelaxedSimd } from "./runtime.ts";
+export {
+  ensureScratch,
+  getThreads,
+  heapAlloc,
+  heapFree,
+  kernelExports,
+  memoryBuffer,
+  runTasks,
+  setThreads,
+  terminateWorkers,
+  usesRelaxedSimd,
+} from "./runtime.ts";
 
 /** The package version. */
 export const VERSION = "0.1.0";

@@ -77,6 +77,7 @@ const TASK_NAMES: readonly string[] = [
   "dgeTask",
   "hadamardTask",
   "operandStatsTask",
+  "fakeQuantTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */
@@ -290,6 +291,11 @@ function scratchOf(r: Runtime, tid: number): number {
  *
  * @param bytes per-thread scratch bytes
  * @returns the per-thread scratch size now in effect
+ * @example
+ * ```ts
+ * import { ensureScratch } from "@fp4lab/kernels";
+ * console.log(ensureScratch(1024) >= 1024); // true
+ * ```
  */
 export function ensureScratch(bytes: number): number {
   const r = runtime();
@@ -309,6 +315,11 @@ export function ensureScratch(bytes: number): number {
  * The module's exports, loading the module on first use.
  *
  * @returns the exported kernel functions
+ * @example
+ * ```ts
+ * import { kernelExports } from "@fp4lab/kernels";
+ * console.log(typeof kernelExports().gemmF32Task); // "function"
+ * ```
  */
 export function kernelExports(): KernelExports {
   return runtime().exports;
@@ -490,6 +501,15 @@ export function memoryBuffer(): SharedArrayBuffer {
  * @param total the number of tasks
  * @param parallel false runs every task on the calling thread (small jobs)
  * @throws {Error} when a kernel traps
+ * @example
+ * ```ts
+ * import { heapAlloc, heapFree, memoryBuffer, runTasks } from "@fp4lab/kernels";
+ * const ptr = heapAlloc(4000 * 4);
+ * // fillTask(p, n, value, per, t, scratch): 4 tasks of 1000 elements
+ * runTasks("fillTask", [ptr, 4000, 2.5, 1000], 4);
+ * console.log(new Float32Array(memoryBuffer(), ptr, 4000)[3999]); // 2.5
+ * heapFree(ptr);
+ * ```
  */
 export function runTasks(name: string, args: number[], total: number, parallel = true): void {
   const r = runtime();

@@ -9,6 +9,7 @@
 // A call's parameters are a block of 32-bit words in the shared memory (more than a job's f64
 // argument slots hold); see the QP_* offsets.
 import { mix32x4, uniform24 } from "./vmath";
+import { fakeQuantF32 } from "./quantize";
 
 // Parameter block (word offsets).
 const QP_SRC = 0;
@@ -293,4 +294,15 @@ export function quantTask(params: usize, t: i32, scratch: usize): void {
 /** The uniform draw of fp4-format's stream (for tests of the kernel's random numbers). */
 export function uniformBits(key: u32, index: u32): u32 {
   return uniform24(key, index);
+}
+
+/** fakeQuantF32 (nearest-even, no scale) over elements [t·per, (t+1)·per) of n. */
+export function fakeQuantTask(
+  src: usize, out: usize, n: i32, ebits: i32, mbits: i32, bias: i32, maxNormal: f64, per: i32,
+  t: i32, scratch: usize,
+): void {
+  const i0 = t * per, i1 = min(n, i0 + per);
+  if (i1 > i0) {
+    fakeQuantF32(src + <usize>i0 * 4, out + <usize>i0 * 4, i1 - i0, ebits, mbits, bias, maxNormal, 1);
+  }
 }
