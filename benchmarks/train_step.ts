@@ -33,8 +33,8 @@ const data = markovSource(400_000, { seed: 1 });
 setThreads(threads); // the kernel set's pool; PyTorch gets torch.set_num_threads(threads)
 
 // Mean seconds of steps 2..steps+1 (step 1 warms the JIT; the last step also validates).
-function ours(recipe: string, preset: string): number {
-  const r = trainRecipe(RECIPES[recipe], data, {
+async function ours(recipe: string, preset: string): Promise<number> {
+  const r = await trainRecipe(RECIPES[recipe], data, {
     config: presetByName(preset),
     steps: steps + 2,
     batch,
@@ -84,7 +84,8 @@ console.log(`CPU: ${cpu}; ${threads} thread(s) each side; batch ${batch}; ${step
 for (const preset of values.presets!.split(",")) {
   const T = presetByName(preset).contextLength;
   const tok = (s: number) => Math.round((batch * T) / s);
-  const f32 = ours("fp32", preset), bf16 = ours("bf16", preset), fp4 = ours("fp4", preset);
+  const f32 = await ours("fp32", preset), bf16 = await ours("bf16", preset);
+  const fp4 = await ours("fp4", preset);
   console.log(`\n${preset}: tokens/s  fp32 ${tok(f32)}  bf16 ${tok(bf16)}  fp4 ${tok(fp4)}`);
   console.log(`  fp4 / bf16 step time: ${(fp4 / bf16).toFixed(2)}x (target <= 1.5x)`);
   let peers = 0;

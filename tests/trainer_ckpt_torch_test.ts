@@ -72,7 +72,7 @@ Deno.test({
         seed: 1,
         data: "sentences",
       };
-      trainRecipe(RECIPES.fp4, data, {
+      await trainRecipe(RECIPES.fp4, data, {
         config,
         steps: 60,
         batch: 8,

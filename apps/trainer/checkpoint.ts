@@ -35,6 +35,7 @@ import {
   type ModelConfig,
   type ParamLayout,
   paramLayout,
+  parseRecipe,
   PRESETS,
   type Recipe,
 } from "@fp4lab/train";
@@ -579,7 +580,12 @@ export function loadCheckpoint(dir: string, options: { requireState?: boolean } 
   }
   let recipe: Recipe | null = null;
   if (exists(join(dir, "recipe.json"))) {
-    recipe = parseJson(dir, "recipe.json", readBytes(dir, "recipe.json")) as unknown as Recipe;
+    const raw = parseJson(dir, "recipe.json", readBytes(dir, "recipe.json"));
+    try {
+      recipe = parseRecipe(raw);
+    } catch (e) {
+      throw new CheckpointError(`${join(dir, "recipe.json")}: ${(e as Error).message}`);
+    }
   }
   const hasState = exists(join(dir, "trainer_state.json"));
   if (!hasState) {

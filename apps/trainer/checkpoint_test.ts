@@ -44,7 +44,7 @@ async function trainedFolder(
 ): Promise<{ dir: string; states: TrainState[] }> {
   const dir = join(await Deno.makeTempDir({ prefix: "ckpt_test_" }), recipe.name);
   const states: TrainState[] = [];
-  trainRecipe(recipe, data, {
+  await trainRecipe(recipe, data, {
     ...opts,
     saveEvery: 4,
     onSave: (s) => {
@@ -108,7 +108,7 @@ for (const recipe of [RECIPES.fp4, RECIPES.fp32, RECIPES.nvfp4]) {
       const straight = states[1];
       const ck = loadCheckpoint(join(dir, "step-000004"), { requireState: true });
       assert.equal(ck.state!.optimizer.m1Format, recipe.optimizer.m1);
-      const resumed = trainRecipe(recipe, data, { ...opts, resume: ck.state! });
+      const resumed = await trainRecipe(recipe, data, { ...opts, resume: ck.state! });
       assert.deepEqual(resumed.records.map((r) => r.loss), straight.records.map((r) => r.loss));
       assert.deepEqual(
         resumed.records.map((r) => r.valLoss),

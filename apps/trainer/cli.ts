@@ -5,14 +5,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  type ModelConfig,
-  parseRecipes,
-  presetByName,
-  PRESETS,
-  type Recipe,
-  RECIPES,
-} from "@fp4lab/train";
+import { type ModelConfig, presetByName, PRESETS, type Recipe, RECIPES } from "@fp4lab/train";
+import { loadRecipes } from "./recipe_files.ts";
 
 /** Bad command-line input. */
 export class UsageError extends Error {
@@ -81,7 +75,8 @@ Trains a tiny LLaMA (byte vocabulary) with several precision recipes side by sid
 data, seeds and batches, then prints a table and writes runs/<name>/ (metrics.csv, report.json,
 report.md, loss.svg and one folder per recipe).
 
-  --recipes LIST   comma-separated, default bf16,fp4; known: ${Object.keys(RECIPES).join(", ")}
+  --recipes LIST   comma-separated, default bf16,fp4; known: ${Object.keys(RECIPES).join(", ")},
+                   or a recipe .json file (see docs/recipes.md)
   --preset NAME    ${Object.keys(PRESETS).join(" | ")} (default tiny: ~1M parameters, context 128)
   --steps N        optimizer steps per recipe (default per preset: ${
   Object.entries(DEFAULTS).map(([k, v]) => `${k} ${v.steps}`).join(", ")
@@ -160,7 +155,7 @@ export function parsePlan(args: string[], now: Date = new Date()): Plan {
   let config: ModelConfig, recipes: Recipe[];
   try {
     config = presetByName(values.preset ?? "tiny");
-    recipes = parseRecipes(values.recipes ?? "bf16,fp4");
+    recipes = loadRecipes(values.recipes ?? "bf16,fp4");
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }

@@ -18,6 +18,7 @@ import {
   type ModelConfig,
   type Recipe,
   RECIPES,
+  writeParams,
 } from "@fp4lab/train";
 import { failureStatus, UsageError } from "./cli.ts";
 
@@ -42,22 +43,19 @@ export interface EvalResult {
  * @example
  * ```ts
  * import { evaluateText } from "./eval.ts";
- * import { PRESETS } from "@fp4lab/train";
- * import { createModel, initParams } from "@fp4lab/train";
- * import { RECIPES } from "@fp4lab/train";
- * const m = createModel(PRESETS.smoke, RECIPES.fp32, 1);
- * initParams(m, 1);
- * const r = evaluateText(PRESETS.smoke, m.params, new Uint8Array(40).fill(65));
+ * import { initialParams, paramLayout, PRESETS } from "@fp4lab/train";
+ * const params = initialParams(paramLayout(PRESETS.smoke), 1);
+ * const r = await evaluateText(PRESETS.smoke, params, new Uint8Array(40).fill(65));
  * console.log(r.tokens); // 30 (2 windows of 16, 15 predictions each; 8 bytes dropped)
  * ```
  */
-export function evaluateText(
+export async function evaluateText(
   config: ModelConfig,
   params: Float32Array,
   bytes: Uint8Array,
   recipe: Recipe = RECIPES.fp32,
   batch = 8,
-): EvalResult {
+): Promise<EvalResult> {
   const T = config.contextLength;
   const windows = Math.floor(bytes.length / T);
   if (windows < 1 || T < 2) {
@@ -68,8 +66,8 @@ export function evaluateText(
     let m = models.get(B);
     if (!m) {
       // T − 1 positions: causal attention makes them exactly the window's first T − 1 outputs.
-      m = createModel(config, recipe, B, T - 1);
-      m.params.set(params);
+      m = createModel(config, recipe, B, { T: T - 1 });
+      writeParams(m, params);
       models.set(B, m);
     }
     return m;
@@ -85,7 +83,7 @@ export function evaluateText(
         targets[b * (T - 1) + t] = bytes[start + t + 1];
       }
     }
-    sum += forward(modelFor(B), tokens, targets) * B * (T - 1);
+    sum += await forward(modelFor(B), tokens, targets) * B * (T - 1);
   }
   const tokens = windows * (T - 1);
   return { loss: sum / tokens, tokens };
@@ -206,7 +204,7 @@ export async function evalMain(args: string[]): Promise<number> {
         `--data ${v.data}: ${bytes.length} bytes, fewer than one window of ${T} (max_position_embeddings)`,
       );
     }
-    const r = evaluateText(ckpt.config, ckpt.params, bytes, recipe);
+    const r = await evaluateText(ckpt.config, ckpt.params, bytes, recipe);
     if (v.json) {
       console.log(JSON.stringify({ loss: r.loss, tokens: r.tokens }));
     } else {

@@ -67,17 +67,19 @@ export async function main(args: string[]): Promise<number> {
       const { skipped, ...hooks } = checkpointHooks(plan, recipe);
       for (const m of skipped) console.error(`train: skipped a bad checkpoint: ${m}`);
       const progress = createProgress(recipe.name.padEnd(10), plan.steps, true);
-      results.push(trainRecipe(recipe, data, {
-        config: plan.config,
-        steps: plan.steps,
-        batch: plan.batch,
-        ranks: plan.ranks,
-        lr: plan.lr,
-        seed: plan.seed,
-        evalPoints: 4,
-        valWindows: 48,
-        ...hooks,
-      }, progress.update));
+      results.push(
+        await trainRecipe(recipe, data, {
+          config: plan.config,
+          steps: plan.steps,
+          batch: plan.batch,
+          ranks: plan.ranks,
+          lr: plan.lr,
+          seed: plan.seed,
+          evalPoints: 4,
+          valWindows: 48,
+          ...hooks,
+        }, progress.update),
+      );
       progress.done();
     }
     const report = await writeReport(

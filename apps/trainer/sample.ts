@@ -11,11 +11,12 @@ import { failureStatus, UsageError } from "./cli.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import {
   createModel,
-  forward,
   type Model,
   type ModelConfig,
+  nextTokenProbabilities,
   type Recipe,
   RECIPES,
+  writeParams,
 } from "@fp4lab/train";
 import { openCheckpoint, recipeFlag } from "./eval.ts";
 
@@ -46,23 +47,20 @@ export interface SampleOptions {
  * @example
  * ```ts
  * import { generate } from "./sample.ts";
- * import { PRESETS } from "@fp4lab/train";
- * import { createModel, initParams } from "@fp4lab/train";
- * import { RECIPES } from "@fp4lab/train";
- * const m = createModel(PRESETS.smoke, RECIPES.fp32, 1);
- * initParams(m, 1);
- * const out = generate(PRESETS.smoke, m.params, new Uint8Array([84]), {
+ * import { initialParams, paramLayout, PRESETS } from "@fp4lab/train";
+ * const params = initialParams(paramLayout(PRESETS.smoke), 1);
+ * const out = await generate(PRESETS.smoke, params, new Uint8Array([84]), {
  *   tokens: 5, temperature: 0, topK: 0, seed: 1,
  * });
  * console.log(out.length); // 5
  * ```
  */
-export function generate(
+export async function generate(
   config: ModelConfig,
   params: Float32Array,
   prompt: Uint8Array,
   options: SampleOptions,
-): Uint8Array {
+): Promise<Uint8Array> {
   if (prompt.length < 1) throw new RangeError("prompt must have at least one byte");
   const T = config.contextLength, V = config.vocabSize;
   const recipe = options.recipe ?? RECIPES.fp32;
@@ -77,17 +75,16 @@ export function generate(
     let model: Model;
     if (len === T) {
       if (!full) {
-        full = createModel(config, recipe, 1, T);
-        full.params.set(params);
+        full = createModel(config, recipe, 1, { T });
+        writeParams(full, params);
       }
       model = full;
     } else {
-      model = createModel(config, recipe, 1, len);
-      model.params.set(params);
+      model = createModel(config, recipe, 1, { T: len });
+      writeParams(model, params);
     }
     const tokens = Int32Array.from(ids.subarray(n - len, n));
-    forward(model, tokens, tokens); // targets unused; logits become probabilities
-    const row = model.acts.logits.subarray((len - 1) * V, len * V);
+    const row = await nextTokenProbabilities(model, tokens);
     ids[n] = pick(row, probs, options, uniformAt(key, n));
   }
   return ids.slice(prompt.length);
@@ -156,7 +153,7 @@ function number(flag: string, text: string | undefined, fallback: number, int: b
  * Deno.exit(sampleMain(Deno.args));
  * ```
  */
-export function sampleMain(args: string[]): number {
+export async function sampleMain(args: string[]): Promise<number> {
   try {
     let v;
     try {
@@ -194,7 +191,7 @@ export function sampleMain(args: string[]): number {
       recipe: recipeFlag(v.recipe),
     };
     const ckpt = openCheckpoint(v.checkpoint);
-    const out = generate(ckpt.config, ckpt.params, prompt, options);
+    const out = await generate(ckpt.config, ckpt.params, prompt, options);
     const dec = new TextDecoder();
     if (v.json) {
       console.log(JSON.stringify({
@@ -211,4 +208,4 @@ export function sampleMain(args: string[]): number {
   }
 }
 
-if (import.meta.main) Deno.exit(sampleMain(Deno.args));
+if (import.meta.main) Deno.exit(await sampleMain(Deno.args));

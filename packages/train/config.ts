@@ -30,8 +30,8 @@ export interface ModelConfig {
 
 const base = { vocabSize: 256, rmsNormEps: 1e-5, ropeTheta: 10000 } as const;
 
-/** The presets: `smoke` for tests, `tiny` (~1M parameters), `small` (~5M). */
-export const PRESETS: Readonly<Record<string, ModelConfig>> = Object.freeze({
+/** The LLaMA presets: `smoke` for tests, `tiny` (~1M parameters), `small` (~5M). */
+export const LLAMA_PRESETS: Readonly<Record<string, ModelConfig>> = Object.freeze({
   smoke: {
     ...base,
     name: "smoke",
@@ -60,6 +60,13 @@ export const PRESETS: Readonly<Record<string, ModelConfig>> = Object.freeze({
     contextLength: 256,
   },
 });
+
+/**
+ * The same object as {@link LLAMA_PRESETS}.
+ *
+ * @deprecated use {@link LLAMA_PRESETS} ("preset" names a model size only)
+ */
+export const PRESETS: Readonly<Record<string, ModelConfig>> = LLAMA_PRESETS;
 
 /** One named parameter tensor: a view into the flat buffer. */
 export interface ParamSpec {

@@ -6,7 +6,10 @@
  * @module
  */
 import { BF16, quantize } from "@fp4lab/fp4-format";
-import { matmul } from "./gemm.ts";
+import { matmul as kernelMatmul } from "./gemm.ts";
+
+/** The GEMM the attention functions call (the kernel set's `matmul` signature). */
+export type MatmulFn = typeof kernelMatmul;
 
 /**
  * Token embedding lookup: out[m, :] = table[tokens[m], :].
@@ -287,6 +290,7 @@ function scatterAddHead(
  * @param D hidden size
  * @param H heads
  * @param bf16Probs round the probabilities to BF16 before P·V
+ * @param matmul the GEMM for scores and P·V (default: the kernel set's)
  * @example
  * ```ts
  * import { attentionForward } from "./layers.ts";
@@ -304,6 +308,7 @@ export function attentionForward(
   D: number,
   H: number,
   bf16Probs = false,
+  matmul: MatmulFn = kernelMatmul,
 ): void {
   const hd = D / H, C3 = 3 * D;
   const scale = 1 / Math.sqrt(hd);
@@ -356,6 +361,7 @@ export function attentionForward(
  * @param T sequence length
  * @param D hidden size
  * @param H heads
+ * @param matmul the GEMM (default: the kernel set's)
  * @example
  * ```ts
  * import { attentionBackward } from "./layers.ts";
@@ -374,6 +380,7 @@ export function attentionBackward(
   T: number,
   D: number,
   H: number,
+  matmul: MatmulFn = kernelMatmul,
 ): void {
   const hd = D / H, C3 = 3 * D;
   const scale = 1 / Math.sqrt(hd);

@@ -1,18 +1,14 @@
 /**
  * A linear layer `Y = A·Wᵀ` (W in Hugging Face layout [out, in]) whose three GEMMs round their
  * operands as a {@link LinearRecipe} says, with DGE on the weight gradient and OCC on the
- * activation where the recipe turns them on. Buffers are allocated once per layer.
+ * activation where the recipe turns them on. It runs on any {@link Backend}; its buffers are
+ * allocated once, when the layer is created.
  *
  * @module
  */
-import { parseFormat } from "@fp4lab/fp4-format";
-import { fp4Matmul, matmul } from "./gemm.ts";
-import { isIdentity, operandStats, quantizeOperand, quantizeOperandTensor } from "./operand.ts";
+import type { Backend, DgeStats, OperandStats, OutlierResidual, Tensor } from "./backend.ts";
 import type { LinearRecipe, OperandSpec } from "./recipe.ts";
-import type { OperandStats } from "./backend.ts";
-import { applyGradientFactor } from "@fp4lab/dge";
-import { clampOutliers, csrMatmul, type CsrMatrix } from "@fp4lab/outlier-comp";
-import { randomHadamard } from "@fp4lab/quant-granularity";
+import { seedFor, type SeedGemm } from "./seed.ts";
 
 /** What one linear layer measured at the last step that asked for statistics. */
 export interface LinearStats {
@@ -21,7 +17,7 @@ export interface LinearStats {
   /** forward weight operand */
   w?: OperandStats;
   /** DGE mean correction factor and fraction capped */
-  dge?: { meanFactor: number; cappedFraction: number };
+  dge?: DgeStats;
   /** OCC: fraction of activation entries moved into the sparse residual */
   occSparsity?: number;
 }
@@ -32,71 +28,97 @@ export interface Linear {
   readonly name: string;
   /** the recipe for this layer */
   readonly recipe: LinearRecipe;
+  /** the backend its buffers live on */
+  readonly backend: Backend;
+  /** decoder block index (for seeds; 0 for a stand-alone layer) */
+  readonly layer: number;
+  /** which linear layer of the block (for seeds) */
+  readonly gemm: SeedGemm;
   /** tokens */
   readonly M: number;
   /** input features */
   readonly K: number;
   /** output features */
   readonly N: number;
-  /** statistics of the last step that collected them */
+  /** statistics of the last step that collected them (after {@link settleLinearStats}) */
   stats: LinearStats;
-  /** @internal saved operands and scratch */
+  /** @internal saved operands, scratch and pending statistics */
   readonly buf: LinearBuffers;
 }
 
 interface LinearBuffers {
-  aq: Float32Array | null; // forward A as rounded (null: A used as is)
-  a: Float32Array | null; // the forward's A (saved reference, for requantizing along tokens)
-  wq: Float32Array | null; // forward W as rounded
-  w: Float32Array | null; // the forward's W reference
-  wScaled: Float32Array | null; // W in grid units, for DGE
-  clamped: Float32Array | null; // OCC scratch
-  dyq: Float32Array | null; // dY as rounded for the input-gradient GEMM
-  wT: Float32Array | null; // scratch: transposes for requantizing along the other axis
-  wTq: Float32Array | null;
-  dyT: Float32Array | null;
-  dyTq: Float32Array | null;
-  aT: Float32Array | null;
-  aTq: Float32Array | null;
-  dw: Float32Array | null; // weight gradient before DGE
+  aq: Tensor | null; // forward A as rounded (null: A used as is)
+  a: Tensor | null; // the forward's A (saved reference, for requantizing along tokens)
+  wq: Tensor | null; // forward W as rounded
+  w: Tensor | null; // the forward's W reference
+  wGrid: Tensor | null; // W in grid units, for DGE
+  clamped: Tensor | null; // OCC scratch
+  dyq: Tensor | null; // dY as rounded for the input-gradient GEMM
+  wT: Tensor | null; // scratch: transposes for requantizing along the other axis
+  wTq: Tensor | null;
+  dyT: Tensor | null;
+  dyTq: Tensor | null;
+  aT: Tensor | null;
+  aTq: Tensor | null;
+  dw: Tensor | null; // weight gradient before DGE
+  pending: Promise<void>[];
+}
+
+/** Whether rounding an operand as `spec` leaves it unchanged (f32). */
+function isIdentity(spec: OperandSpec): boolean {
+  return spec.format === "fp32";
 }
 
 function need(spec: OperandSpec | "reuse"): boolean {
   return spec !== "reuse" && !isIdentity(spec);
 }
 
+/** Where a linear layer sits, for its rounding seeds (see {@link seedFor}). */
+export interface LinearPlace {
+  /** decoder block index */
+  readonly layer: number;
+  /** which linear layer */
+  readonly gemm: SeedGemm;
+}
+
 /**
- * Allocates a linear layer's buffers for `M` tokens, `K` inputs, `N` outputs.
+ * Allocates a linear layer's buffers for `M` tokens, `K` inputs, `N` outputs on `backend`.
  *
+ * @param backend where the buffers live
  * @param name report name
  * @param recipe the layer's recipe
  * @param M tokens
  * @param K input features
  * @param N output features
+ * @param place block and GEMM for the rounding seeds (default block 0, `qkv`)
  * @returns the layer
  * @example
  * ```ts
- * import { createLinear } from "./linear.ts";
- * import { RECIPES } from "./recipe.ts";
- * const lin = createLinear("x", RECIPES.fp4.linear, 4, 8, 2);
+ * import { createCpuBackend, createLinear, RECIPES } from "@fp4lab/train";
+ * const lin = createLinear(createCpuBackend(), "x", RECIPES.fp4.linear, 4, 8, 2);
  * console.log(lin.N); // 2
  * ```
  */
 export function createLinear(
+  backend: Backend,
   name: string,
   recipe: LinearRecipe,
   M: number,
   K: number,
   N: number,
+  place: LinearPlace = { layer: 0, gemm: "qkv" },
 ): Linear {
   const f = recipe.forward, ig = recipe.inputGrad, wg = recipe.weightGrad;
-  const alloc = (on: boolean, n: number) => on ? new Float32Array(n) : null;
+  const alloc = (on: boolean, n: number) => on ? backend.alloc(n) : null;
   const reqW = ig.w !== "reuse";
   const reqDyT = wg.dy !== "reuse";
   const reqAT = wg.a !== "reuse";
   return {
     name,
     recipe,
+    backend,
+    layer: place.layer,
+    gemm: place.gemm,
     M,
     K,
     N,
@@ -106,7 +128,7 @@ export function createLinear(
       a: null,
       wq: alloc(need(f.w), N * K),
       w: null,
-      wScaled: alloc(recipe.dge !== null, N * K),
+      wGrid: alloc(recipe.dge !== null, N * K),
       clamped: alloc(recipe.occ !== null, M * K),
       dyq: alloc(need(ig.dy), M * N),
       wT: alloc(reqW, N * K),
@@ -116,14 +138,15 @@ export function createLinear(
       aT: alloc(reqAT, M * K),
       aTq: alloc(reqAT && need(wg.a), M * K),
       dw: alloc(recipe.dge !== null, N * K),
+      pending: [],
     },
   };
 }
 
-function transpose(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
-  }
+// The exact FP4 GEMM applies when both forward operands are scaled E2M1.
+function exactFp4(a: OperandSpec, w: OperandSpec): boolean {
+  const scaled = (s: OperandSpec) => s.format === "E2M1" && (s.granularity ?? "none") !== "none";
+  return scaled(a) && scaled(w);
 }
 
 /**
@@ -133,104 +156,101 @@ function transpose(src: Float32Array, rows: number, cols: number, dst: Float32Ar
  * @param out [M, N] output
  * @param a [M, K] activation
  * @param w [N, K] weight
- * @param seed stochastic-rounding seed for this step and layer
- * @param collect gather {@link LinearStats}
+ * @param step micro-step (seeds stochastic rounding)
+ * @param collect gather {@link LinearStats} (read them after {@link settleLinearStats})
  * @example
  * ```ts
- * import { createLinear, linearForward } from "./linear.ts";
- * import { RECIPES } from "./recipe.ts";
- * const lin = createLinear("x", RECIPES.fp32.linear, 1, 2, 1);
- * const out = new Float32Array(1);
- * linearForward(lin, out, new Float32Array([1, 2]), new Float32Array([3, 4]), 0, false);
- * console.log(out); // [11]
+ * import { createCpuBackend, createLinear, linearForward, RECIPES } from "@fp4lab/train";
+ * import assert from "node:assert/strict";
+ * const be = createCpuBackend();
+ * const lin = createLinear(be, "x", RECIPES.fp32.linear, 1, 2, 1);
+ * const out = be.alloc(1), a = be.alloc(2), w = be.alloc(2);
+ * be.write(a, new Float32Array([1, 2]));
+ * be.write(w, new Float32Array([3, 4]));
+ * linearForward(lin, out, a, w, 0, false);
+ * assert.deepEqual(await be.read(out), new Float32Array([11]));
  * ```
  */
 export function linearForward(
   lin: Linear,
-  out: Float32Array,
-  a: Float32Array,
-  w: Float32Array,
-  seed: number,
+  out: Tensor,
+  a: Tensor,
+  w: Tensor,
+  step: number,
   collect: boolean,
 ): void {
-  const { M, K, N, recipe, buf } = lin;
+  const { M, K, N, recipe, buf, backend: be } = lin;
   buf.a = a;
   buf.w = w;
+  const seed = (operand: "a" | "w") => seedFor(step, lin.layer, lin.gemm, operand);
   const fa = recipe.forward.a, fw = recipe.forward.w;
-  if (exactFp4(fa, fw) && buf.aq && buf.wq) {
-    // Both operands E2M1: the exact FP4 GEMM on codes and scales, plus the OCC residual ΔA·Ŵᵀ
-    // through the sparse product. Â (+ΔA) and Ŵ stay dequantized for the backward GEMMs.
-    let src = a;
-    let residual: CsrMatrix | null = null;
-    if (recipe.occ && buf.clamped) {
-      const clamp = clampOutliers(a, M, K, {
-        alpha: recipe.occ.alpha,
-        scope: recipe.occ.scope,
-        out: buf.clamped,
-      });
-      src = buf.clamped;
-      residual = clamp.residual;
-      if (collect) lin.stats.occSparsity = clamp.sparsity;
-    }
-    const qa = quantizeOperandTensor(src, M, K, fa, buf.aq, seed);
-    const qw = quantizeOperandTensor(w, N, K, fw, buf.wq, seed + 1, buf.wScaled ?? undefined);
-    if (collect) {
-      lin.stats.a = operandStats(a, buf.aq, M, K);
-      lin.stats.w = operandStats(w, buf.wq, N, K);
-    }
-    fp4Matmul(qa, qw, { out });
-    if (residual) {
-      csrMatmul(residual, buf.wq, N, out, true, "nt");
-      addCsr(residual, buf.aq, K);
-    }
+  const fp4 = exactFp4(fa, fw) && buf.aq !== null && buf.wq !== null;
+  if (!buf.aq && !buf.wq) {
+    be.matmul(out, a, w, M, N, K, "nt", false);
     return;
   }
-  let aUse = a;
-  if (buf.aq) {
-    if (recipe.occ && buf.clamped) {
-      // OCC: round the clamped activation, then add the sparse residual A − A_c back in f32:
-      // (Q(A_c) + ΔA)·Ŵᵀ is the paper's Q(A_c)·Ŵᵀ + ΔA·Ŵᵀ with one GEMM.
-      const { residual, sparsity } = clampOutliers(a, M, K, {
-        alpha: recipe.occ.alpha,
-        scope: recipe.occ.scope,
-        out: buf.clamped,
-      });
-      quantizeOperand(buf.clamped, M, K, fa, buf.aq, seed);
-      if (collect) {
-        // Crest of the raw activation; zeros are entries that Q(A_c) flushed.
-        lin.stats.a = operandStats(a, buf.aq, M, K);
-        lin.stats.occSparsity = sparsity;
-      }
-      addCsr(residual, buf.aq, K);
-    } else {
-      quantizeOperand(a, M, K, fa, buf.aq, seed);
-      if (collect) lin.stats.a = operandStats(a, buf.aq, M, K);
-    }
-    aUse = buf.aq;
+  // OCC: round the clamped activation and keep the sparse residual ΔA = A − A_c; the product
+  // gets ΔA·Ŵᵀ added in f32 and the saved Â gets ΔA back, so the backward GEMMs see Q(A_c) + ΔA.
+  let src = a;
+  let residual: OutlierResidual | null = null;
+  if (recipe.occ && buf.clamped) {
+    residual = be.occClamp(buf.clamped, a, M, K, recipe.occ.alpha, recipe.occ.scope);
+    src = buf.clamped;
+    if (collect) track(lin, residual.sparsity.then((s) => void (lin.stats.occSparsity = s)));
   }
-  let wUse = w;
-  if (buf.wq) {
-    quantizeOperand(w, N, K, fw, buf.wq, seed + 1, buf.wScaled ?? undefined);
-    if (collect) lin.stats.w = operandStats(w, buf.wq, N, K);
-    wUse = buf.wq;
+  if (fp4) {
+    // Both operands E2M1: the exact FP4 GEMM on codes and scales.
+    const qa = be.quantizeCodes(src, M, K, fa, seed("a"), buf.aq!);
+    const qw = be.quantizeCodes(w, N, K, fw, seed("w"), buf.wq!, buf.wGrid ?? undefined);
+    collectOperandStats(lin, collect);
+    be.fp4Matmul(out, qa, qw);
+    be.freeQuantized(qa);
+    be.freeQuantized(qw);
+  } else {
+    if (buf.aq) be.quantize(buf.aq, src, M, K, fa, seed("a"));
+    if (buf.wq) be.quantize(buf.wq, w, N, K, fw, seed("w"), buf.wGrid ?? undefined);
+    collectOperandStats(lin, collect);
   }
-  matmul(aUse, wUse, M, N, K, { layout: "nt", out });
+  if (residual) {
+    if (fp4) be.residualMatmul(out, residual, buf.wq!, N);
+    be.residualAdd(buf.aq!, residual);
+    be.freeResidual(residual);
+  }
+  if (!fp4) be.matmul(out, buf.aq ?? a, buf.wq ?? w, M, N, K, "nt", false);
 }
 
-// The exact FP4 GEMM applies when both forward operands are scaled E2M1.
-function exactFp4(a: OperandSpec, w: OperandSpec): boolean {
-  const scaled = (s: OperandSpec) => s.format === "E2M1" && (s.granularity ?? "none") !== "none";
-  return scaled(a) && scaled(w);
+// Crest of the raw operands; zeros are entries that rounding flushed (before OCC's ΔA returns).
+function collectOperandStats(lin: Linear, collect: boolean): void {
+  if (!collect) return;
+  const { M, K, N, buf, backend: be } = lin;
+  if (buf.aq) track(lin, be.operandStats(buf.a!, buf.aq, M, K).then((s) => void (lin.stats.a = s)));
+  if (buf.wq) track(lin, be.operandStats(buf.w!, buf.wq, N, K).then((s) => void (lin.stats.w = s)));
 }
 
-// dense[r, c] += csr[r, c] over the entries of a CSR matrix with `cols` columns.
-function addCsr(csr: CsrMatrix, dense: Float32Array, cols: number): void {
-  const { rowOffsets, columnIndices, values, rows } = csr;
-  for (let r = 0; r < rows; r++) {
-    for (let e = rowOffsets[r]; e < rowOffsets[r + 1]; e++) {
-      dense[r * cols + columnIndices[e]] += values[e];
-    }
-  }
+function track(lin: Linear, p: Promise<void>): void {
+  lin.buf.pending.push(p);
+}
+
+/**
+ * Waits for the statistics a collecting step asked for; afterwards `lin.stats` holds them.
+ *
+ * @param lin the layer
+ * @example
+ * ```ts
+ * import { createCpuBackend, createLinear, linearForward, RECIPES, settleLinearStats } from "@fp4lab/train";
+ * const be = createCpuBackend();
+ * const lin = createLinear(be, "x", RECIPES.fp4.linear, 2, 4, 2);
+ * const a = be.alloc(8), w = be.alloc(8);
+ * be.write(a, new Float32Array([1, 2, 3, 40, 5, 6, 7, 8]));
+ * be.write(w, new Float32Array([1, -1, 2, -2, 3, -3, 4, -4]));
+ * linearForward(lin, be.alloc(4), a, w, 0, true);
+ * await settleLinearStats(lin);
+ * console.log(lin.stats.a!.crestMax > 1); // true
+ * ```
+ */
+export async function settleLinearStats(lin: Linear): Promise<void> {
+  const pending = lin.buf.pending.splice(0);
+  await Promise.all(pending);
 }
 
 /**
@@ -240,81 +260,116 @@ function addCsr(csr: CsrMatrix, dense: Float32Array, cols: number): void {
  * @param dout [M, N] output gradient
  * @param da [M, K] input gradient (accumulated) or null to skip
  * @param dw [N, K] weight gradient (accumulated)
- * @param seed stochastic-rounding seed for this step and layer
+ * @param step micro-step (must match the forward's)
  * @param collect gather DGE statistics
  * @example
  * ```ts
- * import { createLinear, linearBackward, linearForward } from "./linear.ts";
- * import { RECIPES } from "./recipe.ts";
- * const lin = createLinear("x", RECIPES.fp32.linear, 1, 2, 1);
- * linearForward(lin, new Float32Array(1), new Float32Array([1, 2]), new Float32Array([3, 4]), 0, false);
- * const da = new Float32Array(2), dw = new Float32Array(2);
- * linearBackward(lin, new Float32Array([1]), da, dw, 0, false);
- * console.log(da, dw); // [3, 4] [1, 2]
+ * import { createCpuBackend, createLinear, linearBackward, linearForward, RECIPES } from "@fp4lab/train";
+ * import assert from "node:assert/strict";
+ * const be = createCpuBackend();
+ * const lin = createLinear(be, "x", RECIPES.fp32.linear, 1, 2, 1);
+ * const a = be.alloc(2), w = be.alloc(2), dy = be.alloc(1), da = be.alloc(2), dw = be.alloc(2);
+ * be.write(a, new Float32Array([1, 2]));
+ * be.write(w, new Float32Array([3, 4]));
+ * be.write(dy, new Float32Array([1]));
+ * linearForward(lin, be.alloc(1), a, w, 0, false);
+ * linearBackward(lin, dy, da, dw, 0, false);
+ * assert.deepEqual([...await be.read(da), ...await be.read(dw)], [3, 4, 1, 2]);
  * ```
  */
 export function linearBackward(
   lin: Linear,
-  dout: Float32Array,
-  da: Float32Array | null,
-  dw: Float32Array,
-  seed: number,
+  dout: Tensor,
+  da: Tensor | null,
+  dw: Tensor,
+  step: number,
   collect: boolean,
 ): void {
-  const { M, K, N, recipe, buf } = lin;
+  const { M, K, N, recipe, buf, backend: be } = lin;
   const ig = recipe.inputGrad, wg = recipe.weightGrad;
   const a = buf.a!, w = buf.w!;
+  const seed = (operand: "dy" | "w_t" | "dy_t" | "a_t" | "hadamard") =>
+    seedFor(step, lin.layer, lin.gemm, operand);
   let dyUse = dout;
   if (buf.dyq) {
-    quantizeOperand(dout, M, N, ig.dy as OperandSpec, buf.dyq, seed + 2);
+    be.quantize(buf.dyq, dout, M, N, ig.dy as OperandSpec, seed("dy"));
     dyUse = buf.dyq;
   }
   if (da) {
     if (ig.w === "reuse") {
-      matmul(dyUse, buf.wq ?? w, M, K, N, { layout: "nn", out: da, accumulate: true });
+      be.matmul(da, dyUse, buf.wq ?? w, M, K, N, "nn", true);
     } else {
-      transpose(w, N, K, buf.wT!);
-      const wT = buf.wTq ? quantizeOperand(buf.wT!, K, N, ig.w, buf.wTq, seed + 3) : buf.wT!;
-      matmul(dyUse, wT, M, K, N, { layout: "nt", out: da, accumulate: true });
+      be.transpose(buf.wT!, w, N, K);
+      let wT = buf.wT!;
+      if (buf.wTq) {
+        be.quantize(buf.wTq, buf.wT!, K, N, ig.w, seed("w_t"));
+        wT = buf.wTq;
+      }
+      be.matmul(da, dyUse, wT, M, K, N, "nt", true);
     }
   }
   const target = buf.dw ?? dw;
   const acc = buf.dw === null;
   if (wg.dy === "reuse" && wg.a === "reuse") {
-    matmul(dyUse, buf.aq ?? a, N, K, M, { layout: "tn", out: target, accumulate: acc });
+    be.matmul(target, dyUse, buf.aq ?? a, N, K, M, "tn", acc);
   } else {
     // Requantize along the token axis: transpose so tokens are contiguous, round rows. With a
     // random Hadamard transform, both operands get the same signs (seeded per step and layer).
-    const rht = wg.hadamard ? { size: wg.hadamard, seed: seed + 6 } : null;
-    let dyT: Float32Array;
+    const rht = wg.hadamard ?? null;
+    let dyT: Tensor;
     if (wg.dy === "reuse") {
-      transpose(dyUse, M, N, buf.dyT!);
+      be.transpose(buf.dyT!, dyUse, M, N);
       dyT = buf.dyT!;
     } else {
-      transpose(dout, M, N, buf.dyT!);
-      if (rht) randomHadamard(buf.dyT!, N, M, { ...rht, out: buf.dyT! });
-      dyT = buf.dyTq ? quantizeOperand(buf.dyT!, N, M, wg.dy, buf.dyTq, seed + 4) : buf.dyT!;
+      be.transpose(buf.dyT!, dout, M, N);
+      if (rht) be.hadamard(buf.dyT!, N, M, rht, seed("hadamard"));
+      dyT = buf.dyT!;
+      if (buf.dyTq) {
+        be.quantize(buf.dyTq, buf.dyT!, N, M, wg.dy, seed("dy_t"));
+        dyT = buf.dyTq;
+      }
     }
-    let aT: Float32Array;
+    let aT: Tensor;
     if (wg.a === "reuse") {
-      transpose(buf.aq ?? a, M, K, buf.aT!);
+      be.transpose(buf.aT!, buf.aq ?? a, M, K);
       aT = buf.aT!;
     } else {
-      transpose(a, M, K, buf.aT!);
-      if (rht) randomHadamard(buf.aT!, K, M, { ...rht, out: buf.aT! });
-      aT = buf.aTq ? quantizeOperand(buf.aT!, K, M, wg.a, buf.aTq, seed + 5) : buf.aT!;
+      be.transpose(buf.aT!, a, M, K);
+      if (rht) be.hadamard(buf.aT!, K, M, rht, seed("hadamard"));
+      aT = buf.aT!;
+      if (buf.aTq) {
+        be.quantize(buf.aTq, buf.aT!, K, M, wg.a, seed("a_t"));
+        aT = buf.aTq;
+      }
     }
-    matmul(dyT, aT, N, K, M, { layout: "nt", out: target, accumulate: acc });
+    be.matmul(target, dyT, aT, N, K, M, "nt", acc);
   }
-  if (recipe.dge && buf.dw && buf.wScaled) {
+  if (recipe.dge && buf.dw && buf.wGrid) {
     // DGE: ∂L/∂W = ∂L/∂Ŵ ⊙ f′(W in grid units) (SPEC.md 9).
-    const format = parseFormat(recipe.forward.w.format);
-    const { meanFactor, cappedFraction } = applyGradientFactor(buf.dw, buf.wScaled, format, {
-      k: recipe.dge.k,
-      cap: recipe.dge.cap,
-      out: buf.dw,
-    });
-    for (let i = 0; i < N * K; i++) dw[i] += buf.dw[i];
-    if (collect) lin.stats.dge = { meanFactor, cappedFraction };
+    const stats = be.dge(
+      dw,
+      buf.dw,
+      buf.wGrid,
+      recipe.forward.w.format,
+      recipe.dge.k,
+      recipe.dge.cap,
+    );
+    if (collect) track(lin, stats.then((s) => void (lin.stats.dge = s)));
+  }
+}
+
+/**
+ * Frees a layer's buffers on its backend.
+ *
+ * @param lin the layer
+ * @example
+ * ```ts
+ * import { createCpuBackend, createLinear, freeLinear, RECIPES } from "@fp4lab/train";
+ * freeLinear(createLinear(createCpuBackend(), "x", RECIPES.fp4.linear, 4, 8, 2));
+ * ```
+ */
+export function freeLinear(lin: Linear): void {
+  for (const [key, t] of Object.entries(lin.buf)) {
+    if (key !== "a" && key !== "w" && key !== "pending" && t) lin.backend.free(t as Tensor);
   }
 }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { E2M1, E4M3, E5M2, quantize } from "@fp4lab/fp4-format";
-import { createLinear, linearBackward, linearForward } from "./linear.ts";
+import { createLinear, linearBackward, linearForward, settleLinearStats } from "./linear.ts";
+import { createReferenceBackend } from "./backends/host.ts";
+import type { Tensor } from "./backend.ts";
 import { RECIPES } from "./recipe.ts";
 import { quantizeOperand } from "./operand.ts";
 import { dgeFactor } from "@fp4lab/dge";
@@ -12,6 +14,17 @@ const a = Float32Array.from(
 );
 const w = Float32Array.from({ length: N * K }, (_, i) => Math.cos(i * 0.77) * 0.1);
 const dy = Float32Array.from({ length: M * N }, (_, i) => Math.sin(i * 0.31) * 1e-3);
+
+// The layer runs on the reference backend; tensors are host arrays it owns.
+const be = createReferenceBackend();
+const put = (x: Float32Array): Tensor => {
+  const t = be.alloc(x.length);
+  be.write(t, x);
+  return t;
+};
+const zeros = (n: number): Tensor => be.alloc(n);
+const get = (t: Tensor) => be.view!(t) as Float32Array;
+const [aT, wT, dyT0] = [put(a), put(w), put(dy)];
 
 // Per-row absmax E2M1 by hand: x̂ = Q(x / s) · s with s = absmax / 6.
 function rowQuant(x: Float32Array, rows: number, cols: number): Float32Array {
@@ -47,14 +60,15 @@ function close(x: ArrayLike<number>, y: ArrayLike<number>, tol: number, what: st
   }
 }
 
-Deno.test("linear fp4-direct: forward and both backward GEMMs use the rounded operands", () => {
-  const lin = createLinear("t", RECIPES["fp4-direct"].linear, M, K, N);
-  const out = new Float32Array(M * N);
-  linearForward(lin, out, a, w, 1, true);
+Deno.test("linear fp4-direct: forward and both backward GEMMs use the rounded operands", async () => {
+  const lin = createLinear(be, "t", RECIPES["fp4-direct"].linear, M, K, N);
+  const outT = zeros(M * N), out = get(outT);
+  linearForward(lin, outT, aT, wT, 1, true);
   const aq = rowQuant(a, M, K), wq = rowQuant(w, N, K);
   close(out, mm(aq, wq, M, N, K, true), 1e-6, "Y");
-  const da = new Float32Array(M * K), dw = new Float32Array(N * K);
-  linearBackward(lin, dy, da, dw, 1, true);
+  const daT = zeros(M * K), dwT = zeros(N * K), da = get(daT), dw = get(dwT);
+  linearBackward(lin, dyT0, daT, dwT, 1, true);
+  await settleLinearStats(lin);
   let amax = 0;
   for (const v of dy) amax = Math.max(amax, Math.abs(v));
   const s = Math.fround(amax / E5M2.maxNormal);
@@ -70,10 +84,10 @@ Deno.test("linear fp4-direct: forward and both backward GEMMs use the rounded op
   assert.ok(lin.stats.a!.crestMax > lin.stats.w!.crestMax);
 });
 
-Deno.test("linear fp4: OCC adds the clamped residual back, DGE scales the weight gradient", () => {
-  const lin = createLinear("t", RECIPES.fp4.linear, M, K, N);
-  const out = new Float32Array(M * N);
-  linearForward(lin, out, a, w, 1, true);
+Deno.test("linear fp4: OCC adds the clamped residual back, DGE scales the weight gradient", async () => {
+  const lin = createLinear(be, "t", RECIPES.fp4.linear, M, K, N);
+  const outT = zeros(M * N), out = get(outT);
+  linearForward(lin, outT, aT, wT, 1, true);
   // Per-token clamp at the ⌊0.01·128⌋ = 1st and ⌊0.99·128⌋ = 126th order statistics.
   const clamped = new Float32Array(M * K);
   for (let r = 0; r < M; r++) {
@@ -85,11 +99,12 @@ Deno.test("linear fp4: OCC adds the clamped residual back, DGE scales the weight
   for (let i = 0; i < aq.length; i++) aq[i] += a[i] - clamped[i];
   const wq = rowQuant(w, N, K);
   close(out, mm(aq, wq, M, N, K, true), 1e-6, "Y");
-  const dw = new Float32Array(N * K), dwDirect = new Float32Array(N * K);
-  linearBackward(lin, dy, null, dw, 1, true);
-  const direct = createLinear("t", RECIPES["fp4-direct"].linear, M, K, N);
-  linearForward(direct, out, a, w, 1, false);
-  linearBackward(direct, dy, null, dwDirect, 1, false);
+  const dwT = zeros(N * K), dwDirectT = zeros(N * K), dw = get(dwT), dwDirect = get(dwDirectT);
+  linearBackward(lin, dyT0, null, dwT, 1, true);
+  await settleLinearStats(lin);
+  const direct = createLinear(be, "t", RECIPES["fp4-direct"].linear, M, K, N);
+  linearForward(direct, zeros(M * N), aT, wT, 1, false);
+  linearBackward(direct, dyT0, null, dwDirectT, 1, false);
   // Grid units of W for the factor: W / (absmax_row / 6).
   const scaled = new Float32Array(N * K);
   for (let r = 0; r < N; r++) {
@@ -146,16 +161,16 @@ Deno.test("linear: the Hadamard transform cancels in an unrounded weight-gradien
     weightGrad: { dy: f32, a: f32, hadamard: 16 as const },
   };
   const M16 = 16;
-  const lin = createLinear("t", recipe, M16, K, N);
-  const plain = createLinear("t", RECIPES.fp32.linear, M16, K, N);
-  const a16 = new Float32Array(M16 * K).map((_, i) => Math.sin(i * 0.37)),
-    dy16 = new Float32Array(M16 * N).map((_, i) => Math.cos(i));
-  const out = new Float32Array(M16 * N);
-  const dw = new Float32Array(N * K), dwRef = new Float32Array(N * K);
-  linearForward(lin, out, a16, w, 3, false);
-  linearBackward(lin, dy16, null, dw, 3, false);
-  linearForward(plain, out, a16, w, 3, false);
-  linearBackward(plain, dy16, null, dwRef, 3, false);
+  const lin = createLinear(be, "t", recipe, M16, K, N);
+  const plain = createLinear(be, "t", RECIPES.fp32.linear, M16, K, N);
+  const a16 = put(new Float32Array(M16 * K).map((_, i) => Math.sin(i * 0.37))),
+    dy16 = put(new Float32Array(M16 * N).map((_, i) => Math.cos(i)));
+  const out = zeros(M16 * N);
+  const dwT = zeros(N * K), dwRefT = zeros(N * K), dw = get(dwT), dwRef = get(dwRefT);
+  linearForward(lin, out, a16, wT, 3, false);
+  linearBackward(lin, dy16, null, dwT, 3, false);
+  linearForward(plain, out, a16, wT, 3, false);
+  linearBackward(plain, dy16, null, dwRefT, 3, false);
   close(dw, dwRef, 1e-5, "dW with RHT");
   let moved = 0;
   for (let i = 0; i < dw.length; i++) moved += Math.abs(dw[i] - dwRef[i]);

@@ -6,22 +6,21 @@
  *
  * @module
  */
+import { parseFormat, type Rounding } from "@fp4lab/fp4-format";
+import type { Granularity, QuantScheme, ScaleRule } from "@fp4lab/quant-granularity";
+import type { MomentFormat } from "@fp4lab/mixed-optim";
 
-/** How one GEMM operand is rounded. Rows are laid out with the contraction axis contiguous. */
-export interface OperandSpec {
-  /** `"fp32"` (untouched) or an `@fp4lab/fp4-format` name: `BF16`, `FP16`, `E4M3`, `E5M2`, `E2M1` */
+/**
+ * How one GEMM operand is rounded: a quant-granularity scheme (granularity, block size, scale
+ * rule, rounding) with its format named by the fp4-format registry (`FORMATS`), so that a recipe
+ * stays plain JSON. Rows are laid out with the contraction axis contiguous. `"fp32"` leaves the
+ * operand untouched; granularity `"none"` rounds each value without a scale (BF16, FP16).
+ */
+export interface OperandSpec extends Omit<QuantScheme, "name" | "format" | "granularity" | "seed"> {
+  /** `"fp32"` (untouched) or a registry name: `BF16`, `FP16`, `E4M3`, `E5M2`, `E2M1`, ... */
   readonly format: string;
-  /**
-   * `"none"`: round each value, no scale (BF16). `"tensor"`, `"row"` (per token / per output
-   * channel), `"block"` (1 x blockSize along the contraction axis), `"block2d"` (16 x 16 tiles).
-   */
-  readonly granularity?: "none" | "tensor" | "row" | "block" | "block2d";
-  /** block length for `"block"` (32 MX, 16 NVFP4) */
-  readonly blockSize?: number;
-  /** `"absmax"` (scale = absmax / maxNormal, the default), `"e8m0-floor"` (OCP MX), `"nvfp4"` */
-  readonly scaleRule?: "absmax" | "e8m0-floor" | "nvfp4";
-  /** `"nearest-even"` (default) or seeded `"stochastic"` */
-  readonly rounding?: "nearest-even" | "stochastic";
+  /** a quant-granularity granularity, or `"none"` (no scale; the default) */
+  readonly granularity?: Granularity | "none";
 }
 
 /** The recipe of one linear layer's three GEMMs. `"reuse"` takes the operand quantized earlier. */
@@ -59,7 +58,7 @@ export interface Recipe {
   /** attention scores, softmax and P·V: `"fp32"` or `"BF16"` (operands rounded to BF16) */
   readonly attention: "fp32" | "BF16";
   /** AdamW moment storage (SPEC.md 13) */
-  readonly optimizer: { readonly m1: "f32" | "E4M3"; readonly m2: "f32" | "FP16" };
+  readonly optimizer: { readonly m1: MomentFormat; readonly m2: MomentFormat };
 }
 
 const F32: OperandSpec = { format: "fp32" };
@@ -161,6 +160,212 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze({
     optimizer: LOW_OPT,
   },
 });
+
+const GRANULARITIES: readonly (Granularity | "none")[] = [
+  "none",
+  "tensor",
+  "row",
+  "token",
+  "channel",
+  "block",
+  "block2d",
+];
+const SCALE_RULES: readonly ScaleRule[] = [
+  "absmax",
+  "pow2-floor",
+  "e8m0-floor",
+  "e8m0-ceil",
+  "e8m0-even",
+  "e8m0-rceil",
+  "nvfp4",
+];
+const ROUNDINGS: readonly Rounding[] = ["nearest-even", "nearest-up", "stochastic"];
+const MOMENT_FORMATS: readonly MomentFormat[] = ["f32", "FP16", "BF16", "E4M3"];
+
+/** A recipe that does not validate: the message names the field, e.g. `linear.forward.a.format`. */
+export class RecipeError extends Error {
+  /** always `"RecipeError"` */
+  override name = "RecipeError";
+}
+
+type Json = Record<string, unknown>;
+
+function fail(path: string, message: string): never {
+  throw new RecipeError(`${path}: ${message}`);
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 40 ? s.slice(0, 37) + "..." : s;
+}
+
+function object(v: unknown, path: string, keys: readonly string[]): Json {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    fail(path, `expected an object, got ${show(v)}`);
+  }
+  for (const k of Object.keys(v)) {
+    if (!keys.includes(k)) fail(path, `unknown field "${k}" (expected ${keys.join(", ")})`);
+  }
+  return v as Json;
+}
+
+function oneOf<T>(v: unknown, path: string, values: readonly T[], optional = false): T | undefined {
+  if (v === undefined && optional) return undefined;
+  if (!values.includes(v as T)) {
+    fail(
+      path,
+      `expected one of ${values.map((x) => JSON.stringify(x)).join(", ")}, got ${show(v)}`,
+    );
+  }
+  return v as T;
+}
+
+function num(v: unknown, path: string, check: (x: number) => boolean, what: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || !check(v)) {
+    fail(path, `expected ${what}, got ${show(v)}`);
+  }
+  return v;
+}
+
+function operand(v: unknown, path: string): OperandSpec {
+  const o = object(v, path, [
+    "format",
+    "granularity",
+    "blockSize",
+    "blockRows",
+    "scaleRule",
+    "rounding",
+  ]);
+  if (typeof o.format !== "string") {
+    fail(`${path}.format`, `expected a string, got ${show(o.format)}`);
+  }
+  if (o.format !== "fp32") {
+    try {
+      parseFormat(o.format);
+    } catch {
+      fail(
+        `${path}.format`,
+        `unknown format ${show(o.format)} (use fp32 or E2M1, E4M3, BF16, ... any ExMy)`,
+      );
+    }
+  }
+  const granularity = oneOf(o.granularity, `${path}.granularity`, GRANULARITIES, true);
+  const positive = (x: number) => Number.isInteger(x) && x >= 1 && x <= 65536;
+  if (o.blockSize !== undefined) {
+    num(o.blockSize, `${path}.blockSize`, positive, "an integer in [1, 65536]");
+  }
+  if (o.blockRows !== undefined) {
+    num(o.blockRows, `${path}.blockRows`, positive, "an integer in [1, 65536]");
+  }
+  oneOf(o.scaleRule, `${path}.scaleRule`, SCALE_RULES, true);
+  oneOf(o.rounding, `${path}.rounding`, ROUNDINGS, true);
+  const scaled = granularity !== undefined && granularity !== "none";
+  if (o.format === "fp32" && scaled) {
+    fail(`${path}.granularity`, `fp32 operands are not scaled: leave granularity out`);
+  }
+  if (!scaled && (o.blockSize !== undefined || o.scaleRule !== undefined)) {
+    fail(
+      path,
+      `blockSize and scaleRule need a scaled granularity, got ${show(granularity ?? "none")}`,
+    );
+  }
+  return o as unknown as OperandSpec;
+}
+
+function operandOrReuse(v: unknown, path: string): OperandSpec | "reuse" {
+  return v === "reuse" ? "reuse" : operand(v, path);
+}
+
+function linearRecipe(v: unknown, path: string): LinearRecipe {
+  const o = object(v, path, ["forward", "inputGrad", "weightGrad", "dge", "occ"]);
+  const f = object(o.forward, `${path}.forward`, ["a", "w"]);
+  operand(f.a, `${path}.forward.a`);
+  operand(f.w, `${path}.forward.w`);
+  const ig = object(o.inputGrad, `${path}.inputGrad`, ["dy", "w"]);
+  operand(ig.dy, `${path}.inputGrad.dy`);
+  operandOrReuse(ig.w, `${path}.inputGrad.w`);
+  const wg = object(o.weightGrad, `${path}.weightGrad`, ["dy", "a", "hadamard"]);
+  operandOrReuse(wg.dy, `${path}.weightGrad.dy`);
+  operandOrReuse(wg.a, `${path}.weightGrad.a`);
+  oneOf(wg.hadamard, `${path}.weightGrad.hadamard`, [16, 32], true);
+  if (o.dge === undefined) fail(`${path}.dge`, "missing (null turns DGE off)");
+  if (o.dge !== null) {
+    const d = object(o.dge, `${path}.dge`, ["k", "cap"]);
+    num(d.k, `${path}.dge.k`, (x) => x > 0 && x <= 100, "a number in (0, 100]");
+    num(d.cap, `${path}.dge.cap`, (x) => x > 0, "a positive number");
+    const w = f.w as Json;
+    if (w.format === "fp32" || (w.granularity ?? "none") === "none") {
+      fail(`${path}.dge`, "DGE needs a scaled forward weight format (forward.w)");
+    }
+  }
+  if (o.occ === undefined) fail(`${path}.occ`, "missing (null turns OCC off)");
+  if (o.occ !== null) {
+    const c = object(o.occ, `${path}.occ`, ["alpha", "scope"]);
+    num(c.alpha, `${path}.occ.alpha`, (x) => x > 0.5 && x < 1, "a number in (0.5, 1)");
+    oneOf(c.scope, `${path}.occ.scope`, ["row", "tensor"]);
+  }
+  return o as unknown as LinearRecipe;
+}
+
+/**
+ * Validates a recipe given as JSON text or as a parsed value and returns it as a {@link Recipe}.
+ * Built-in recipes are the same data ({@link RECIPES}); a checkpoint's `recipe.json` is read back
+ * through here, never cast.
+ *
+ * @param input JSON text, or the value `JSON.parse` gave
+ * @returns the recipe (a deep copy of the input, frozen)
+ * @throws {RecipeError} one line naming the field, e.g.
+ *   `linear.forward.a.format: unknown format "E9M9" (...)`
+ * @example
+ * ```ts
+ * import { parseRecipe, RECIPES } from "@fp4lab/train";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseRecipe(JSON.stringify(RECIPES.fp4)), RECIPES.fp4);
+ * const bad = JSON.parse(JSON.stringify(RECIPES.fp4));
+ * bad.linear.forward.a.format = "E9M9";
+ * assert.throws(() => parseRecipe(bad), /^RecipeError: linear\.forward\.a\.format: unknown format "E9M9"/);
+ * ```
+ */
+export function parseRecipe(input: string | unknown): Recipe {
+  let value: unknown = input;
+  if (typeof input === "string") {
+    try {
+      value = JSON.parse(input);
+    } catch (e) {
+      throw new RecipeError(`not JSON: ${(e as Error).message}`);
+    }
+  }
+  const o = object(value, "recipe", [
+    "name",
+    "description",
+    "linear",
+    "lmHead",
+    "attention",
+    "optimizer",
+  ]);
+  if (typeof o.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name)) {
+    fail("name", `expected 1-64 letters, digits, ".", "_" or "-", got ${show(o.name)}`);
+  }
+  if (o.description !== undefined && typeof o.description !== "string") {
+    fail("description", `expected a string, got ${show(o.description)}`);
+  }
+  linearRecipe(o.linear, "linear");
+  linearRecipe(o.lmHead, "lmHead");
+  oneOf(o.attention, "attention", ["fp32", "BF16"]);
+  const opt = object(o.optimizer, "optimizer", ["m1", "m2"]);
+  oneOf(opt.m1, "optimizer.m1", MOMENT_FORMATS);
+  oneOf(opt.m2, "optimizer.m2", MOMENT_FORMATS);
+  const copy = structuredClone({ description: "", ...o }) as unknown as Recipe;
+  return deepFreeze(copy);
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === "object" && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
 
 /**
  * Looks recipes up by a comma-separated list.

@@ -78,14 +78,14 @@ export function writePlan(out: string, plan: unknown): void {
  * const s = stepSeconds(RECIPES.fp4, PRESETS.tiny, 4, data);
  * ```
  */
-export function stepSeconds(
+export async function stepSeconds(
   recipe: Recipe,
   config: ModelConfig,
   batch: number,
   data: Dataset,
-): number {
+): Promise<number> {
   const steps = 6;
-  const r = trainRecipe(recipe, data, {
+  const r = await trainRecipe(recipe, data, {
     config,
     steps,
     batch,

@@ -86,10 +86,10 @@ const LOW_PRECISION_FACTOR = 1.1; // ablation recipes that round more than fp4 c
  * @returns the plan
  * @example
  * ```ts ignore
- * const plan = fp4Plan({ quick: true, budgetMinutes: null }, data);
+ * const plan = await fp4Plan({ quick: true, budgetMinutes: null }, data);
  * ```
  */
-export function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Fp4Plan {
+export async function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Promise<Fp4Plan> {
   const known = fp4Variants().map((v) => v.recipe.name);
   for (const name of opts.recipes ?? []) {
     if (!known.includes(name)) {
@@ -107,8 +107,8 @@ export function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Fp4Plan {
   let steps = opts.steps ?? (opts.quick ? 8 : preset === "smoke" ? 40 : 200);
   let calibration: Fp4Plan["calibration"] = null;
   if (opts.budgetMinutes !== null && opts.steps === undefined) {
-    const bf16 = stepSeconds(RECIPES.bf16, config, batch, data);
-    const fp4 = stepSeconds(RECIPES.fp4, config, batch, data);
+    const bf16 = await stepSeconds(RECIPES.bf16, config, batch, data);
+    const fp4 = await stepSeconds(RECIPES.fp4, config, batch, data);
     calibration = { bf16, fp4 };
     const variants = planVariants(opts);
     let perStep = 0;

@@ -195,7 +195,7 @@ export async function main(args: string[]): Promise<number> {
         console.error(`reproduce: resuming the sweep in ${out} with its saved plan`);
       } else {
         const recipes = values.recipes?.split(",").map((r) => r.trim()).filter((r) => r);
-        plan = fp4Plan(
+        plan = await fp4Plan(
           { quick, budgetMinutes: budget, preset: values.preset, seeds, steps, recipes },
           data,
         );
@@ -207,7 +207,7 @@ export async function main(args: string[]): Promise<number> {
       );
       const results: RunResult[] = values["report-only"]
         ? specs.map((s) => readResult(out, s.id)).filter((r): r is RunResult => r !== null)
-        : runSweep(specs, data, { out, estimate: fp4Estimate(plan), progress });
+        : await runSweep(specs, data, { out, estimate: fp4Estimate(plan), progress });
       const summary = await writeFp4Report(docs, plan, results, {
         ...ctxBase,
         seconds: (performance.now() - t0) / 1000,
@@ -224,7 +224,7 @@ export async function main(args: string[]): Promise<number> {
       if (plan) {
         console.error(`reproduce: resuming the sweep in ${out} with its saved plan`);
       } else {
-        plan = scalingPlan({ quick, budgetMinutes: budget, steps }, data);
+        plan = await scalingPlan({ quick, budgetMinutes: budget, steps }, data);
         writePlan(out, plan);
       }
       const specs = scalingSpecs(plan);
@@ -233,7 +233,7 @@ export async function main(args: string[]): Promise<number> {
       );
       const results: RunResult[] = values["report-only"]
         ? specs.map((s) => readResult(out, s.id)).filter((r): r is RunResult => r !== null)
-        : runSweep(specs, data, { out, estimate: scalingEstimate, progress });
+        : await runSweep(specs, data, { out, estimate: scalingEstimate, progress });
       const summary = await writeScalingReport(docs, plan, results, {
         ...ctxBase,
         seconds: (performance.now() - t0) / 1000,

@@ -138,10 +138,13 @@ const D_MULTIPLES = [1, 2, 4, 8];
  * @returns the plan
  * @example
  * ```ts ignore
- * const plan = scalingPlan({ quick: true, budgetMinutes: null }, data);
+ * const plan = await scalingPlan({ quick: true, budgetMinutes: null }, data);
  * ```
  */
-export function scalingPlan(opts: ScalingPlanOptions, data: Dataset): ScalingPlan {
+export async function scalingPlan(
+  opts: ScalingPlanOptions,
+  data: Dataset,
+): Promise<ScalingPlan> {
   const models = opts.quick ? [model("q16", 16, 48, 1, 2, 16), PRESETS.smoke] : [
     model("h32", 32, 96, 2, 2, 64),
     model("h48", 48, 128, 2, 3, 64),
@@ -157,8 +160,8 @@ export function scalingPlan(opts: ScalingPlanOptions, data: Dataset): ScalingPla
     let perBaseStep = 0, fixed = 0;
     const mult = multiples.reduce((a, b) => a + b, 0);
     for (const m of models) {
-      const tb = stepSeconds(RECIPES.bf16, m, batch, data);
-      const tq = stepSeconds(exmyRecipe(2, 1, 32), m, batch, data);
+      const tb = await stepSeconds(RECIPES.bf16, m, batch, data);
+      const tq = await stepSeconds(exmyRecipe(2, 1, 32), m, batch, data);
       perBaseStep += mult * (tb + (quant.length - 1) * tq);
       fixed += multiples.length * quant.length *
         (evalStepEquivalents(valWindows, batch) * tq + 0.3);

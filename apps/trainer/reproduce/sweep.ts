@@ -115,14 +115,14 @@ function mean(xs: number[]): number | null {
  * @returns the result
  * @example
  * ```ts ignore
- * const r = executeRun(spec, data);
+ * const r = await executeRun(spec, data);
  * ```
  */
-export function executeRun(
+export async function executeRun(
   spec: RunSpec,
   data: Dataset,
   onStep?: (step: number, loss: number, tokensPerSec: number) => void,
-): RunResult {
+): Promise<RunResult> {
   const t0 = performance.now();
   const base = {
     id: spec.id,
@@ -134,7 +134,7 @@ export function executeRun(
     tokens: spec.steps * spec.batch * spec.config.contextLength,
   };
   try {
-    const r = trainRecipe(spec.recipe, data, {
+    const r = await trainRecipe(spec.recipe, data, {
       config: spec.config,
       steps: spec.steps,
       batch: spec.batch,
@@ -219,10 +219,14 @@ export function readResult(out: string, id: string): RunResult | null {
  * @returns every spec's result, in spec order
  * @example
  * ```ts ignore
- * const results = runSweep(specs, data, { out: "runs/x", estimate: () => 1, progress: true });
+ * const results = await runSweep(specs, data, { out: "runs/x", estimate: () => 1, progress: true });
  * ```
  */
-export function runSweep(specs: RunSpec[], data: Dataset, opts: SweepOptions): RunResult[] {
+export async function runSweep(
+  specs: RunSpec[],
+  data: Dataset,
+  opts: SweepOptions,
+): Promise<RunResult[]> {
   Deno.mkdirSync(join(opts.out, "runs"), { recursive: true });
   const results: (RunResult | null)[] = specs.map((s) => readResult(opts.out, s.id));
   const done0 = results.filter((r) => r !== null).length;
@@ -246,7 +250,7 @@ export function runSweep(specs: RunSpec[], data: Dataset, opts: SweepOptions): R
       formatDuration(eta)
     }] ${spec.id}`;
     const bar = createProgress(label, spec.steps, opts.progress);
-    const r = executeRun(spec, data, bar.update);
+    const r = await executeRun(spec, data, bar.update);
     bar.done();
     const path = resultPath(opts.out, spec.id);
     Deno.writeTextFileSync(path + ".tmp", toJson(r));

@@ -50,10 +50,10 @@ Deno.test("variants: the scaling-law recipe quantizes P2, P4, P6 only", () => {
   assert.throws(() => exmyRecipe(2, 1, 0), /block/);
 });
 
-Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issue's minimums", () => {
+Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issue's minimums", async () => {
   const data = markovSource(40_000, { seed: 3 });
-  const small = fp4Plan({ quick: false, budgetMinutes: 1, preset: "smoke" }, data);
-  const large = fp4Plan({ quick: false, budgetMinutes: 4, preset: "smoke" }, data);
+  const small = await fp4Plan({ quick: false, budgetMinutes: 1, preset: "smoke" }, data);
+  const large = await fp4Plan({ quick: false, budgetMinutes: 4, preset: "smoke" }, data);
   assert.ok(small.calibration && small.calibration.bf16 > 0);
   assert.ok(large.steps > 2 * small.steps, `${small.steps} -> ${large.steps}`);
   // The plan's own estimate of the sweep fits the budget.
@@ -62,7 +62,7 @@ Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issu
   assert.ok(total <= 60, `estimated ${total} s for a 1-minute budget`);
   assert.equal(fp4Specs(small).length, 17 * 3);
 
-  const plan = scalingPlan({ quick: false, budgetMinutes: null }, data);
+  const plan = await scalingPlan({ quick: false, budgetMinutes: null }, data);
   const specs = scalingSpecs(plan);
   assert.ok(new Set(plan.models.map(nonEmbeddingParams)).size >= 4);
   assert.ok(new Set(plan.steps).size >= 4);
@@ -74,9 +74,12 @@ Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issu
   assert.equal(specs.filter((_s, i) => isHeldOut(i)).length, Math.round(specs.length / 5));
 });
 
-Deno.test("plans: --recipes keeps a subset in report order", () => {
+Deno.test("plans: --recipes keeps a subset in report order", async () => {
   const data = markovSource(40_000, { seed: 3 });
-  const plan = fp4Plan({ quick: true, budgetMinutes: null, recipes: ["fp4", "bf16"] }, data);
+  const plan = await fp4Plan({ quick: true, budgetMinutes: null, recipes: ["fp4", "bf16"] }, data);
   assert.deepEqual(fp4Specs(plan).map((s) => s.id), ["bf16-s1", "fp4-s1", "bf16-s2", "fp4-s2"]);
-  assert.throws(() => fp4Plan({ quick: true, budgetMinutes: null, recipes: ["x"] }, data), /"x"/);
+  await assert.rejects(
+    () => fp4Plan({ quick: true, budgetMinutes: null, recipes: ["x"] }, data),
+    /"x"/,
+  );
 });
