@@ -1,0 +1,68 @@
+/**
+ * The default training run (`deno task train`: tiny preset, bf16 and fp4, the trainer's default
+ * steps, batch, learning rate and seed) on two backends side by side: the host `cpu` backend
+ * (host arrays, kernel GEMMs) and the resident one (everything in the kernels' WebAssembly
+ * memory). Prints the losses each backend reaches, the fp4 − bf16 gap on each and the step times,
+ * so a backend change can show that the run's results moved only by summation order.
+ *
+ * Usage: `deno run -A benchmarks/train_backends.ts [--steps N] [--recipes bf16,fp4]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createCpuBackend, parseRecipes, PRESETS } from "@fp4lab/train";
+import { createWasmBackend } from "../packages/train/backends/wasm.ts";
+import { loadBrown } from "../apps/trainer/data.ts";
+import { trainRecipe } from "../apps/trainer/train.ts";
+import { DEFAULTS } from "../apps/trainer/cli.ts";
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: "string" },
+    recipes: { type: "string", default: "bf16,fp4" },
+    preset: { type: "string", default: "tiny" },
+  },
+});
+const preset = values.preset!;
+const config = PRESETS[preset];
+if (!config) {
+  console.error(`train_backends: unknown preset ${preset}`);
+  Deno.exit(2);
+}
+const d = DEFAULTS[preset];
+const steps = values.steps ? Number(values.steps) : d.steps;
+const data = await loadBrown();
+const backends = [
+  ["cpu (host arrays)", createCpuBackend],
+  ["cpu (resident)", () => createWasmBackend()],
+] as const;
+const rows: string[] = [];
+const finals: Record<string, Record<string, number>> = {};
+for (const recipe of parseRecipes(values.recipes!)) {
+  for (const [name, make] of backends) {
+    const be = make();
+    const r = await trainRecipe(recipe, data, {
+      config,
+      steps,
+      batch: d.batch,
+      ranks: 1,
+      lr: d.lr,
+      seed: 1,
+      evalPoints: 4,
+      valWindows: 48,
+      backend: be,
+    });
+    be.dispose();
+    (finals[name] ??= {})[recipe.name] = r.valLoss;
+    rows.push(
+      `${recipe.name.padEnd(6)} ${name.padEnd(18)} train ${r.finalTrainLoss.toFixed(6)} ` +
+        `val ${r.valLoss.toFixed(6)}  ${(r.stepSeconds * 1000).toFixed(0)} ms/step`,
+    );
+    console.log(rows[rows.length - 1]);
+  }
+}
+for (const [name, f] of Object.entries(finals)) {
+  if (f.fp4 !== undefined && f.bf16 !== undefined) {
+    console.log(`${name}: val gap fp4 - bf16 = ${(f.fp4 - f.bf16).toFixed(6)}`);
+  }
+}
