@@ -78,6 +78,15 @@ function rowThresholds(
   let lowMax: f32 = Infinity, highMin: f32 = -Infinity;
   let budget = 16 * cols;
   for (let p = 0; p < cols; p++) {
+    if ((p & 3) == 0 && p + 4 <= cols) {
+      // Four at a time while every value lies between the current extremes (most of a row).
+      const v4 = v128.load(row + <usize>p * 4);
+      const inside = v128.and(f32x4.ge(v4, f32x4.splat(lowMax)), f32x4.le(v4, f32x4.splat(highMin)));
+      if (i32x4.all_true(inside)) {
+        p += 3;
+        continue;
+      }
+    }
     const v = load<f32>(row + <usize>p * 4);
     if (v >= lowMax && v <= highMin) continue;
     if (v < lowMax) {
@@ -175,20 +184,31 @@ export function occClampTask(
 
 /**
  * out[r, j] = f32(out[r, j] + Σ_e ΔA[r, c_e] · W[j, c_e]) with the sum in f64 in entry order
- * (csrMatmul's "nt" order) for rows [t·per, (t+1)·per); rows without entries are skipped.
+ * (csrMatmul's "nt" order, bit for bit) for output columns [t·per, (t+1)·per) and every row;
+ * rows without entries are skipped. A task's block of W rows stays in L1 while every row's few
+ * residual entries stream past in order, and its writes to out are contiguous.
  */
 export function residualMatmulTask(
   out: usize, rv: usize, rc: usize, counts: usize, cap: i32, w: usize, rows: i32, N: i32, K: i32,
   per: i32, t: i32, scratch: usize,
 ): void {
-  const r1 = min(rows, t * per + per);
-  for (let r = t * per; r < r1; r++) {
+  const j0 = t * per, j1 = min(N, j0 + per);
+  for (let r = 0; r < rows; r++) {
     const n = load<i32>(counts + <usize>r * 4);
     if (n == 0) continue;
     const vals = rv + <usize>r * <usize>cap * 4;
     const idx = rc + <usize>r * <usize>cap * 4;
     const orow = out + <usize>r * <usize>N * 4;
-    for (let j = 0; j < N; j++) {
+    if (n == 1) {
+      const v = <f64>load<f32>(vals);
+      const c = <usize>load<i32>(idx) * 4;
+      for (let j = j0; j < j1; j++) {
+        const s = v * <f64>load<f32>(w + <usize>j * <usize>K * 4 + c);
+        store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
+      }
+      continue;
+    }
+    for (let j = j0; j < j1; j++) {
       const wrow = w + <usize>j * <usize>K * 4;
       let s: f64 = 0;
       for (let e = 0; e < n; e++) {

@@ -783,11 +783,13 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     occClamp,
     residualMatmul(out: Tensor, residual: OutlierResidual, w: Tensor, n: number): void {
       const r = residualOf(residual);
-      rowwise(
+      // Tasks own blocks of 16 output columns (16 rows of W: 8 KiB at K = 128, in L1).
+      const per = 16, tasks = Math.ceil(n / per);
+      runTasks(
         "residualMatmulTask",
-        [addr(out), r.values, r.columns, r.counts, r.cap, addr(w), r.rows, n, r.cols],
-        r.rows,
-        n,
+        [addr(out), r.values, r.columns, r.counts, r.cap, addr(w), r.rows, n, r.cols, per],
+        tasks,
+        tasks > 1 && r.rows * n >= PARALLEL_MIN_WORK,
       );
     },
     residualAdd(dense: Tensor, residual: OutlierResidual): void {

@@ -311,10 +311,11 @@ eachThreads("DGE factor applied to the gradient as dge's applyGradientFactor", a
   const expect = acc0.map((v, i) => v + want.gradient[i]);
   const acc = put(be, acc0);
   const stats = await be.dge(acc, put(be, raw), put(be, grid), "E2M1", 5, 3);
-  // the factor's power runs in WebAssembly's f64 pow: within an f64 ulp of V8's
+  // the factor runs in f32 SIMD (ln and exp polynomials): not one of the bit-exact operations
   assertNear(await get(be, acc), expect, "dge", 1e-6);
-  assert.ok(Math.abs(stats.meanFactor - want.meanFactor) < 1e-12);
-  assert.equal(stats.cappedFraction, want.cappedFraction);
+  assert.ok(Math.abs(stats.meanFactor - want.meanFactor) <= 1e-6 * want.meanFactor);
+  // a factor within f32 rounding of the cap may land on the other side of it
+  assert.ok(Math.abs(stats.cappedFraction - want.cappedFraction) <= 2 / w.length);
 });
 
 eachThreads("random Hadamard transform is bit-identical", async (be) => {
