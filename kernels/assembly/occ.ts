@@ -199,12 +199,27 @@ export function residualMatmulTask(
     const vals = rv + <usize>r * <usize>cap * 4;
     const idx = rc + <usize>r * <usize>cap * 4;
     const orow = out + <usize>r * <usize>N * 4;
+    const ks = <usize>K * 4;
     if (n == 1) {
       const v = <f64>load<f32>(vals);
-      const c = <usize>load<i32>(idx) * 4;
+      let wp = w + <usize>j0 * ks + <usize>load<i32>(idx) * 4;
       for (let j = j0; j < j1; j++) {
-        const s = v * <f64>load<f32>(w + <usize>j * <usize>K * 4 + c);
+        const s = v * <f64>load<f32>(wp);
         store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
+        wp += ks;
+      }
+      continue;
+    }
+    if (n == 2) {
+      // (0 + v0·w0) + v1·w1 is v0·w0 + v1·w1 exactly: the reference's order
+      const v0 = <f64>load<f32>(vals), v1 = <f64>load<f32>(vals, 4);
+      let w0 = w + <usize>j0 * ks + <usize>load<i32>(idx) * 4;
+      let w1 = w + <usize>j0 * ks + <usize>load<i32>(idx, 4) * 4;
+      for (let j = j0; j < j1; j++) {
+        const s = v0 * <f64>load<f32>(w0) + v1 * <f64>load<f32>(w1);
+        store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
+        w0 += ks;
+        w1 += ks;
       }
       continue;
     }
