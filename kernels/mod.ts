@@ -37,6 +37,7 @@ export {
   terminateWorkers,
   usesRelaxedSimd,
 } from "./runtime.ts";
+export type { KernelExports } from "./runtime.ts";
 
 /** The package version. */
 export const VERSION = "0.1.0";
