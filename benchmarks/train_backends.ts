@@ -5,12 +5,16 @@
  * memory). Prints the losses each backend reaches, the fp4 − bf16 gap on each and the step times,
  * so a backend change can show that the run's results moved only by summation order.
  *
- * Usage: `deno run -A benchmarks/train_backends.ts [--steps N] [--recipes bf16,fp4]`
+ * With `--perturb`, the resident backend runs twice instead: as is, and with one initial weight
+ * moved by one f32 ulp. How far that moves the losses is the scale of "summation-order
+ * differences" after the run's steps: training amplifies any rounding difference.
+ *
+ * Usage: `deno run -A benchmarks/train_backends.ts [--steps N] [--recipes bf16,fp4] [--perturb]`
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { createCpuBackend, parseRecipes, PRESETS } from "@fp4lab/train";
+import { type Backend, createCpuBackend, parseRecipes, PRESETS } from "@fp4lab/train";
 import { createWasmBackend } from "../packages/train/backends/wasm.ts";
 import { loadBrown } from "../apps/trainer/data.ts";
 import { trainRecipe } from "../apps/trainer/train.ts";
@@ -21,6 +25,7 @@ const { values } = parseArgs({
     steps: { type: "string" },
     recipes: { type: "string", default: "bf16,fp4" },
     preset: { type: "string", default: "tiny" },
+    perturb: { type: "boolean", default: false },
   },
 });
 const preset = values.preset!;
@@ -32,10 +37,27 @@ if (!config) {
 const d = DEFAULTS[preset];
 const steps = values.steps ? Number(values.steps) : d.steps;
 const data = await loadBrown();
-const backends = [
-  ["cpu (host arrays)", createCpuBackend],
-  ["cpu (resident)", () => createWasmBackend()],
-] as const;
+/** The resident backend with initial weight 1000 moved by one ulp (the first full write). */
+function perturbed(): Backend {
+  const be = createWasmBackend();
+  const spy: Backend = Object.create(be);
+  let done = false;
+  spy.write = (t, data) => {
+    if (!done && data instanceof Float32Array && data.length > 1000 && t.length === data.length) {
+      done = true;
+      const copy = data.slice();
+      const bits = new Uint32Array(copy.buffer);
+      bits[1000] += 1;
+      return be.write(t, copy);
+    }
+    return be.write(t, data);
+  };
+  return spy;
+}
+
+const backends: readonly (readonly [string, () => Backend])[] = values.perturb
+  ? [["cpu (resident)", () => createWasmBackend()], ["cpu (resident, 1 ulp)", perturbed]]
+  : [["cpu (host arrays)", createCpuBackend], ["cpu (resident)", () => createWasmBackend()]];
 const rows: string[] = [];
 const finals: Record<string, Record<string, number>> = {};
 for (const recipe of parseRecipes(values.recipes!)) {

@@ -351,11 +351,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     }
     if (grid) {
       const gp = addr(grid);
-      if (gp === s || o === s) {
-        // Grid units are computed from the source: keep them apart from an in-place output.
+      if (gp === s) throw new RangeError("quantize: grid must not alias src");
+      if (o === s) {
+        // In place with grid units: the grid is read from the source, so round into a temporary.
         const tmp = alloc(n);
-        runQuant(s, rows, cols, plan, seed, addr(tmp), 0, gp === s ? 0 : gp, 0);
-        if (gp === s) throw new RangeError("grid must not alias src");
+        runQuant(s, rows, cols, plan, seed, addr(tmp), 0, gp, 0);
         elementwise("copyTask", [o, addr(tmp), n], n);
         freeBuffer(tmp);
         return;
