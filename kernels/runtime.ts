@@ -60,6 +60,7 @@ const TASK_NAMES: readonly string[] = [
   "embeddingBackwardTask",
   "rmsnormForwardTask",
   "rmsnormBackwardTask",
+  "rmsnormWeightGradTask",
   "addRowsTask",
   "ropeTask",
   "swigluForwardTask",

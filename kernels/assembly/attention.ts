@@ -3,7 +3,7 @@
 // only Kᵀ (forward) or Vᵀ (backward) is packed into the thread's scratch so that a key block is
 // one contiguous vector load. Every product runs through one register-tiled micro-kernel
 // (4 output rows x 8 columns), with the causal limit cutting the work about in half.
-import { exp4, fmadd, hmax, hsum } from "./vmath";
+import { expd1, expd2, fmadd } from "./vmath";
 
 /**
  * dst_i[j] (+)= Σ_s coef(i, s) · M(s)[j] for output rows i < mr (at most 4) and j < width, where
@@ -124,7 +124,7 @@ export function attentionBackwardScratch(T: i32, hd: i32): i32 {
  * [B, H, T, T] (zero above the diagonal; rounded to BF16 when bf16 != 0), out = P v.
  */
 export function attentionForwardTask(
-  out: usize, probs: usize, qkv: usize, B: i32, T: i32, D: i32, H: i32, bf16: i32, scale: f32,
+  out: usize, probs: usize, qkv: usize, B: i32, T: i32, D: i32, H: i32, bf16: i32, scale: f64,
   t: i32, scratch: usize,
 ): void {
   const b = t / H, h = t % H;
@@ -139,7 +139,6 @@ export function attentionForwardTask(
   const Kt = scratch;
   const S = Kt + <usize>(hd * Tp) * 4;
   packTransposed(k, rs, T, hd, Kt, Tp);
-  const sv = f32x4.splat(scale);
   for (let t0 = 0; t0 < T; t0 += 4) {
     const mr = min(4, T - t0);
     const keys = t0 + mr;
@@ -147,42 +146,37 @@ export function attentionForwardTask(
     // S[i][0, width) = q_{t0+i} · K
     accum4(q + <usize>t0 * rs, rs, 4, Kt, <usize>Tp * 4, hd, width, S, <usize>Tp * 4, mr, false);
     for (let i = 0; i < mr; i++) {
+      // The reference's arithmetic: s = f32(S · scale) with scale in f64, e = exp(s − max) in
+      // f64 stored as f32, an f64 sum of the unrounded e, p = f32(f32(e) · (1 / sum)).
       const tt = t0 + i;
       const n = tt + 1;
       const srow = S + <usize>(i * Tp) * 4;
       const prow = P + <usize>tt * <usize>T * 4;
-      let mv = f32x4.splat(-Infinity);
-      let j = 0;
-      for (; j + 4 <= n; j += 4) mv = f32x4.max(mv, f32x4.mul(v128.load(srow + <usize>j * 4), sv));
-      let mx = hmax(mv);
-      for (; j < n; j++) mx = max(mx, load<f32>(srow + <usize>j * 4) * scale);
-      const mxv = f32x4.splat(mx);
-      let sumv = f32x4.splat(0);
-      j = 0;
-      for (; j + 4 <= n; j += 4) {
-        const e = exp4(f32x4.sub(f32x4.mul(v128.load(srow + <usize>j * 4), sv), mxv));
-        v128.store(srow + <usize>j * 4, e);
-        sumv = f32x4.add(sumv, e);
+      let mx: f32 = -Infinity;
+      for (let j = 0; j < n; j++) {
+        const sj = <f32>(<f64>load<f32>(srow + <usize>j * 4) * scale);
+        store<f32>(srow + <usize>j * 4, sj);
+        mx = max(mx, sj);
       }
-      let sum = hsum(sumv);
+      const mxd = f64x2.splat(<f64>mx);
+      let sum: f64 = 0;
+      let j = 0;
+      for (; j + 2 <= n; j += 2) {
+        const x = f64x2.promote_low_f32x4(v128.load64_zero(srow + <usize>j * 4));
+        const e = expd2(f64x2.sub(x, mxd));
+        v128.store64_lane(srow + <usize>j * 4, f32x4.demote_f64x2_zero(e), 0);
+        sum += f64x2.extract_lane(e, 0);
+        sum += f64x2.extract_lane(e, 1);
+      }
       for (; j < n; j++) {
-        const e = f32x4.extract_lane(
-          exp4(f32x4.splat(load<f32>(srow + <usize>j * 4) * scale - mx)),
-          0,
-        );
-        store<f32>(srow + <usize>j * 4, e);
+        const e = expd1(<f64>load<f32>(srow + <usize>j * 4) - <f64>mx);
+        store<f32>(srow + <usize>j * 4, <f32>e);
         sum += e;
       }
-      const inv: f32 = 1 / sum;
-      const iv = f32x4.splat(inv);
-      j = 0;
-      if (bf16 != 0) {
-        for (; j < n; j++) store<f32>(prow + <usize>j * 4, roundBf16(load<f32>(srow + <usize>j * 4) * inv));
-      } else {
-        for (; j + 4 <= n; j += 4) {
-          v128.store(prow + <usize>j * 4, f32x4.mul(v128.load(srow + <usize>j * 4), iv));
-        }
-        for (; j < n; j++) store<f32>(prow + <usize>j * 4, load<f32>(srow + <usize>j * 4) * inv);
+      const inv = 1 / sum;
+      for (j = 0; j < n; j++) {
+        const p = <f32>(<f64>load<f32>(srow + <usize>j * 4) * inv);
+        store<f32>(prow + <usize>j * 4, bf16 != 0 ? roundBf16(p) : p);
       }
       if (n < T) memory.fill(prow + <usize>n * 4, 0, <usize>(T - n) * 4);
     }
@@ -197,7 +191,7 @@ export function attentionForwardTask(
  * dP = dO vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale, dq += dS k, dk += dSᵀ q, dv += Pᵀ dO.
  */
 export function attentionBackwardTask(
-  dqkv: usize, dout: usize, qkv: usize, probs: usize, B: i32, T: i32, D: i32, H: i32, scale: f32,
+  dqkv: usize, dout: usize, qkv: usize, probs: usize, B: i32, T: i32, D: i32, H: i32, scale: f64,
   t: i32, scratch: usize,
 ): void {
   const b = t / H, h = t % H;
@@ -226,23 +220,14 @@ export function attentionBackwardTask(
       const prow = P + <usize>tt * pr;
       const drow = dPb + <usize>i * sr;
       const srow = dS + <usize>tt * sr;
-      let acc = f32x4.splat(0);
-      let j = 0;
-      for (; j + 4 <= n; j += 4) {
-        acc = fmadd(v128.load(prow + <usize>j * 4), v128.load(drow + <usize>j * 4), acc);
+      // f64 as the reference: dot = Σ P·dP in order, dS = f32((P · (dP − dot)) · scale)
+      let dot: f64 = 0;
+      for (let j = 0; j < n; j++) {
+        dot += <f64>load<f32>(prow + <usize>j * 4) * <f64>load<f32>(drow + <usize>j * 4);
       }
-      let dot = hsum(acc);
-      for (; j < n; j++) dot += load<f32>(prow + <usize>j * 4) * load<f32>(drow + <usize>j * 4);
-      const dv4 = f32x4.splat(dot), sc = f32x4.splat(scale);
-      j = 0;
-      for (; j + 4 <= n; j += 4) {
-        const p = v128.load(prow + <usize>j * 4);
-        const g = f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(drow + <usize>j * 4), dv4)), sc);
-        v128.store(srow + <usize>j * 4, g);
-      }
-      for (; j < n; j++) {
-        const p = load<f32>(prow + <usize>j * 4);
-        store<f32>(srow + <usize>j * 4, p * (load<f32>(drow + <usize>j * 4) - dot) * scale);
+      for (let j = 0; j < n; j++) {
+        const p = <f64>load<f32>(prow + <usize>j * 4);
+        store<f32>(srow + <usize>j * 4, <f32>(p * (<f64>load<f32>(drow + <usize>j * 4) - dot) * scale));
       }
       if (n < Tp) memory.fill(srow + <usize>n * 4, 0, <usize>(Tp - n) * 4);
     }

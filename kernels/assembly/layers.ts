@@ -2,7 +2,7 @@
 // embedding, softmax cross-entropy), as pool tasks over buffers that live in the shared memory:
 // pointers are byte offsets, sizes are elements. A task covers `per` rows (or elements) of the
 // whole job; tasks never write the same memory, so no task needs a barrier.
-import { exp4, fmadd, hmax, hsum } from "./vmath";
+import { expd1, expd2, fmadd, hmax } from "./vmath";
 
 // ---- element-wise ---------------------------------------------------------------------------
 
@@ -196,51 +196,69 @@ export function rmsnormForwardTask(
 }
 
 /**
- * RMSNorm backward for rows [t·per, (t+1)·per): dx += r·(dy·w − x̂·mean(x̂·w·dy)); the
- * weight-gradient contribution of these rows goes to partial[t] ([D], overwritten), which
- * {@link addRowsTask} then sums into dweight.
+ * RMSNorm backward, dx part, for rows [t·per, (t+1)·per), in f64 as the reference:
+ * dot = Σ ((dy·w)·x)·r in order, mean = dot / D, dx = f32(dx + r·(dy·w − x·r·mean)).
  */
 export function rmsnormBackwardTask(
-  dx: usize, partial: usize, dout: usize, x: usize, w: usize, rstd: usize, M: i32, D: i32,
-  per: i32, t: i32, scratch: usize,
+  dx: usize, dout: usize, x: usize, w: usize, rstd: usize, M: i32, D: i32, per: i32, t: i32,
+  scratch: usize,
 ): void {
-  const m0 = t * per, m1 = min(M, m0 + per);
-  const pw = partial + <usize>t * <usize>D * 4;
-  memory.fill(pw, 0, <usize>D * 4);
-  const invD = <f32>1 / <f32>D;
-  for (let m = m0; m < m1; m++) {
+  const m1 = min(M, t * per + per);
+  for (let m = t * per; m < m1; m++) {
     const row = <usize>m * <usize>D * 4;
-    const r = load<f32>(rstd + <usize>m * 4);
-    const rv = f32x4.splat(r);
-    let acc = f32x4.splat(0);
+    const r = <f64>load<f32>(rstd + <usize>m * 4);
+    let dot: f64 = 0;
+    for (let d = 0; d < D; d++) {
+      const o = <usize>d * 4;
+      dot += <f64>load<f32>(dout + row + o) * <f64>load<f32>(w + o) * <f64>load<f32>(x + row + o) * r;
+    }
+    const mean = f64x2.splat(dot / <f64>D);
+    const rv = f64x2.splat(r);
     let d = 0;
-    for (; d + 4 <= D; d += 4) {
+    for (; d + 2 <= D; d += 2) {
       const o = <usize>d * 4;
-      const xh = f32x4.mul(v128.load(x + row + o), rv);
-      acc = fmadd(f32x4.mul(v128.load(dout + row + o), v128.load(w + o)), xh, acc);
-    }
-    let dot = hsum(acc);
-    for (; d < D; d++) {
-      const o = <usize>d * 4;
-      dot += load<f32>(dout + row + o) * load<f32>(w + o) * (load<f32>(x + row + o) * r);
-    }
-    const mean = dot * invD;
-    const mv = f32x4.splat(mean);
-    d = 0;
-    for (; d + 4 <= D; d += 4) {
-      const o = <usize>d * 4;
-      const xh = f32x4.mul(v128.load(x + row + o), rv);
-      const dy = v128.load(dout + row + o);
-      v128.store(pw + o, fmadd(dy, xh, v128.load(pw + o)));
-      const g = f32x4.mul(rv, f32x4.sub(f32x4.mul(dy, v128.load(w + o)), f32x4.mul(xh, mv)));
-      v128.store(dx + row + o, f32x4.add(v128.load(dx + row + o), g));
+      const xh = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(x + row + o)), rv);
+      const dy = f64x2.promote_low_f32x4(v128.load64_zero(dout + row + o));
+      const wv = f64x2.promote_low_f32x4(v128.load64_zero(w + o));
+      const old = f64x2.promote_low_f32x4(v128.load64_zero(dx + row + o));
+      const g = f64x2.add(old, f64x2.mul(rv, f64x2.sub(f64x2.mul(dy, wv), f64x2.mul(xh, mean))));
+      v128.store64_lane(dx + row + o, f32x4.demote_f64x2_zero(g), 0);
     }
     for (; d < D; d++) {
       const o = <usize>d * 4;
-      const xh = load<f32>(x + row + o) * r;
-      const dy = load<f32>(dout + row + o);
-      store<f32>(pw + o, load<f32>(pw + o) + dy * xh);
-      store<f32>(dx + row + o, load<f32>(dx + row + o) + r * (dy * load<f32>(w + o) - xh * mean));
+      const xh = <f64>load<f32>(x + row + o) * r;
+      const dy = <f64>load<f32>(dout + row + o);
+      const g = <f64>load<f32>(dx + row + o) +
+        r * (dy * <f64>load<f32>(w + o) - xh * f64x2.extract_lane(mean, 0));
+      store<f32>(dx + row + o, <f32>g);
+    }
+  }
+}
+
+/**
+ * RMSNorm backward, weight part, for columns [t·per, (t+1)·per): dweight = f32(dweight + dy·(x·r))
+ * row after row, in the reference's order (tasks own columns).
+ */
+export function rmsnormWeightGradTask(
+  dweight: usize, dout: usize, x: usize, rstd: usize, M: i32, D: i32, per: i32, t: i32,
+  scratch: usize,
+): void {
+  const d0 = t * per, d1 = min(D, d0 + per);
+  for (let m = 0; m < M; m++) {
+    const row = <usize>m * <usize>D * 4;
+    const r = f64x2.splat(<f64>load<f32>(rstd + <usize>m * 4));
+    let d = d0;
+    for (; d + 2 <= d1; d += 2) {
+      const o = <usize>d * 4;
+      const xh = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(x + row + o)), r);
+      const dy = f64x2.promote_low_f32x4(v128.load64_zero(dout + row + o));
+      const old = f64x2.promote_low_f32x4(v128.load64_zero(dweight + o));
+      v128.store64_lane(dweight + o, f32x4.demote_f64x2_zero(f64x2.add(old, f64x2.mul(dy, xh))), 0);
+    }
+    for (; d < d1; d++) {
+      const o = <usize>d * 4;
+      const xh = <f64>load<f32>(x + row + o) * f64x2.extract_lane(r, 0);
+      store<f32>(dweight + o, <f32>(<f64>load<f32>(dweight + o) + <f64>load<f32>(dout + row + o) * xh));
     }
   }
 }
@@ -276,7 +294,7 @@ export function ropeTask(
 ): void {
   const half = hd >> 1;
   const r1 = min(rows, t * per + per);
-  const neg = inverse != 0 ? f32x4.splat(-1) : f32x4.splat(1);
+  const neg = inverse != 0 ? f64x2.splat(-1) : f64x2.splat(1);
   for (let r = t * per; r < r1; r++) {
     const pos = r % T;
     const cr = cos + <usize>(pos * half) * 4;
@@ -284,35 +302,55 @@ export function ropeTask(
     const row = x + (<usize>r * <usize>stride + <usize>offset) * 4;
     for (let h = 0; h < heads; h++) {
       const base = row + <usize>(h * hd) * 4;
+      // f64 as the reference: exact products, one rounding of each sum, then f32
       let i = 0;
-      for (; i + 4 <= half; i += 4) {
+      for (; i + 2 <= half; i += 2) {
         const o = <usize>i * 4;
-        const c = v128.load(cr + o);
-        const s = f32x4.mul(v128.load(sr + o), neg);
-        const x1 = v128.load(base + o);
-        const x2 = v128.load(base + o + <usize>half * 4);
-        v128.store(base + o, f32x4.sub(f32x4.mul(x1, c), f32x4.mul(x2, s)));
-        v128.store(base + o + <usize>half * 4, f32x4.add(f32x4.mul(x2, c), f32x4.mul(x1, s)));
+        const c = f64x2.promote_low_f32x4(v128.load64_zero(cr + o));
+        const s = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(sr + o)), neg);
+        const x1 = f64x2.promote_low_f32x4(v128.load64_zero(base + o));
+        const x2 = f64x2.promote_low_f32x4(v128.load64_zero(base + o + <usize>half * 4));
+        const y1 = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.mul(x1, c), f64x2.mul(x2, s)));
+        const y2 = f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(x2, c), f64x2.mul(x1, s)));
+        v128.store64_lane(base + o, y1, 0);
+        v128.store64_lane(base + o + <usize>half * 4, y2, 0);
       }
       for (; i < half; i++) {
         const o = <usize>i * 4;
-        const c = load<f32>(cr + o);
-        const s = inverse != 0 ? -load<f32>(sr + o) : load<f32>(sr + o);
-        const x1 = load<f32>(base + o);
-        const x2 = load<f32>(base + o + <usize>half * 4);
-        store<f32>(base + o, x1 * c - x2 * s);
-        store<f32>(base + o + <usize>half * 4, x2 * c + x1 * s);
+        const c = <f64>load<f32>(cr + o);
+        const s = inverse != 0 ? -<f64>load<f32>(sr + o) : <f64>load<f32>(sr + o);
+        const x1 = <f64>load<f32>(base + o);
+        const x2 = <f64>load<f32>(base + o + <usize>half * 4);
+        store<f32>(base + o, <f32>(x1 * c - x2 * s));
+        store<f32>(base + o + <usize>half * 4, <f32>(x2 * c + x1 * s));
       }
     }
   }
 }
 
-/** SwiGLU forward for rows [t·per, (t+1)·per): out = g·σ(g)·u over gateUp [M, 2F]. */
+// f32x4 <-> two f64x2 halves
+@inline function lo64(x: v128): v128 {
+  return f64x2.promote_low_f32x4(x);
+}
+@inline function hi64(x: v128): v128 {
+  return f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1));
+}
+@inline function join32(lo: v128, hi: v128): v128 {
+  return i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
+// SwiGLU in f64 with the reference's expression order, so results rounded to f32 are the
+// reference's (JavaScript computes them in f64 and stores f32).
+@inline function swiglu2(g: v128, u: v128): v128 {
+  const one = f64x2.splat(1);
+  return f64x2.mul(f64x2.div(g, f64x2.add(one, expd2(f64x2.neg(g)))), u);
+}
+
+/** SwiGLU forward for rows [t·per, (t+1)·per): out = (g / (1 + e^−g)) · u over gateUp [M, 2F]. */
 export function swigluForwardTask(
   out: usize, gu: usize, M: i32, F: i32, per: i32, t: i32, scratch: usize,
 ): void {
   const m1 = min(M, t * per + per);
-  const one = f32x4.splat(1);
   for (let m = t * per; m < m1; m++) {
     const g = gu + <usize>m * <usize>F * 8;
     const u = g + <usize>F * 4;
@@ -320,25 +358,36 @@ export function swigluForwardTask(
     let f = 0;
     for (; f + 4 <= F; f += 4) {
       const k = <usize>f * 4;
-      const gv = v128.load(g + k);
-      const e = exp4(f32x4.neg(gv));
-      v128.store(o + k, f32x4.mul(f32x4.div(gv, f32x4.add(one, e)), v128.load(u + k)));
+      const gv = v128.load(g + k), uv = v128.load(u + k);
+      v128.store(o + k, join32(swiglu2(lo64(gv), lo64(uv)), swiglu2(hi64(gv), hi64(uv))));
     }
     for (; f < F; f++) {
       const k = <usize>f * 4;
-      const gv = load<f32>(g + k);
-      const e = f32x4.extract_lane(exp4(f32x4.splat(-gv)), 0);
-      store<f32>(o + k, (gv / (1 + e)) * load<f32>(u + k));
+      const r = swiglu2(f64x2.splat(<f64>load<f32>(g + k)), f64x2.splat(<f64>load<f32>(u + k)));
+      store<f32>(o + k, <f32>f64x2.extract_lane(r, 0));
     }
   }
 }
 
-/** SwiGLU backward for rows [t·per, (t+1)·per): dgate += dy·u·σ(1 + g(1 − σ)), dup += dy·g·σ. */
+// dgate += dy·u·σ·(1 + g(1 − σ)), dup += dy·g·σ, σ = 1 / (1 + e^−g), in f64 in that order
+@inline function swigluBack2(
+  g: v128, u: v128, dy: v128, dg: v128, du: v128, which: i32,
+): v128 {
+  const one = f64x2.splat(1);
+  const sig = f64x2.div(one, f64x2.add(one, expd2(f64x2.neg(g))));
+  if (which == 0) {
+    const a = f64x2.mul(f64x2.mul(dy, u), sig);
+    return f64x2.add(dg, f64x2.mul(a, f64x2.add(one, f64x2.mul(g, f64x2.sub(one, sig)))));
+  }
+  return f64x2.add(du, f64x2.mul(f64x2.mul(dy, g), sig));
+}
+
+/** SwiGLU backward for rows [t·per, (t+1)·per), accumulating into dgateUp. */
 export function swigluBackwardTask(
   dgu: usize, dout: usize, gu: usize, M: i32, F: i32, per: i32, t: i32, scratch: usize,
 ): void {
   const m1 = min(M, t * per + per);
-  const one = f32x4.splat(1);
+  const one = f64x2.splat(1);
   for (let m = t * per; m < m1; m++) {
     const g = gu + <usize>m * <usize>F * 8;
     const u = g + <usize>F * 4;
@@ -348,34 +397,46 @@ export function swigluBackwardTask(
     let f = 0;
     for (; f + 4 <= F; f += 4) {
       const k = <usize>f * 4;
-      const gv = v128.load(g + k);
-      const uv = v128.load(u + k);
-      const dv = v128.load(dy + k);
-      const sig = f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(gv))));
-      const dgv = f32x4.mul(
-        f32x4.mul(f32x4.mul(dv, uv), sig),
-        f32x4.add(one, f32x4.mul(gv, f32x4.sub(one, sig))),
-      );
-      v128.store(dg + k, f32x4.add(v128.load(dg + k), dgv));
-      v128.store(du + k, f32x4.add(v128.load(du + k), f32x4.mul(f32x4.mul(dv, gv), sig)));
+      const gv = v128.load(g + k), uv = v128.load(u + k), dv = v128.load(dy + k);
+      const dgv = v128.load(dg + k), duv = v128.load(du + k);
+      for (let half = 0; half < 2; half++) {
+        const gg = half == 0 ? lo64(gv) : hi64(gv);
+        const uu = half == 0 ? lo64(uv) : hi64(uv);
+        const yy = half == 0 ? lo64(dv) : hi64(dv);
+        const sig = f64x2.div(one, f64x2.add(one, expd2(f64x2.neg(gg))));
+        const a = f64x2.mul(f64x2.mul(yy, uu), sig);
+        const ng = f64x2.add(
+          half == 0 ? lo64(dgv) : hi64(dgv),
+          f64x2.mul(a, f64x2.add(one, f64x2.mul(gg, f64x2.sub(one, sig)))),
+        );
+        const nu = f64x2.add(half == 0 ? lo64(duv) : hi64(duv), f64x2.mul(f64x2.mul(yy, gg), sig));
+        const o = k + <usize>half * 8;
+        store<f32>(dg + o, <f32>f64x2.extract_lane(ng, 0));
+        store<f32>(dg + o + 4, <f32>f64x2.extract_lane(ng, 1));
+        store<f32>(du + o, <f32>f64x2.extract_lane(nu, 0));
+        store<f32>(du + o + 4, <f32>f64x2.extract_lane(nu, 1));
+      }
     }
     for (; f < F; f++) {
       const k = <usize>f * 4;
-      const gv = load<f32>(g + k), uv = load<f32>(u + k), dv = load<f32>(dy + k);
-      const sig: f32 = 1 / (1 + f32x4.extract_lane(exp4(f32x4.splat(-gv)), 0));
-      store<f32>(dg + k, load<f32>(dg + k) + dv * uv * sig * (1 + gv * (1 - sig)));
-      store<f32>(du + k, load<f32>(du + k) + dv * gv * sig);
+      const gg = f64x2.splat(<f64>load<f32>(g + k)), uu = f64x2.splat(<f64>load<f32>(u + k));
+      const yy = f64x2.splat(<f64>load<f32>(dy + k));
+      const ng = swigluBack2(gg, uu, yy, f64x2.splat(<f64>load<f32>(dg + k)), uu, 0);
+      const nu = swigluBack2(gg, uu, yy, gg, f64x2.splat(<f64>load<f32>(du + k)), 1);
+      store<f32>(dg + k, <f32>f64x2.extract_lane(ng, 0));
+      store<f32>(du + k, <f32>f64x2.extract_lane(nu, 0));
     }
   }
 }
 
 /**
- * Softmax cross-entropy for rows [t·per, (t+1)·per) of logits [M, V]: the row becomes its
- * probabilities, or with grad != 0 (p − onehot(target))·g; targetProbs[m] = p[target].
+ * Softmax cross-entropy for rows [t·per, (t+1)·per) of logits [M, V], in f64 as the reference
+ * (exp of logit − max, f64 sum, p = f32(f32(e) · (1/sum))): the row becomes its probabilities,
+ * or with grad != 0 f32(f32(p · invM) − invM at the target) · gradScale; targetProbs[m] = p[target].
  */
 export function crossEntropyTask(
-  logits: usize, targets: usize, targetProbs: usize, M: i32, V: i32, grad: i32, g: f32, per: i32,
-  t: i32, scratch: usize,
+  logits: usize, targets: usize, targetProbs: usize, M: i32, V: i32, grad: i32, invM: f64,
+  gradScale: f64, per: i32, t: i32, scratch: usize,
 ): void {
   const m1 = min(M, t * per + per);
   for (let m = t * per; m < m1; m++) {
@@ -385,41 +446,35 @@ export function crossEntropyTask(
     for (; v + 4 <= V; v += 4) mv = f32x4.max(mv, v128.load(row + <usize>v * 4));
     let mx = hmax(mv);
     for (; v < V; v++) mx = max(mx, load<f32>(row + <usize>v * 4));
-    const mxv = f32x4.splat(mx);
-    let sv = f32x4.splat(0);
+    const mxd = f64x2.splat(<f64>mx);
+    let sum: f64 = 0;
     v = 0;
-    for (; v + 4 <= V; v += 4) {
-      const e = exp4(f32x4.sub(v128.load(row + <usize>v * 4), mxv));
-      v128.store(row + <usize>v * 4, e);
-      sv = f32x4.add(sv, e);
+    for (; v + 2 <= V; v += 2) {
+      const x = f64x2.promote_low_f32x4(v128.load64_zero(row + <usize>v * 4));
+      const e = expd2(f64x2.sub(x, mxd));
+      v128.store64_lane(row + <usize>v * 4, f32x4.demote_f64x2_zero(e), 0);
+      sum += f64x2.extract_lane(e, 0);
+      sum += f64x2.extract_lane(e, 1);
     }
-    let sum = hsum(sv);
     for (; v < V; v++) {
-      const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(row + <usize>v * 4) - mx)), 0);
-      store<f32>(row + <usize>v * 4, e);
+      const e = expd1(<f64>load<f32>(row + <usize>v * 4) - <f64>mx);
+      store<f32>(row + <usize>v * 4, <f32>e);
       sum += e;
     }
-    const inv: f32 = 1 / sum;
+    const inv = 1 / sum;
     const target = load<i32>(targets + <usize>m * 4);
     const tp = row + <usize>target * 4;
-    store<f32>(targetProbs + <usize>m * 4, load<f32>(tp) * inv);
-    const iv = f32x4.splat(inv);
-    if (grad != 0) {
-      const gv = f32x4.splat(g);
-      v = 0;
-      for (; v + 4 <= V; v += 4) {
-        const o = row + <usize>v * 4;
-        v128.store(o, f32x4.mul(f32x4.mul(v128.load(o), iv), gv));
+    for (v = 0; v < V; v++) {
+      const o = row + <usize>v * 4;
+      let p = <f32>(<f64>load<f32>(o) * inv);
+      if (v == target) store<f32>(targetProbs + <usize>m * 4, mx != mx ? NaN : p);
+      if (grad != 0) {
+        p = <f32>(<f64>p * invM);
+        if (v == target) p = <f32>(<f64>p - invM);
+        if (gradScale != 1) p = <f32>(<f64>p * gradScale);
       }
-      for (; v < V; v++) store<f32>(row + <usize>v * 4, load<f32>(row + <usize>v * 4) * inv * g);
-      store<f32>(tp, load<f32>(tp) - g);
-    } else {
-      v = 0;
-      for (; v + 4 <= V; v += 4) {
-        const o = row + <usize>v * 4;
-        v128.store(o, f32x4.mul(v128.load(o), iv));
-      }
-      for (; v < V; v++) store<f32>(row + <usize>v * 4, load<f32>(row + <usize>v * 4) * inv);
+      store<f32>(o, p);
     }
+    void tp;
   }
 }

@@ -77,3 +77,50 @@
 @inline export function uniform24(key: u32, index: u32): u32 {
   return mix32(mix32(index) ^ key) >>> 8;
 }
+
+@inline export function fmadd64(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(f64x2.mul(a, b), c);
+}
+
+/**
+ * e^x on two f64 lanes, within about an f64 ulp (ln 2 split in two parts, Taylor to degree 13 on
+ * |r| <= ln2/2), so that results rounded to f32 equal those of `Math.exp` in f64 but in the
+ * rarest ties. Below -745 gives 0, above 709.78 +Inf, NaN stays NaN.
+ */
+@inline export function expd2(x: v128): v128 {
+  const hi = f64x2.splat(709.782712893384);
+  const lo = f64x2.splat(-745.1332191019412);
+  const xc = f64x2.max(f64x2.min(x, hi), lo);
+  const k = f64x2.nearest(f64x2.mul(xc, f64x2.splat(1.4426950408889634)));
+  let r = f64x2.sub(xc, f64x2.mul(k, f64x2.splat(6.93147180369123816490e-01)));
+  r = f64x2.sub(r, f64x2.mul(k, f64x2.splat(1.90821492927058770002e-10)));
+  let p = f64x2.splat(1.6059043836821613e-10); // 1/13!
+  p = fmadd64(p, r, f64x2.splat(2.08767569878681e-9)); // 1/12!
+  p = fmadd64(p, r, f64x2.splat(2.505210838544172e-8));
+  p = fmadd64(p, r, f64x2.splat(2.755731922398589e-7));
+  p = fmadd64(p, r, f64x2.splat(2.7557319223985893e-6));
+  p = fmadd64(p, r, f64x2.splat(2.48015873015873e-5));
+  p = fmadd64(p, r, f64x2.splat(1.984126984126984e-4));
+  p = fmadd64(p, r, f64x2.splat(1.388888888888889e-3));
+  p = fmadd64(p, r, f64x2.splat(8.333333333333333e-3));
+  p = fmadd64(p, r, f64x2.splat(4.1666666666666664e-2));
+  p = fmadd64(p, r, f64x2.splat(0.16666666666666666));
+  p = fmadd64(p, r, f64x2.splat(0.5));
+  p = fmadd64(p, r, f64x2.splat(1));
+  p = fmadd64(p, r, f64x2.splat(1));
+  const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
+  const h1 = i64x2.shr_s(ki, 1);
+  const h2 = i64x2.sub(ki, h1);
+  const s1 = i64x2.shl(i64x2.add(h1, i64x2.splat(1023)), 52);
+  const s2 = i64x2.shl(i64x2.add(h2, i64x2.splat(1023)), 52);
+  let y = f64x2.mul(f64x2.mul(p, s1), s2);
+  y = v128.andnot(y, f64x2.lt(x, lo));
+  y = v128.bitselect(f64x2.splat(Infinity), y, f64x2.gt(x, hi));
+  return v128.bitselect(x, y, f64x2.ne(x, x));
+}
+
+/** e^x of one f64 through {@link expd2}. */
+@inline export function expd1(x: f64): f64 {
+  return f64x2.extract_lane(expd2(f64x2.splat(x)), 0);
+}

@@ -141,16 +141,6 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     }
     return workPtr;
   };
-  // A second block for per-task partial rows (RMSNorm weight gradients).
-  let partPtr = 0, partBytes = 0;
-  const parts = (bytes: number): number => {
-    if (bytes > partBytes) {
-      if (partPtr) heapFree(partPtr);
-      partBytes = Math.max(bytes, partBytes * 2);
-      partPtr = heapAlloc(partBytes);
-    }
-    return partPtr;
-  };
   const kx = kernelExports();
 
   function alloc(length: number, dtype: DType = "f32"): Tensor {
@@ -720,12 +710,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       for (const p of dgePlans.values()) heapFree(p);
       dgePlans.clear();
       if (workPtr) heapFree(workPtr);
-      if (partPtr) heapFree(partPtr);
-      workPtr =
-        partPtr =
-        workBytes =
-        partBytes =
-          0;
+      workPtr = workBytes = 0;
     },
 
     fill(t: Tensor, value: number): void {
@@ -887,17 +872,21 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       M: number,
       D: number,
     ): void {
-      const parallel = M * D >= PARALLEL_MIN_WORK && threads() > 1;
-      const per = parallel ? Math.ceil(M / (4 * threads())) : M;
-      const tasks = Math.ceil(M / per);
-      const partial = parts(tasks * D * 4 + 64);
-      runTasks(
+      // dx by rows; dweight by columns, each column summing the rows in order (the reference's).
+      rowwise(
         "rmsnormBackwardTask",
-        [addr(dx), partial, addr(dout), addr(x), addr(weight), addr(rstd), M, D, per],
-        tasks,
+        [addr(dx), addr(dout), addr(x), addr(weight), addr(rstd), M, D],
+        M,
+        D,
+      );
+      const parallel = M * D >= PARALLEL_MIN_WORK && threads() > 1 && D >= 16;
+      const per = parallel ? Math.ceil(D / (2 * threads()) / 2) * 2 : D;
+      runTasks(
+        "rmsnormWeightGradTask",
+        [addr(dweight), addr(dout), addr(x), addr(rstd), M, D, per],
+        Math.ceil(D / per),
         parallel,
       );
-      runTasks("addRowsTask", [addr(dweight), partial, tasks, D, D], 1, false);
     },
     rope(
       x: Tensor,
@@ -979,7 +968,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
           M,
           V,
           gradScale === null ? 0 : 1,
-          gradScale === null ? 0 : gradScale / M,
+          1 / M,
+          gradScale ?? 1,
         ],
         M,
         V,
