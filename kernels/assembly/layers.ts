@@ -478,3 +478,15 @@ export function crossEntropyTask(
     void tp;
   }
 }
+
+/**
+ * s + Σ x² over n elements in order, in f64 (mixed-optim's gradNorm order, bit for bit when
+ * called on the tensors in their order with the running sum).
+ */
+export function sumSquaresInOrder(p: usize, n: i32, s: f64): f64 {
+  for (let i = 0; i < n; i++) {
+    const x = <f64>load<f32>(p + <usize>i * 4);
+    s += x * x;
+  }
+  return s;
+}

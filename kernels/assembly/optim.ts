@@ -1,4 +1,4 @@
-import { exp4, fmadd } from "./vmath";
+import { expd2, lnd2 } from "./vmath";
 
 // Optimizer-side kernels on resident buffers: AdamW with the moment rounding fused into the same
 // pass (bit-identical to @fp4lab/mixed-optim's adamwStep), f64 scaling (clipping, unscaling),
@@ -128,96 +128,73 @@ export function scale64Task(p: usize, n: i32, s: f64, per: i32, out: usize, t: i
 // intervals, then mid[intervals], invHalf[intervals], then cells (i32) [lastCell + 1].
 
 /**
- * acc[i] += raw[i] · f′(grid[i]) over a chunk, f′ the DGE factor of dge's applyGradientFactor
- * (k, cap, the format's intervals), four lanes at a time in f32: the cell lookup, then
- * invK · exp(exponent · ln u) with a minimax ln (about 1e-7 relative: the factor is not one of
- * the bit-exact operations). out[t]: f64 sum of factors, f64 count capped.
+ * acc[i] = f32(acc[i] + f32(raw[i] · f′(grid[i]))) over a chunk, f′ the DGE factor of dge's
+ * applyGradientFactor in f64 (k, cap, the format's intervals): the cell lookup, then
+ * invK · u^(1/k − 1) as invK · exp((1/k − 1) · ln u) on two f64 lanes (within an ulp or two of
+ * `Math.pow`, so the f32 results are the reference's but in the rarest ties).
+ * out[t]: f64 sum of factors, f64 count capped.
  */
 export function dgeTask(
   acc: usize, raw: usize, grid: usize, n: i32, plan: usize, per: i32, out: usize, t: i32,
   scratch: usize,
 ): void {
   const i0 = t * per, i1 = min(n, i0 + per);
-  const lo = <f32>load<f64>(plan), loTol = <f32>load<f64>(plan, 8), hiTol = <f32>load<f64>(plan, 16);
-  const invCell = <f32>load<f64>(plan, 24), lastCell = <i32>load<f64>(plan, 32);
-  const invK = <f32>load<f64>(plan, 40), exponent = <f32>load<f64>(plan, 48);
-  const cap = <f32>load<f64>(plan, 56);
+  const lo = load<f64>(plan), loTol = load<f64>(plan, 8), hiTol = load<f64>(plan, 16);
+  const invCell = load<f64>(plan, 24), lastCell = <i32>load<f64>(plan, 32);
+  const invK = load<f64>(plan, 40), exponent = load<f64>(plan, 48), cap = load<f64>(plan, 56);
   const intervals = <i32>load<f64>(plan, 64);
   const mid = plan + 72;
   const invHalf = mid + <usize>intervals * 8;
   const cells = invHalf + <usize>intervals * 8;
-  let sum = f64x2.splat(0);
-  let capped = i32x4.splat(0);
-  const lov = f32x4.splat(lo), icv = f32x4.splat(invCell);
-  const loT = f32x4.splat(loTol), hiT = f32x4.splat(hiTol);
-  const capv = f32x4.splat(cap), ikv = f32x4.splat(invK), exv = f32x4.splat(exponent);
+  let sum: f64 = 0, capped: f64 = 0;
+  const ikv = f64x2.splat(invK), exv = f64x2.splat(exponent);
   let i = i0;
-  for (; i + 4 <= i1; i += 4) {
+  for (; i + 2 <= i1; i += 2) {
     const o = <usize>i * 4;
-    const x = v128.load(grid + o);
-    const inside = v128.and(f32x4.ge(x, loT), f32x4.le(x, hiT));
-    let c = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.mul(f32x4.sub(x, lov), icv)));
-    c = i32x4.min_s(i32x4.max_s(c, i32x4.splat(0)), i32x4.splat(lastCell));
-    const j0 = load<i32>(cells + <usize>i32x4.extract_lane(c, 0) * 4);
-    const j1 = load<i32>(cells + <usize>i32x4.extract_lane(c, 1) * 4);
-    const j2 = load<i32>(cells + <usize>i32x4.extract_lane(c, 2) * 4);
-    const j3 = load<i32>(cells + <usize>i32x4.extract_lane(c, 3) * 4);
-    const m = f32x4(
-      <f32>load<f64>(mid + <usize>j0 * 8), <f32>load<f64>(mid + <usize>j1 * 8),
-      <f32>load<f64>(mid + <usize>j2 * 8), <f32>load<f64>(mid + <usize>j3 * 8),
-    );
-    const h = f32x4(
-      <f32>load<f64>(invHalf + <usize>j0 * 8), <f32>load<f64>(invHalf + <usize>j1 * 8),
-      <f32>load<f64>(invHalf + <usize>j2 * 8), <f32>load<f64>(invHalf + <usize>j3 * 8),
-    );
-    const u = f32x4.mul(f32x4.abs(f32x4.sub(x, m)), h);
-    let f = f32x4.mul(ikv, exp4(f32x4.min(f32x4.mul(exv, ln4(u)), f32x4.splat(80))));
-    const over = f32x4.gt(f, capv);
-    f = v128.bitselect(capv, f, over);
-    f = v128.and(f, inside);
-    capped = i32x4.sub(capped, v128.and(over, inside));
-    sum = f64x2.add(sum, f64x2.add(f64x2.promote_low_f32x4(f),
-      f64x2.promote_low_f32x4(i32x4.shuffle(f, f, 2, 3, 0, 1))));
-    v128.store(acc + o, fmadd(v128.load(raw + o), f, v128.load(acc + o)));
+    const x = f64x2.promote_low_f32x4(v128.load64_zero(grid + o));
+    const x0 = f64x2.extract_lane(x, 0), x1 = f64x2.extract_lane(x, 1);
+    const in0 = x0 >= loTol && x0 <= hiTol, in1 = x1 >= loTol && x1 <= hiTol;
+    let c0 = <i32>Math.floor((x0 - lo) * invCell), c1 = <i32>Math.floor((x1 - lo) * invCell);
+    c0 = c0 < 0 ? 0 : c0 > lastCell ? lastCell : c0;
+    c1 = c1 < 0 ? 0 : c1 > lastCell ? lastCell : c1;
+    const j0 = <usize>load<i32>(cells + <usize>c0 * 4), j1 = <usize>load<i32>(cells + <usize>c1 * 4);
+    const m = f64x2(load<f64>(mid + j0 * 8), load<f64>(mid + j1 * 8));
+    const h = f64x2(load<f64>(invHalf + j0 * 8), load<f64>(invHalf + j1 * 8));
+    const u = f64x2.mul(f64x2.abs(f64x2.sub(x, m)), h);
+    const f = f64x2.mul(ikv, expd2(f64x2.mul(exv, lnd2(u))));
+    let f0 = in0 ? f64x2.extract_lane(f, 0) : 0, f1 = in1 ? f64x2.extract_lane(f, 1) : 0;
+    if (f0 > cap) {
+      f0 = cap;
+      capped += 1;
+    }
+    if (f1 > cap) {
+      f1 = cap;
+      capped += 1;
+    }
+    sum += f0;
+    sum += f1;
+    store<f32>(acc + o, load<f32>(acc + o) + <f32>(<f64>load<f32>(raw + o) * f0));
+    store<f32>(acc + o + 4, load<f32>(acc + o + 4) + <f32>(<f64>load<f32>(raw + o + 4) * f1));
   }
-  let s = f64x2.extract_lane(sum, 0) + f64x2.extract_lane(sum, 1);
-  let cp = <f64>(i32x4.extract_lane(capped, 0) + i32x4.extract_lane(capped, 1) +
-    i32x4.extract_lane(capped, 2) + i32x4.extract_lane(capped, 3));
   for (; i < i1; i++) {
     const o = <usize>i * 4;
     const x = <f64>load<f32>(grid + o);
     let factor: f64 = 0;
-    if (x >= <f64>loTol && x <= <f64>hiTol) {
-      const c = <i32>Math.floor((x - <f64>lo) * <f64>invCell);
+    if (x >= loTol && x <= hiTol) {
+      const c = <i32>Math.floor((x - lo) * invCell);
       const j = load<i32>(cells + <usize>(c < 0 ? 0 : c > lastCell ? lastCell : c) * 4);
-      factor = <f64>invK * Math.pow(abs(x - load<f64>(mid + <usize>j * 8)) * load<f64>(invHalf + <usize>j * 8), <f64>exponent);
-      if (factor > <f64>cap) {
-        factor = <f64>cap;
-        cp += 1;
+      const u = abs(x - load<f64>(mid + <usize>j * 8)) * load<f64>(invHalf + <usize>j * 8);
+      factor = invK * f64x2.extract_lane(expd2(f64x2.mul(exv, lnd2(f64x2.splat(u)))), 0);
+      if (factor > cap) {
+        factor = cap;
+        capped += 1;
       }
     }
-    s += factor;
+    sum += factor;
     store<f32>(acc + o, load<f32>(acc + o) + <f32>(<f64>load<f32>(raw + o) * factor));
   }
-  store<f64>(out + <usize>t * 16, s);
-  store<f64>(out + <usize>t * 16 + 8, cp);
-}
-
-/** Natural log on four lanes of positive normal f32 (0 gives -Inf); about 1e-7 relative. */
-@inline function ln4(u: v128): v128 {
-  const bits = i32x4.sub(u, i32x4.splat(0x3f3504f3)); // split at √½ so m lies in [√½, √2)
-  const e = i32x4.shr_s(bits, 23);
-  const m = i32x4.add(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f3504f3));
-  const t = f32x4.div(f32x4.sub(m, f32x4.splat(1)), f32x4.add(m, f32x4.splat(1)));
-  const t2 = f32x4.mul(t, t);
-  let p = f32x4.splat(<f32>1 / 9);
-  p = fmadd(p, t2, f32x4.splat(<f32>1 / 7));
-  p = fmadd(p, t2, f32x4.splat(<f32>1 / 5));
-  p = fmadd(p, t2, f32x4.splat(<f32>1 / 3));
-  p = fmadd(p, t2, f32x4.splat(1));
-  const lnm = f32x4.mul(f32x4.mul(t, p), f32x4.splat(2));
-  const r = fmadd(f32x4.convert_i32x4_s(e), f32x4.splat(0.6931471805599453), lnm);
-  return v128.bitselect(f32x4.splat(-Infinity), r, f32x4.eq(u, f32x4.splat(0)));
+  store<f64>(out + <usize>t * 16, sum);
+  store<f64>(out + <usize>t * 16 + 8, capped);
 }
 
 // ---- random Hadamard transform ----------------------------------------------------------------

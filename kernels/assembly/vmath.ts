@@ -124,3 +124,30 @@
 @inline export function expd1(x: f64): f64 {
   return f64x2.extract_lane(expd2(f64x2.splat(x)), 0);
 }
+
+/**
+ * Natural log on two f64 lanes of positive normal values, within about an f64 ulp
+ * (m in [√½, √2), ln m = 2·atanh((m−1)/(m+1)) by its series to t^21); 0 gives −Inf.
+ */
+@inline export function lnd2(u: v128): v128 {
+  // split u = m · 2^e with m in [√½, √2) on the bits (0x3fe6a09e667f3bcd = √½)
+  const bits = i64x2.sub(u, i64x2.splat(0x3fe6a09e667f3bcd));
+  const e = i64x2.shr_s(bits, 52);
+  const m = i64x2.add(v128.and(bits, i64x2.splat(0x000fffffffffffff)), i64x2.splat(0x3fe6a09e667f3bcd));
+  const t = f64x2.div(f64x2.sub(m, f64x2.splat(1)), f64x2.add(m, f64x2.splat(1)));
+  const t2 = f64x2.mul(t, t);
+  let p = f64x2.splat(1.0 / 21);
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 19));
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 17));
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 15));
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 13));
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 11));
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 9));
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 7));
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 5));
+  p = fmadd64(p, t2, f64x2.splat(1.0 / 3));
+  const lnm = f64x2.add(f64x2.add(t, t), f64x2.mul(f64x2.mul(f64x2.add(t, t), t2), p));
+  const ef = f64x2.convert_low_i32x4_s(i32x4.shuffle(e, e, 0, 2, 0, 2));
+  const r = f64x2.add(f64x2.mul(ef, f64x2.splat(0.6931471805599453)), lnm);
+  return v128.bitselect(f64x2.splat(-Infinity), r, f64x2.eq(u, f64x2.splat(0)));
+}

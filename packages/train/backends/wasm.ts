@@ -983,7 +983,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       return Promise.resolve(scaleList(grads, inverseScale));
     },
     clipGradNorm(grads: readonly Tensor[], maxNorm: number): Promise<number> {
-      const norm = Math.sqrt(sumSquares(grads).sum);
+      // One thread, in the reference's order (tensors as listed, elements in order): the norm
+      // sets the clipping factor, and its last bits decide roundings of every gradient.
+      let sum = 0;
+      for (const g of grads) sum = kx.sumSquaresInOrder(addr(g), g.length, sum);
+      const norm = Math.sqrt(sum);
       if (Number.isFinite(norm) && norm > maxNorm) scaleList(grads, maxNorm / (norm + 1e-6));
       return Promise.resolve(norm);
     },
