@@ -5,8 +5,8 @@
  * memory). Prints the losses each backend reaches, the fp4 − bf16 gap on each and the step times,
  * so a backend change can show that the run's results moved only by summation order.
  *
- * With `--perturb`, the resident backend runs twice instead: as is, and with one initial weight
- * moved by one f32 ulp. How far that moves the losses is the scale of "summation-order
+ * With `--perturb`, the resident backend runs twice instead: as is, and with one value of the first
+ * buffer of more than 1000 values written at start (the RoPE cos table) moved by one f32 ulp. How far that moves the losses is the scale of "summation-order
  * differences" after the run's steps: training amplifies any rounding difference.
  *
  * Usage: `deno run -A benchmarks/train_backends.ts [--steps N] [--recipes bf16,fp4] [--perturb]`
@@ -37,7 +37,7 @@ if (!config) {
 const d = DEFAULTS[preset];
 const steps = values.steps ? Number(values.steps) : d.steps;
 const data = await loadBrown();
-/** The resident backend with initial weight 1000 moved by one ulp (the first full write). */
+/** The resident backend with value 1000 of the first large write (the RoPE cos table) one ulp up. */
 function perturbed(): Backend {
   const be = createWasmBackend();
   const spy: Backend = Object.create(be);
