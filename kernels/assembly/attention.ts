@@ -152,13 +152,14 @@ export function attentionForwardTask(
       const n = tt + 1;
       const srow = S + <usize>(i * Tp) * 4;
       const prow = P + <usize>tt * <usize>T * 4;
-      let mx: f32 = -Infinity;
+      // (the maximum is taken over the unrounded f64 products, as the reference does)
+      let mx: f64 = -Infinity;
       for (let j = 0; j < n; j++) {
-        const sj = <f32>(<f64>load<f32>(srow + <usize>j * 4) * scale);
-        store<f32>(srow + <usize>j * 4, sj);
-        mx = max(mx, sj);
+        const sj = <f64>load<f32>(srow + <usize>j * 4) * scale;
+        store<f32>(srow + <usize>j * 4, <f32>sj);
+        if (sj > mx) mx = sj;
       }
-      const mxd = f64x2.splat(<f64>mx);
+      const mxd = f64x2.splat(mx);
       let sum: f64 = 0;
       let j = 0;
       for (; j + 2 <= n; j += 2) {
@@ -169,7 +170,7 @@ export function attentionForwardTask(
         sum += f64x2.extract_lane(e, 1);
       }
       for (; j < n; j++) {
-        const e = expd1(<f64>load<f32>(srow + <usize>j * 4) - <f64>mx);
+        const e = expd1(<f64>load<f32>(srow + <usize>j * 4) - mx);
         store<f32>(srow + <usize>j * 4, <f32>e);
         sum += e;
       }

@@ -490,3 +490,8 @@ export function sumSquaresInOrder(p: usize, n: i32, s: f64): f64 {
   }
   return s;
 }
+
+/** e^x through the kernels' two-lane f64 exp (for tests against Math.exp). */
+export function expF64(x: f64): f64 {
+  return expd1(x);
+}
