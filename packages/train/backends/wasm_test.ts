@@ -20,7 +20,7 @@ import { createWasmBackend } from "./wasm.ts";
 import { checkConformance } from "./_conformance.ts";
 import type { Backend, QuantizedOperand, Tensor } from "../backend.ts";
 import type { QuantizedTensor } from "@fp4lab/kernels";
-import { createReferenceBackend } from "./host.ts";
+import { createCpuBackend, createReferenceBackend } from "./host.ts";
 import { LLAMA_PRESETS } from "../config.ts";
 import {
   backward,
@@ -610,3 +610,73 @@ for (const threads of [1, 2]) {
     }
   });
 }
+
+// The host `cpu` backend runs layers.ts with the kernel set's GEMMs: the resident kernels repeat
+// its f64 arithmetic and its GEMMs' summation order, so a training run gives the same losses on
+// both (the two-lane f64 exp is within an ulp of Math.exp: only the rarest ties could differ).
+eachThreads("layers equal the host cpu backend bit for bit", async (be) => {
+  const host = createCpuBackend();
+  const both = async (
+    run: (b: Backend, put: (x: Float32Array | Int32Array) => Tensor) => Tensor[],
+  ) => {
+    const outs: Float32Array[][] = [];
+    for (const b of [host, be]) {
+      const ts = run(b, (x) => {
+        const t = b.alloc(x.length, x instanceof Int32Array ? "i32" : "f32");
+        b.write(t, x);
+        return t;
+      });
+      const r: Float32Array[] = [];
+      for (const t of ts) r.push((await b.read(t)) as Float32Array);
+      outs.push(r);
+    }
+    return outs;
+  };
+  const B = 2, T = 19, D = 24, H = 2, F = 37, V = 61, M = B * T;
+  const qkv = randn(M * 3 * D, 90, 0.7), dout = randn(M * D, 91), dq0 = randn(M * 3 * D, 92);
+  for (const bf16 of [false, true]) {
+    const [h, r] = await both((b, p) => {
+      const out = b.alloc(M * D), probs = b.alloc(B * H * T * T), dq = p(dq0);
+      const q = p(qkv);
+      b.attentionForward(out, probs, q, B, T, D, H, bf16);
+      b.attentionBackward(dq, p(dout), q, probs, B, T, D, H);
+      return [out, probs, dq];
+    });
+    h.forEach((x, i) => assertBitsEqual(r[i], x, `attention bf16=${bf16} output ${i}`));
+  }
+  const gu = randn(M * 2 * F, 93, 2), dh = randn(M * F, 94), dgu0 = randn(M * 2 * F, 95);
+  const x = randn(M * D, 96), w = randn(D, 97), dx0 = randn(M * D, 98), dw0 = randn(D, 99);
+  const { cos, sin } = ropeTables(T, D / H, 10000);
+  const logits = randn(M * V, 100, 3);
+  const targets = new Int32Array(M).map((_, i) => (i * 7) % V);
+  const [h, r] = await both((b, p) => {
+    const hh = b.alloc(M * F), dgu = p(dgu0), g = p(gu);
+    b.swigluForward(hh, g, M, F);
+    b.swigluBackward(dgu, p(dh), g, M, F);
+    const y = b.alloc(M * D), rstd = b.alloc(M), xx = p(x), ww = p(w), dx = p(dx0), dw = p(dw0);
+    b.rmsnormForward(y, rstd, xx, ww, M, D, 1e-5);
+    b.rmsnormBackward(dx, dw, p(dout), xx, ww, rstd, M, D);
+    const rq = p(qkv);
+    b.rope(rq, B, T, 3 * D, 0, H, D / H, p(cos), p(sin), false);
+    b.rope(rq, B, T, 3 * D, D, H, D / H, p(cos), p(sin), true);
+    const lg = p(logits), tp = b.alloc(M), lg2 = p(logits), tp2 = b.alloc(M), tg = p(targets);
+    b.crossEntropy(lg, tg, tp, M, V, null);
+    b.crossEntropy(lg2, tg, tp2, M, V, 1024);
+    return [hh, dgu, y, rstd, dx, dw, rq, lg, tp, lg2, tp2];
+  });
+  const names = [
+    "swiglu",
+    "dswiglu",
+    "rmsnorm",
+    "rstd",
+    "rmsnorm dx",
+    "rmsnorm dweight",
+    "rope",
+    "probabilities",
+    "target probabilities",
+    "dlogits",
+    "target probabilities (grad)",
+  ];
+  h.forEach((v, i) => assertBitsEqual(r[i], v, names[i]));
+  host.dispose();
+});
