@@ -5,8 +5,14 @@ OCC quantile clamp with the residual added back; DGE factor on the weight gradie
 gradient rounded to E5M2 per tensor). torch 1.13 (Debian) has no float8 dtypes, so E2M1 and
 E5M2 rounding are written with torch ops, as the paper's simulation kernels do.
 
-usage: python3 train_step_torch.py PRESET_JSON RECIPE BATCH STEPS THREADS
-prints one JSON line: {"recipe", "tokens_per_s", "step_s", "threads", "torch"}
+PyTorch's best shot: ATTENTION "sdpa" runs attention as a user would write it,
+torch.nn.functional.scaled_dot_product_attention(is_causal=True) (fused kernels), instead of the
+explicit softmax(q kᵀ) v; COMPILE "1" wraps the step's forward in torch.compile (inductor: the
+first steps compile, then run generated C++/OpenMP code).
+
+usage: python3 train_step_torch.py PRESET_JSON RECIPE BATCH STEPS THREADS [ATTENTION [COMPILE]]
+prints one JSON line: {"recipe", "tokens_per_s", "step_s", "step_times", "threads", "torch",
+"attention", "compile"}; step_s is the median of the timed steps.
 """
 import json
 import math
@@ -90,7 +96,7 @@ def build(cfg, recipe):
     return P, lin
 
 
-def step_fn(cfg, P, lin, tokens, targets):
+def step_fn(cfg, P, lin, tokens, targets, sdpa=False):
     B, T = tokens.shape
     D, H, V, L = cfg["hiddenSize"], cfg["numHeads"], cfg["vocabSize"], cfg["numLayers"]
     hd = D // H
@@ -113,7 +119,10 @@ def step_fn(cfg, P, lin, tokens, targets):
         k = lin(h, P[f"{i}.k"]).view(B, T, H, hd).transpose(1, 2)
         v = lin(h, P[f"{i}.v"]).view(B, T, H, hd).transpose(1, 2)
         q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1) @ v
+        if sdpa:
+            att = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1) @ v
         x = x + lin(att.transpose(1, 2).reshape(B, T, D), P[f"{i}.o"])
         h = rms(x, P[f"{i}.ln2"])
         x = x + lin(torch.nn.functional.silu(lin(h, P[f"{i}.gate"])) * lin(h, P[f"{i}.up"]), P[f"{i}.down"])
@@ -124,6 +133,8 @@ def step_fn(cfg, P, lin, tokens, targets):
 def main():
     cfg = json.loads(sys.argv[1])
     recipe, B, steps, threads = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    attention = sys.argv[6] if len(sys.argv) > 6 else "manual"
+    compiled = len(sys.argv) > 7 and sys.argv[7] == "1"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     P, lin = build(cfg, recipe)
@@ -132,20 +143,32 @@ def main():
     tokens = torch.randint(0, 256, (B, T))
     targets = torch.randint(0, 256, (B, T))
 
+    sdpa = attention == "sdpa"
+
+    def loss_fn(tokens, targets):
+        return step_fn(cfg, P, lin, tokens, targets, sdpa)
+
+    if compiled:
+        loss_fn = torch.compile(loss_fn)
+
     def one():
         opt.zero_grad(set_to_none=True)
-        loss = step_fn(cfg, P, lin, tokens, targets)
+        loss = loss_fn(tokens, targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(P.values(), 1.0)
         opt.step()
 
-    one()  # warm-up
-    t = time.perf_counter()
+    for _ in range(3 if compiled else 1):
+        one()  # warm-up (compiled: forward and backward graphs are built here)
+    times = []
     for _ in range(steps):
+        t = time.perf_counter()
         one()
-    dt = (time.perf_counter() - t) / steps
+        times.append(time.perf_counter() - t)
+    dt = sorted(times)[len(times) // 2]
     print(json.dumps({"recipe": recipe, "tokens_per_s": B * T / dt, "step_s": dt,
-                      "threads": torch.get_num_threads(), "torch": torch.__version__}))
+                      "step_times": times, "threads": torch.get_num_threads(),
+                      "torch": torch.__version__, "attention": attention, "compile": compiled}))
 
 
 if __name__ == "__main__":

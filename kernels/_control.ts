@@ -32,7 +32,14 @@ export const ARGS_BYTE = 512;
 export const MAX_ARGS = 16;
 /** Most threads (main included) the pool runs. */
 export const MAX_THREADS = 64;
-/** Byte offset where per-thread scratch starts (the first 64 KiB are the control block). */
-export const SCRATCH_BASE = 65536;
-/** Scratch bytes per thread. */
+/**
+ * Byte offset of the per-thread scratch pointers: one Int32 per thread id, written by the pool;
+ * a worker reads its own when it joins a job, so scratch can grow between jobs. They sit after
+ * the job arguments and below byte 1024, where the module's static data (AssemblyScript's math
+ * tables) starts: every instantiation, a worker's too, rewrites that data.
+ */
+export const SCRATCH_PTRS_BYTE = 640;
+/** Byte offset where the heap starts (the first 64 KiB are the control block). */
+export const HEAP_BASE = 65536;
+/** Scratch bytes per thread, at least (kernels that need more ask {@link HEAP_BASE}'s allocator). */
 export const SCRATCH_BYTES = 1 << 20;

@@ -15,7 +15,7 @@ export const WORKER_SOURCE = `
 "use strict";
 const GEN = 0, OPEN = 1, NEXT = 2, TOTAL = 3, ACTIVE = 4, ERROR = 5, KERNEL = 6, NARGS = 7;
 const THREADS = 8;
-const STATE0 = 16, ARGS_BYTE = 512, MAX_ARGS = 16;
+const STATE0 = 16, ARGS_BYTE = 512, MAX_ARGS = 16, SCRATCH_PTRS_BYTE = 640, MAX_THREADS = 64;
 const nodeWt = typeof self === "undefined" && typeof process !== "undefined"
   ? process.getBuiltinModule("worker_threads") : null;
 function onMessage(f) {
@@ -26,11 +26,12 @@ function finish() {
   if (nodeWt) process.exit(0); else self.close();
 }
 onMessage((msg) => {
-  const { module, memory, tid, scratch, names, idleMs } = msg;
+  const { module, memory, tid, names, idleMs } = msg;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const fns = names.map((n) => exports[n]);
   const i32 = new Int32Array(memory.buffer, 0, 128);
   const f64 = new Float64Array(memory.buffer, ARGS_BYTE, MAX_ARGS);
+  const scratchPtrs = new Int32Array(memory.buffer, SCRATCH_PTRS_BYTE, MAX_THREADS);
   const STATE = STATE0 + tid;
   const args = [];
   function join() {
@@ -41,7 +42,7 @@ onMessage((msg) => {
         const nargs = i32[NARGS];
         args.length = 0;
         for (let i = 0; i < nargs; i++) args.push(f64[i]);
-        args.push(0, scratch);
+        args.push(0, scratchPtrs[tid]);
         const total = i32[TOTAL];
         let t;
         while ((t = Atomics.add(i32, NEXT, 1)) < total) {

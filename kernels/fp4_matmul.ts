@@ -5,7 +5,15 @@
  * @module
  */
 import type { QuantizedTensor } from "./quantized_tensor.ts";
-import { arena, getThreads, kernelExports, memoryBuffer, runTasks } from "./runtime.ts";
+import {
+  arena,
+  getThreads,
+  heapAlloc,
+  heapFree,
+  kernelExports,
+  memoryBuffer,
+  runTasks,
+} from "./runtime.ts";
 import { pickTiles } from "./_tiles.ts";
 
 /** Options of {@link fp4Matmul}. */
@@ -190,27 +198,77 @@ export function fp4Matmul(
   }
   if (m === 0 || n === 0) return out;
   if (k === 0) return out.fill(0);
+  const rowBytes = Math.ceil(k / 2);
+  const al = (x: number) => Math.ceil(x / 64) * 64;
+  const oAc = 0, oWc = al(m * rowBytes), oSA = oWc + al(n * rowBytes);
+  const oSW = oSA + al(mpad * nb * 4), oC = oSW + al(npad * nb * 4);
+  // The staging copies live in their own block: fp4MatmulAt uses the arena for the panels.
+  const base = heapAlloc(oC + m * n * 4);
+  try {
+    const mem = memoryBuffer();
+    new Uint8Array(mem, base + oAc, m * rowBytes).set(a.data);
+    new Uint8Array(mem, base + oWc, n * rowBytes).set(w.data);
+    new Float32Array(mem, base + oSA, mpad * nb).set(p.sA);
+    new Float32Array(mem, base + oSW, npad * nb).set(p.sWt);
+    fp4MatmulAt(base + oAc, base + oWc, base + oSA, base + oSW, base + oC, m, n, k, kb, p.q);
+    out.set(new Float32Array(memoryBuffer(), base + oC, m * n));
+  } finally {
+    heapFree(base);
+  }
+  return out;
+}
+
+/**
+ * The exact FP4 GEMM on operands in the kernels' shared memory (byte offsets): nibble-packed
+ * E2M1 codes of A [m, k] and W [n, k] (rows of ceil(k/2) bytes, low nibble first), A's scales
+ * per (row, K-block) `sA` [ceil(m/4)·4, nb], W's block-major `sWt` [nb, ceil(n/8)·8], the final
+ * multiplier q (see {@link fp4Plan}). Writes C [m, n]; panels are packed in the arena.
+ *
+ * @param codesA byte offset of A's codes
+ * @param codesW byte offset of W's codes
+ * @param sA byte offset of A's scales
+ * @param sWt byte offset of W's scales
+ * @param c byte offset of C
+ * @param m rows of A
+ * @param n rows of W
+ * @param k the shared K
+ * @param kb K-block of the scales (k for per-row / per-tensor scales)
+ * @param q f32(0.25 / (tA · tW))
+ * @example
+ * ```ts
+ * import { fp4MatmulAt, heapAlloc, heapFree, memoryBuffer } from "@fp4lab/kernels";
+ * const p = heapAlloc(1024);
+ * const mem = memoryBuffer();
+ * new Uint8Array(mem, p, 1)[0] = 0x22; // A = [1, 1] (E2M1 code 2 is 1.0)
+ * new Uint8Array(mem, p + 64, 1)[0] = 0x23; // W = [1.5, 1]
+ * new Float32Array(mem, p + 128, 4).fill(1); // sA
+ * new Float32Array(mem, p + 192, 8).fill(1); // sWt
+ * fp4MatmulAt(p, p + 64, p + 128, p + 192, p + 256, 1, 1, 2, 2, 0.25);
+ * console.log(new Float32Array(memoryBuffer(), p + 256, 1)); // [2.5]
+ * heapFree(p);
+ * ```
+ */
+export function fp4MatmulAt(
+  codesA: number,
+  codesW: number,
+  sA: number,
+  sWt: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  kb: number,
+  q: number,
+): void {
+  if (m === 0 || n === 0) return;
+  const nb = Math.max(1, Math.ceil(k / kb));
+  const mpad = Math.ceil(m / MR) * MR, npad = Math.ceil(n / NR) * NR;
   const kbp = Math.ceil(kb / 4) * 4;
   const kp = nb * kbp;
   const rowBytes = Math.ceil(k / 2);
-  // Arena layout (16-byte aligned pieces).
-  const al = (x: number) => Math.ceil(x / 16) * 16;
-  let off = 0;
-  const place = (bytes: number) => {
-    const at = off;
-    off += al(bytes);
-    return at;
-  };
-  const oAc = place(m * rowBytes), oWc = place(n * rowBytes);
-  const oAp = place(mpad * kp), oWp = place(npad * kp);
-  const oSA = place(mpad * nb * 4), oSW = place(npad * nb * 4), oSum = place(mpad * nb * 4);
-  const oC = place(m * n * 4);
-  const base = arena(off);
-  const mem = memoryBuffer();
-  new Uint8Array(mem, base + oAc, m * rowBytes).set(a.data);
-  new Uint8Array(mem, base + oWc, n * rowBytes).set(w.data);
-  new Float32Array(mem, base + oSA, mpad * nb).set(p.sA);
-  new Float32Array(mem, base + oSW, npad * nb).set(p.sWt);
+  const al = (x: number) => Math.ceil(x / 64) * 64;
+  const oAp = 0, oWp = al(mpad * kp), oSum = oWp + al(npad * kp);
+  const base = arena(oSum + mpad * nb * 4);
   // One job packs both operands; it and the GEMM go to the pool only when the work outweighs
   // waking the workers (the integer GEMM is ~3x faster per multiply-add than f32, so its
   // threshold is higher than matmul's).
@@ -223,11 +281,11 @@ export function fp4Matmul(
       kb,
       nb,
       kbp,
-      base + oAc,
+      codesA,
       m,
       base + oAp,
       base + oSum,
-      base + oWc,
+      codesW,
       n,
       base + oWp,
       mpad / MR,
@@ -242,21 +300,19 @@ export function fp4Matmul(
     [
       base + oAp,
       base + oWp,
-      base + oSA,
-      base + oSW,
+      sA,
+      sWt,
       base + oSum,
       m,
       n,
       nb,
       kbp,
-      p.q,
-      base + oC,
+      q,
+      c,
       tm,
       tn,
     ],
     total,
     big,
   );
-  out.set(new Float32Array(memoryBuffer(), base + oC, m * n));
-  return out;
 }

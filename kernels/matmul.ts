@@ -88,17 +88,54 @@ export function matmul(
   const mem = memoryBuffer();
   new Float32Array(mem, aPtr, aLen).set(a);
   new Float32Array(mem, bPtr, bLen).set(b);
-  const c = new Float32Array(mem, cPtr, cLen);
-  if (accumulate) c.set(out);
+  if (accumulate) new Float32Array(mem, cPtr, cLen).set(out);
+  matmulAt(aPtr, bPtr, cPtr, m, n, k, layoutName, accumulate);
+  out.set(new Float32Array(memoryBuffer(), cPtr, cLen));
+  return out;
+}
+
+/**
+ * The f32 GEMM on operands that already live in the kernels' shared memory (byte offsets, e.g.
+ * from {@link heapAlloc}): C[m, n] (+)= op(A)·op(B), no copies. Sizes must be positive; the
+ * caller owns the checks.
+ *
+ * @param a byte offset of A
+ * @param b byte offset of B
+ * @param c byte offset of C
+ * @param m rows of C
+ * @param n columns of C
+ * @param k the reduced dimension (0 clears C unless accumulating)
+ * @param layout operand layout
+ * @param accumulate add to C instead of overwriting it
+ * @example
+ * ```ts
+ * import { heapAlloc, heapFree, matmulAt, memoryBuffer } from "@fp4lab/kernels";
+ * const p = heapAlloc(12 * 4);
+ * const f = new Float32Array(memoryBuffer(), p, 12);
+ * f.set([1, 2, 3, 4, 5, 6, 7, 8]); // A [2, 2], B [2, 2]
+ * matmulAt(p, p + 16, p + 32, 2, 2, 2, "nn", false);
+ * console.log(new Float32Array(memoryBuffer(), p + 32, 4)); // [19, 22, 43, 50]
+ * heapFree(p);
+ * ```
+ */
+export function matmulAt(
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  layout: GemmLayout,
+  accumulate: boolean,
+): void {
+  if (m === 0 || n === 0) return;
   const parallel = m * n * k >= PARALLEL_MIN_MACS;
   const [tm, tn] = pickTiles(m, n, parallel ? getThreads() : 1, 72, 256, 6, 8);
   const total = kernelExports().gemmF32Tasks(m, n, tm, tn) as number;
   runTasks(
     "gemmF32Task",
-    [layout, aPtr, bPtr, cPtr, m, n, k, accumulate ? 1 : 0, tm, tn],
+    [LAYOUTS[layout], a, b, c, m, n, k, accumulate ? 1 : 0, tm, tn],
     total,
     parallel,
   );
-  out.set(c);
-  return out;
 }

@@ -32,7 +32,19 @@ export * from "./wgsl/occ.ts";
 export * from "./wgsl/optim.ts";
 export type { ParamType, WgslKernel } from "./wgsl/_kernel.ts";
 export type * from "./quantized_tensor.ts";
-export { getThreads, setThreads, terminateWorkers, usesRelaxedSimd } from "./runtime.ts";
+export {
+  ensureScratch,
+  getThreads,
+  heapAlloc,
+  heapFree,
+  kernelExports,
+  memoryBuffer,
+  runTasks,
+  setThreads,
+  terminateWorkers,
+  usesRelaxedSimd,
+} from "./runtime.ts";
+export type { KernelExports } from "./runtime.ts";
 
 /** The package version. */
 export const VERSION = "0.1.0";

@@ -23,14 +23,15 @@ import {
   ARGS_BYTE,
   ERROR,
   GEN,
+  HEAP_BASE,
   KERNEL,
   MAX_ARGS,
   MAX_THREADS,
   NARGS,
   NEXT,
   OPEN,
-  SCRATCH_BASE,
   SCRATCH_BYTES,
+  SCRATCH_PTRS_BYTE,
   STATE0,
   THREADS,
   TOTAL,
@@ -46,6 +47,38 @@ const TASK_NAMES: readonly string[] = [
   "fp4PackTask",
   "fp4GemmTask",
   "fp4PackBothTask",
+  // resident training-step kernels (kernels/assembly/layers.ts, attention.ts, quant_ops.ts,
+  // occ.ts, optim.ts)
+  "fillTask",
+  "copyTask",
+  "addTask",
+  "scaleTask",
+  "transposeTask",
+  "sumSquaresTask",
+  "scaleCheckTask",
+  "embeddingForwardTask",
+  "embeddingBackwardTask",
+  "rmsnormForwardTask",
+  "rmsnormBackwardTask",
+  "rmsnormWeightGradTask",
+  "addRowsTask",
+  "ropeTask",
+  "swigluForwardTask",
+  "swigluBackwardTask",
+  "crossEntropyTask",
+  "attentionForwardTask",
+  "attentionBackwardTask",
+  "amaxTask",
+  "quantTask",
+  "occClampTask",
+  "residualMatmulTask",
+  "residualAddTask",
+  "adamwTask",
+  "scale64Task",
+  "dgeTask",
+  "hadamardTask",
+  "operandStatsTask",
+  "fakeQuantTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */
@@ -62,9 +95,30 @@ interface Runtime {
   relaxed: boolean;
   threads: number;
   workers: (PoolWorker | undefined)[];
-  heapBase: number;
   workerUrl?: string;
+  heap: Heap;
+  /** per-thread scratch pointers by thread id (0: the calling thread), allocated on first use */
+  scratch: number[];
+  scratchBytes: number;
+  arenaPtr: number;
+  arenaBytes: number;
 }
+
+/**
+ * First-fit allocator over the shared memory above the control block: long-lived buffers (a
+ * backend's tensors), per-thread scratch and the staging arena all come from it, so none of them
+ * can overlap. Blocks are 64-byte aligned (a cache line; SIMD loads never straddle one).
+ */
+interface Heap {
+  /** end of the highest block ever handed out */
+  top: number;
+  /** free blocks below `top`, sorted by address, never adjacent (coalesced) */
+  free: { ptr: number; bytes: number }[];
+  /** live blocks: pointer to size */
+  live: Map<number, number>;
+}
+
+const ALIGN = 64;
 
 let rt: Runtime | undefined;
 
@@ -136,22 +190,170 @@ function runtime(): Runtime {
   });
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as KernelExports;
   const threads = defaultThreads();
-  rt = {
+  const r: Runtime = {
     module,
     memory,
     exports,
     relaxed,
     threads,
     workers: [],
-    heapBase: SCRATCH_BASE + threads * SCRATCH_BYTES,
+    heap: { top: HEAP_BASE, free: [], live: new Map() },
+    scratch: [],
+    scratchBytes: SCRATCH_BYTES,
+    arenaPtr: 0,
+    arenaBytes: 0,
   };
-  return rt;
+  rt = r;
+  scratchOf(r, 0);
+  return r;
+}
+
+function ensureCapacity(r: Runtime, end: number): void {
+  const have = r.memory.buffer.byteLength;
+  if (end <= have) return;
+  const pages = Math.ceil((end - have) / 65536);
+  if (have / 65536 + pages > WASM_MAXIMUM_PAGES) {
+    throw new RangeError(
+      `kernels need ${end} bytes of memory, more than the ${WASM_MAXIMUM_PAGES * 65536} available`,
+    );
+  }
+  r.memory.grow(pages);
+}
+
+function heapAllocIn(r: Runtime, bytes: number): number {
+  const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  const h = r.heap;
+  for (let i = 0; i < h.free.length; i++) {
+    const b = h.free[i];
+    if (b.bytes < size) continue;
+    const ptr = b.ptr;
+    if (b.bytes === size) h.free.splice(i, 1);
+    else {
+      b.ptr += size;
+      b.bytes -= size;
+    }
+    h.live.set(ptr, size);
+    return ptr;
+  }
+  const ptr = h.top;
+  ensureCapacity(r, ptr + size);
+  h.top = ptr + size;
+  h.live.set(ptr, size);
+  return ptr;
+}
+
+function heapFreeIn(r: Runtime, ptr: number): void {
+  const h = r.heap;
+  const size = h.live.get(ptr);
+  if (size === undefined) throw new RangeError(`kernel memory ${ptr} is not allocated`);
+  h.live.delete(ptr);
+  // Insert in address order, then merge with the neighbours.
+  let i = 0;
+  while (i < h.free.length && h.free[i].ptr < ptr) i++;
+  h.free.splice(i, 0, { ptr, bytes: size });
+  if (i + 1 < h.free.length && ptr + h.free[i].bytes === h.free[i + 1].ptr) {
+    h.free[i].bytes += h.free[i + 1].bytes;
+    h.free.splice(i + 1, 1);
+  }
+  if (i > 0 && h.free[i - 1].ptr + h.free[i - 1].bytes === ptr) {
+    h.free[i - 1].bytes += h.free[i].bytes;
+    h.free.splice(i, 1);
+    i--;
+  }
+  const last = h.free[h.free.length - 1];
+  if (last && last.ptr + last.bytes === h.top) {
+    h.top = last.ptr;
+    h.free.pop();
+  }
+}
+
+/**
+ * Allocates a long-lived block of the shared memory (64-byte aligned, zero-filled), growing the
+ * memory when needed. Views of the memory taken before a call may be stale after it: take them
+ * again from {@link memoryBuffer}.
+ *
+ * @param bytes size in bytes
+ * @returns the block's byte offset in the shared memory
+ * @throws {RangeError} when the memory cannot grow that far
+ * @example
+ * ```ts
+ * import { heapAlloc, heapFree, memoryBuffer } from "@fp4lab/kernels";
+ * const ptr = heapAlloc(1024);
+ * new Float32Array(memoryBuffer(), ptr, 256).fill(1);
+ * heapFree(ptr);
+ * ```
+ */
+export function heapAlloc(bytes: number): number {
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    throw new RangeError(`bytes must be a non-negative integer, got ${bytes}`);
+  }
+  const r = runtime();
+  const ptr = heapAllocIn(r, bytes);
+  new Uint8Array(r.memory.buffer, ptr, r.heap.live.get(ptr)!).fill(0);
+  return ptr;
+}
+
+/**
+ * Returns a block from {@link heapAlloc} to the allocator.
+ *
+ * @param ptr the block's byte offset
+ * @throws {RangeError} when `ptr` is not a live block
+ * @example
+ * ```ts
+ * import { heapAlloc, heapFree } from "@fp4lab/kernels";
+ * heapFree(heapAlloc(64));
+ * ```
+ */
+export function heapFree(ptr: number): void {
+  heapFreeIn(runtime(), ptr);
+}
+
+/** The scratch block of thread `tid`, allocated on first use; its pointer is published. */
+function scratchOf(r: Runtime, tid: number): number {
+  let p = r.scratch[tid];
+  if (p === undefined) {
+    p = heapAllocIn(r, r.scratchBytes);
+    r.scratch[tid] = p;
+    new Int32Array(r.memory.buffer, SCRATCH_PTRS_BYTE, MAX_THREADS)[tid] = p;
+  }
+  return p;
+}
+
+/**
+ * Makes every thread's scratch at least `bytes` long (kernels whose tasks need more than the
+ * default 1 MiB call this before their job). Between jobs only.
+ *
+ * @param bytes per-thread scratch bytes
+ * @returns the per-thread scratch size now in effect
+ * @example
+ * ```ts
+ * import { ensureScratch } from "@fp4lab/kernels";
+ * console.log(ensureScratch(1024) >= 1024); // true
+ * ```
+ */
+export function ensureScratch(bytes: number): number {
+  const r = runtime();
+  if (bytes <= r.scratchBytes) return r.scratchBytes;
+  r.scratchBytes = Math.ceil(bytes / 65536) * 65536;
+  for (let tid = 0; tid < r.scratch.length; tid++) {
+    if (r.scratch[tid] === undefined) continue;
+    heapFreeIn(r, r.scratch[tid]);
+    const p = heapAllocIn(r, r.scratchBytes);
+    r.scratch[tid] = p;
+    new Int32Array(r.memory.buffer, SCRATCH_PTRS_BYTE, MAX_THREADS)[tid] = p;
+  }
+  return r.scratchBytes;
 }
 
 /**
  * The module's exports, loading the module on first use.
  *
  * @returns the exported kernel functions
+ * @example
+ * ```ts
+ * import { kernelExports } from "@fp4lab/kernels";
+ * console.log(typeof kernelExports().gemmF32Task); // "function"
+ * ```
  */
 export function kernelExports(): KernelExports {
   return runtime().exports;
@@ -194,7 +396,6 @@ export function setThreads(n: number): void {
   // Surplus workers are not dismissed: they stay out of jobs (THREADS) and end when idle, so
   // switching between settings does not restart workers.
   r.threads = n;
-  r.heapBase = Math.max(r.heapBase, SCRATCH_BASE + n * SCRATCH_BYTES);
 }
 
 /**
@@ -238,11 +439,11 @@ function dismiss(r: Runtime, from: number): void {
 }
 
 function spawn(r: Runtime, tid: number): PoolWorker {
+  scratchOf(r, tid);
   const msg = {
     module: r.module,
     memory: r.memory,
     tid,
-    scratch: SCRATCH_BASE + tid * SCRATCH_BYTES,
     names: TASK_NAMES,
     idleMs: IDLE_MS,
   };
@@ -307,20 +508,14 @@ function waitForZero(ctrl: Int32Array, index: number): void {
  */
 export function arena(bytes: number): number {
   const r = runtime();
-  const end = r.heapBase + bytes;
-  const have = r.memory.buffer.byteLength;
-  if (end > have) {
-    const pages = Math.ceil((end - have) / 65536);
-    if (have / 65536 + pages > WASM_MAXIMUM_PAGES) {
-      throw new RangeError(
-        `operands need ${end} bytes of kernel memory, more than the ${
-          WASM_MAXIMUM_PAGES * 65536
-        } available`,
-      );
-    }
-    r.memory.grow(pages);
+  if (bytes > r.arenaBytes || r.arenaBytes === 0) {
+    // Grow by at least a quarter so that slowly rising sizes do not reallocate every call.
+    const size = Math.max(bytes, Math.ceil(r.arenaBytes * 1.25), 65536);
+    if (r.arenaBytes > 0) heapFreeIn(r, r.arenaPtr);
+    r.arenaPtr = heapAllocIn(r, size);
+    r.arenaBytes = size;
   }
-  return r.heapBase;
+  return r.arenaPtr;
 }
 
 /**
@@ -341,13 +536,22 @@ export function memoryBuffer(): SharedArrayBuffer {
  * @param total the number of tasks
  * @param parallel false runs every task on the calling thread (small jobs)
  * @throws {Error} when a kernel traps
+ * @example
+ * ```ts
+ * import { heapAlloc, heapFree, memoryBuffer, runTasks } from "@fp4lab/kernels";
+ * const ptr = heapAlloc(4000 * 4);
+ * // fillTask(p, n, value, per, t, scratch): 4 tasks of 1000 elements
+ * runTasks("fillTask", [ptr, 4000, 2.5, 1000], 4);
+ * console.log(new Float32Array(memoryBuffer(), ptr, 4000)[3999]); // 2.5
+ * heapFree(ptr);
+ * ```
  */
 export function runTasks(name: string, args: number[], total: number, parallel = true): void {
   const r = runtime();
   const fn = r.exports[name] as (...a: number[]) => void;
   if (total <= 0) return;
   const call = args.slice();
-  call.push(0, SCRATCH_BASE);
+  call.push(0, r.scratch[0]);
   const t0 = args.length;
   if (!parallel || r.threads === 1 || total === 1) {
     for (let t = 0; t < total; t++) {

@@ -25,6 +25,7 @@
  */
 export * from "./backend.ts";
 export * from "./backends/host.ts";
+export * from "./backends/wasm.ts";
 export * from "./config.ts";
 export * from "./recipe.ts";
 export * from "./seed.ts";

@@ -8,7 +8,7 @@
  */
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { type Backend, slice, type Tensor } from "./backend.ts";
-import { createCpuBackend } from "./backends/host.ts";
+import { createCpuBackend } from "./backends/wasm.ts";
 import { type ModelConfig, type ParamLayout, paramLayout } from "./config.ts";
 import { ropeTables } from "./layers.ts";
 import {

@@ -105,28 +105,33 @@ export function createReferenceBackend(): Backend {
 }
 
 /**
- * The `cpu` backend: host typed arrays, GEMMs on the kernel set (WebAssembly SIMD, worker pool),
- * element-wise operations in TypeScript.
+ * The `cpu-host` backend: host typed arrays, GEMMs on the kernel set (WebAssembly SIMD, worker
+ * pool), element-wise operations in TypeScript. The engine's default is the resident `cpu`
+ * backend ({@link createCpuBackend} in `wasm.ts`); this one is kept as its plainer twin.
  *
  * @returns a backend
  * @example
  * ```ts
- * import { createCpuBackend } from "@fp4lab/train";
+ * import { createHostCpuBackend } from "@fp4lab/train";
  * import assert from "node:assert/strict";
- * const be = createCpuBackend();
+ * const be = createHostCpuBackend();
  * const t = be.alloc(3);
  * be.fill(t, 2);
  * be.scale(t, 1.5);
  * assert.deepEqual(await be.read(t), new Float32Array([3, 3, 3]));
  * ```
  */
-export function createCpuBackend(): Backend {
-  return createHostBackend("cpu", `cpu (${getThreads()} threads, WebAssembly SIMD GEMMs)`, {
-    matmul: kernelMatmul,
-    fp4Matmul: (out, a, w) => {
-      kernelFp4Matmul(a, w, { out });
+export function createHostCpuBackend(): Backend {
+  return createHostBackend(
+    "cpu-host",
+    `cpu-host (${getThreads()} threads, WebAssembly SIMD GEMMs)`,
+    {
+      matmul: kernelMatmul,
+      fp4Matmul: (out, a, w) => {
+        kernelFp4Matmul(a, w, { out });
+      },
     },
-  });
+  );
 }
 
 /**

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { checkConformance } from "./_conformance.ts";
-import { createCpuBackend, createReferenceBackend } from "./host.ts";
+import { createHostCpuBackend, createReferenceBackend } from "./host.ts";
 import type { Backend } from "../backend.ts";
 import { LLAMA_PRESETS } from "../config.ts";
 import { backward, createModel, forward, initialParams, readGrads, writeParams } from "../model.ts";
 import { RECIPES } from "../recipe.ts";
 
 Deno.test("cpu backend: every op against the reference backend", async (t) => {
-  await checkConformance(t, createCpuBackend);
+  await checkConformance(t, createHostCpuBackend);
 });
 
 // One training forward + backward of the smoke model on a backend.
@@ -24,7 +24,7 @@ async function step(be: Backend, recipe: keyof typeof RECIPES) {
 
 Deno.test("cpu backend: a whole fp32 step equals the reference backend's within 1e-5", async () => {
   const ref = await step(createReferenceBackend(), "fp32");
-  const cpu = await step(createCpuBackend(), "fp32");
+  const cpu = await step(createHostCpuBackend(), "fp32");
   assert.ok(Math.abs(cpu.loss - ref.loss) <= 1e-5 * ref.loss, `loss ${cpu.loss} vs ${ref.loss}`);
   for (const p of ref.layout.params) {
     let scale = 0;
@@ -46,7 +46,7 @@ Deno.test("cpu backend: fp4 and nvfp4 steps track the reference backend", async 
   // agree closely and the gradients overall.
   for (const recipe of ["fp4", "nvfp4"] as const) {
     const ref = await step(createReferenceBackend(), recipe);
-    const cpu = await step(createCpuBackend(), recipe);
+    const cpu = await step(createHostCpuBackend(), recipe);
     assert.ok(
       Math.abs(cpu.loss - ref.loss) <= 1e-4 * ref.loss,
       `${recipe} loss ${cpu.loss} vs ${ref.loss}`,

@@ -1,0 +1,254 @@
+// Outlier clamping and compensation (OCC) on resident buffers, bit-identical to
+// @fp4lab/outlier-comp's clampOutliers and csrMatmul: exact order statistics per row (or per
+// tensor), the clamp, and the residual ΔA = A − clamp(A) kept per row in a fixed number of slots
+// (values and columns, in column order, with a count per row), so rows are written in parallel
+// and the residual product reads each row's entries in order.
+
+/** Floyd–Rivest selection: a[k] becomes the k-th smallest of a[left..right]. */
+function floydRivest(a: usize, k: i32, left: i32, right: i32): void {
+  while (right > left) {
+    if (right - left > 600) {
+      const n = <f64>(right - left + 1);
+      const i = <f64>(k - left + 1);
+      const z = Math.log(n);
+      const s = 0.5 * Math.exp((2 * z) / 3);
+      const sd = 0.5 * Math.sqrt((z * s * (n - s)) / n) * (i - n / 2 < 0 ? -1 : 1);
+      const newLeft = max(left, <i32>Math.floor(<f64>k - (i * s) / n + sd));
+      const newRight = min(right, <i32>Math.floor(<f64>k + ((n - i) * s) / n + sd));
+      floydRivest(a, k, newLeft, newRight);
+    }
+    const t = load<f32>(a + <usize>k * 4);
+    let i = left;
+    let j = right;
+    swap(a, left, k);
+    if (load<f32>(a + <usize>right * 4) > t) swap(a, left, right);
+    while (i < j) {
+      swap(a, i, j);
+      i++;
+      j--;
+      while (load<f32>(a + <usize>i * 4) < t) i++;
+      while (load<f32>(a + <usize>j * 4) > t) j--;
+    }
+    if (load<f32>(a + <usize>left * 4) == t) swap(a, left, j);
+    else {
+      j++;
+      swap(a, j, right);
+    }
+    if (j <= k) left = j + 1;
+    if (k <= j) right = j - 1;
+  }
+}
+
+@inline function swap(a: usize, i: i32, j: i32): void {
+  const pi = a + <usize>i * 4, pj = a + <usize>j * 4;
+  const t = load<f32>(pi);
+  store<f32>(pi, load<f32>(pj));
+  store<f32>(pj, t);
+}
+
+/** The kLo-th and kHi-th smallest of n values at src (work: n f32 of scratch), into out[0..2]. */
+function selectPair(src: usize, n: i32, kLo: i32, kHi: i32, work: usize, out: usize): void {
+  memory.copy(work, src, <usize>n * 4);
+  floydRivest(work, kLo, 0, n - 1);
+  const lo = load<f32>(work + <usize>kLo * 4);
+  let hi = lo;
+  if (kHi != kLo) {
+    floydRivest(work, kHi, kLo + 1, n - 1);
+    hi = load<f32>(work + <usize>kHi * 4);
+  }
+  store<f32>(out, lo);
+  store<f32>(out, hi, 4);
+}
+
+/**
+ * The row's thresholds by one scan keeping the kLo + 1 smallest and cols − kHi largest values
+ * (as outlier-comp's scanExtremes; exact), falling back to selection when the buffers churn.
+ */
+function rowThresholds(
+  row: usize, cols: i32, kLo: i32, kHi: i32, work: usize, out: usize,
+): void {
+  const nLow = kLo + 1, nHigh = cols - kHi;
+  if (nLow > 48 || nHigh > 48) {
+    selectPair(row, cols, kLo, kHi, work, out);
+    return;
+  }
+  const low = work, high = work + <usize>nLow * 4;
+  for (let i = 0; i < nLow; i++) store<f32>(low + <usize>i * 4, Infinity);
+  for (let i = 0; i < nHigh; i++) store<f32>(high + <usize>i * 4, -Infinity);
+  let lowMax: f32 = Infinity, highMin: f32 = -Infinity;
+  let budget = 16 * cols;
+  for (let p = 0; p < cols; p++) {
+    if ((p & 3) == 0 && p + 4 <= cols) {
+      // Four at a time while every value lies between the current extremes (most of a row).
+      const v4 = v128.load(row + <usize>p * 4);
+      const inside = v128.and(f32x4.ge(v4, f32x4.splat(lowMax)), f32x4.le(v4, f32x4.splat(highMin)));
+      if (i32x4.all_true(inside)) {
+        p += 3;
+        continue;
+      }
+    }
+    const v = load<f32>(row + <usize>p * 4);
+    if (v >= lowMax && v <= highMin) continue;
+    if (v < lowMax) {
+      let i = nLow - 1;
+      while (i > 0 && load<f32>(low + <usize>(i - 1) * 4) > v) {
+        store<f32>(low + <usize>i * 4, load<f32>(low + <usize>(i - 1) * 4));
+        i--;
+      }
+      budget -= nLow - i;
+      store<f32>(low + <usize>i * 4, v);
+      lowMax = load<f32>(low + <usize>(nLow - 1) * 4);
+    }
+    if (v > highMin) {
+      let i = nHigh - 1;
+      while (i > 0 && load<f32>(high + <usize>(i - 1) * 4) < v) {
+        store<f32>(high + <usize>i * 4, load<f32>(high + <usize>(i - 1) * 4));
+        i--;
+      }
+      budget -= nHigh - i;
+      store<f32>(high + <usize>i * 4, v);
+      highMin = load<f32>(high + <usize>(nHigh - 1) * 4);
+    }
+    if (budget < 0) {
+      selectPair(row, cols, kLo, kHi, work, out);
+      return;
+    }
+  }
+  store<f32>(out, lowMax);
+  store<f32>(out, highMin, 4);
+}
+
+@inline function clampOne(
+  row: usize, out: usize, c: i32, lo: f32, hi: f32, vals: usize, idx: usize, n: i32,
+): i32 {
+  const v = load<f32>(row + <usize>c * 4);
+  if (v < lo) {
+    store<f32>(out + <usize>c * 4, lo);
+    store<i32>(idx + <usize>n * 4, c);
+    store<f32>(vals + <usize>n * 4, v - lo);
+    return n + 1;
+  }
+  if (v > hi) {
+    store<f32>(out + <usize>c * 4, hi);
+    store<i32>(idx + <usize>n * 4, c);
+    store<f32>(vals + <usize>n * 4, v - hi);
+    return n + 1;
+  }
+  store<f32>(out + <usize>c * 4, v);
+  return n;
+}
+
+/** The tensor-scope thresholds (one task): the kLo-th and kHi-th smallest of n values. */
+export function occTensorThresholds(src: usize, n: i32, kLo: i32, kHi: i32, work: usize, out: usize): void {
+  selectPair(src, n, kLo, kHi, work, out);
+}
+
+/**
+ * Clamp rows [t·per, (t+1)·per): per row thresholds (or the given pair when tensor != 0, at
+ * thr[0..2]), clamped values into dst, residual entries v − threshold into the row's slots of
+ * rv (f32) / rc (i32 columns), rows x cap, their number into counts[row].
+ */
+export function occClampTask(
+  dst: usize, src: usize, rows: i32, cols: i32, kLo: i32, kHi: i32, tensor: i32, thr: usize,
+  rv: usize, rc: usize, counts: usize, cap: i32, per: i32, t: i32, scratch: usize,
+): void {
+  const r1 = min(rows, t * per + per);
+  const pair = scratch;
+  const work = scratch + 16;
+  for (let r = t * per; r < r1; r++) {
+    const row = src + <usize>r * <usize>cols * 4;
+    const out = dst + <usize>r * <usize>cols * 4;
+    if (tensor != 0) {
+      store<f32>(pair, load<f32>(thr));
+      store<f32>(pair, load<f32>(thr, 4), 4);
+    } else rowThresholds(row, cols, kLo, kHi, work, pair);
+    const lo = load<f32>(pair), hi = load<f32>(pair, 4);
+    const vals = rv + <usize>r * <usize>cap * 4;
+    const idx = rc + <usize>r * <usize>cap * 4;
+    let n = 0;
+    const lov = f32x4.splat(lo), hiv = f32x4.splat(hi);
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const v = v128.load(row + <usize>c * 4);
+      const outside = v128.or(f32x4.lt(v, lov), f32x4.gt(v, hiv));
+      if (!v128.any_true(outside)) {
+        v128.store(out + <usize>c * 4, v);
+        continue;
+      }
+      for (let cc = c; cc < c + 4; cc++) n = clampOne(row, out, cc, lo, hi, vals, idx, n);
+    }
+    for (; c < cols; c++) n = clampOne(row, out, c, lo, hi, vals, idx, n);
+    store<i32>(counts + <usize>r * 4, n);
+  }
+}
+
+/**
+ * out[r, j] = f32(out[r, j] + Σ_e ΔA[r, c_e] · W[j, c_e]) with the sum in f64 in entry order
+ * (csrMatmul's "nt" order, bit for bit) for output columns [t·per, (t+1)·per) and every row;
+ * rows without entries are skipped. A task's block of W rows stays in L1 while every row's few
+ * residual entries stream past in order, and its writes to out are contiguous.
+ */
+export function residualMatmulTask(
+  out: usize, rv: usize, rc: usize, counts: usize, cap: i32, w: usize, rows: i32, N: i32, K: i32,
+  per: i32, t: i32, scratch: usize,
+): void {
+  const j0 = t * per, j1 = min(N, j0 + per);
+  for (let r = 0; r < rows; r++) {
+    const n = load<i32>(counts + <usize>r * 4);
+    if (n == 0) continue;
+    const vals = rv + <usize>r * <usize>cap * 4;
+    const idx = rc + <usize>r * <usize>cap * 4;
+    const orow = out + <usize>r * <usize>N * 4;
+    const ks = <usize>K * 4;
+    if (n == 1) {
+      const v = <f64>load<f32>(vals);
+      let wp = w + <usize>j0 * ks + <usize>load<i32>(idx) * 4;
+      for (let j = j0; j < j1; j++) {
+        const s = v * <f64>load<f32>(wp);
+        store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
+        wp += ks;
+      }
+      continue;
+    }
+    if (n == 2) {
+      // (0 + v0·w0) + v1·w1 is v0·w0 + v1·w1 exactly: the reference's order
+      const v0 = <f64>load<f32>(vals), v1 = <f64>load<f32>(vals, 4);
+      let w0 = w + <usize>j0 * ks + <usize>load<i32>(idx) * 4;
+      let w1 = w + <usize>j0 * ks + <usize>load<i32>(idx, 4) * 4;
+      for (let j = j0; j < j1; j++) {
+        const s = v0 * <f64>load<f32>(w0) + v1 * <f64>load<f32>(w1);
+        store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
+        w0 += ks;
+        w1 += ks;
+      }
+      continue;
+    }
+    for (let j = j0; j < j1; j++) {
+      const wrow = w + <usize>j * <usize>K * 4;
+      let s: f64 = 0;
+      for (let e = 0; e < n; e++) {
+        s += <f64>load<f32>(vals + <usize>e * 4) *
+          <f64>load<f32>(wrow + <usize>load<i32>(idx + <usize>e * 4) * 4);
+      }
+      store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
+    }
+  }
+}
+
+/** dense[r, c_e] += ΔA entries for rows [t·per, (t+1)·per) of rows. */
+export function residualAddTask(
+  dense: usize, rv: usize, rc: usize, counts: usize, cap: i32, rows: i32, cols: i32, per: i32,
+  t: i32, scratch: usize,
+): void {
+  const r1 = min(rows, t * per + per);
+  for (let r = t * per; r < r1; r++) {
+    const n = load<i32>(counts + <usize>r * 4);
+    const vals = rv + <usize>r * <usize>cap * 4;
+    const idx = rc + <usize>r * <usize>cap * 4;
+    const drow = dense + <usize>r * <usize>cols * 4;
+    for (let e = 0; e < n; e++) {
+      const p = drow + <usize>load<i32>(idx + <usize>e * 4) * 4;
+      store<f32>(p, load<f32>(p) + load<f32>(vals + <usize>e * 4));
+    }
+  }
+}
