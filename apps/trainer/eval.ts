@@ -15,6 +15,7 @@ import { type Checkpoint, CheckpointError, loadCheckpoint } from "./checkpoint.t
 import {
   createModel,
   forward,
+  freeModel,
   type Model,
   type ModelConfig,
   type Recipe,
@@ -96,6 +97,7 @@ export async function evaluateText(
     sum += await forward(modelFor(B), tokens, targets) * B * (T - 1);
     onProgress?.(w0 + B, windows);
   }
+  for (const m of models.values()) freeModel(m);
   const tokens = windows * (T - 1);
   return { loss: sum / tokens, tokens };
 }

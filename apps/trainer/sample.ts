@@ -11,6 +11,7 @@ import { nonNegativeIntFlag, parseFlags, positiveNumberFlag, seedFlag } from "..
 import { CheckpointError } from "./checkpoint.ts";
 import {
   createModel,
+  freeModel,
   type Model,
   type ModelConfig,
   nextTokenProbabilities,
@@ -87,8 +88,11 @@ export async function generate(
     }
     const tokens = ids.slice(n - len, n);
     const row = await nextTokenProbabilities(model, tokens);
+    // Short windows get a model each: free it (the cpu backend's memory is one shared heap).
+    if (model !== full) freeModel(model);
     ids[n] = pick(row, probs, options, uniformAt(key, n));
   }
+  if (full) freeModel(full);
   return ids.slice(prompt.length);
 }
 
