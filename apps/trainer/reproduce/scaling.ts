@@ -24,7 +24,8 @@ import { evalStepEquivalents, stepSeconds } from "./common.ts";
 import { renderSvg } from "./plot.ts";
 import type { RunResult, RunSpec } from "./sweep.ts";
 import { exmyRecipe } from "./variants.ts";
-import { judge } from "./stats.ts";
+import { judgeFamily } from "./stats.ts";
+import { claimsTable } from "./verdicts.ts";
 
 /** One quantization configuration of the sweep (bf16 = no quantization). */
 export interface QuantConfig {
@@ -679,10 +680,6 @@ export function scalingMarkdown(
   if (has("E1M1-B8") && has("E1M1-B4") && b32 !== 8) {
     pairs.push(["larger blocks cost more (E1M1 B=8 vs B=4)", "E1M1-B8", "E1M1-B4"]);
   }
-  L.push(
-    "| the law says | mean loss (worse) | mean loss (better) | paired difference | result |",
-    "| --- | ---: | ---: | ---: | --- |",
-  );
   // Paired by (model, length): both runs share the seed, so init and batches are the same.
   const cell = (label: string) =>
     plan.models.flatMap((m) =>
@@ -693,32 +690,21 @@ export function scalingMarkdown(
         return r ? r.valLoss : undefined;
       })
     );
-  for (const [claim, worse, better] of pairs) {
+  const compared = pairs.map(([, worse, better]) => {
     const wc = cell(worse), bc = cell(better);
     const keep = wc.map((x, i) => x !== undefined && bc[i] !== undefined);
-    const w = wc.filter((_x, i) => keep[i]) as number[];
-    const b = bc.filter((_x, i) => keep[i]) as number[];
-    const j = judge(w, b);
-    const verdict = j.verdict === "disagrees"
-      ? "**disagrees with the paper**"
-      : j.verdict === "disagrees (within noise)"
-      ? "opposite to the paper, within noise"
-      : j.verdict === "agrees"
-      ? "agrees, clearly"
-      : j.verdict;
-    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
-    L.push(
-      `| ${claim} | ${fmt(mean(w))} (${worse}) | ${fmt(mean(b))} (${better}) | ${
-        Number.isFinite(j.diff) ? `${j.diff >= 0 ? "+" : ""}${fmt(j.diff)} ± ${fmt(j.std)}` : "—"
-      } | ${verdict} |`,
-    );
-  }
+    return {
+      worse: wc.filter((_x, i) => keep[i]) as number[],
+      better: bc.filter((_x, i) => keep[i]) as number[],
+    };
+  });
+  const judged = judgeFamily(compared);
   L.push(
-    "",
-    "Means over every model size and data size; the difference is paired by (model, length) " +
-      "(same seed: same initialization and batches), mean ± std over the pairs, *clearly* when " +
-      "the mean exceeds two standard errors.",
-    "",
+    ...claimsTable(
+      pairs.map(([claim, worse, better], i) => ({ ...judged[i], claim, worse, better })),
+      "nats per byte, paired by (model size, data size): the pairs share a seed, so the same " +
+        "initialization and batches",
+    ),
   );
   L.push("## Critical data size", "");
   const rises = s.critical.filter((c) => c.measuredRise);

@@ -1,27 +1,9 @@
 import assert from "node:assert/strict";
 import { PRESETS } from "@fp4lab/train";
 import { markovSource } from "../data.ts";
-import { judge, spread } from "./stats.ts";
 import { exmyRecipe, fp4Variants } from "./variants.ts";
 import { fp4Estimate, fp4Plan, fp4Specs } from "./fp4.ts";
 import { isHeldOut, nonEmbeddingParams, scalingPlan, scalingSpecs } from "./scaling.ts";
-
-Deno.test("stats: spread skips diverged runs and counts them", () => {
-  const s = spread([1, NaN, 3]);
-  assert.deepEqual(s, { mean: 2, std: Math.SQRT2, n: 2, nonFinite: 1 });
-  assert.equal(spread([5]).std, 0);
-});
-
-Deno.test("stats: judge is paired, needs two standard errors, and counts divergence as worst", () => {
-  // Large seed-to-seed spread but a constant paired difference: clear.
-  assert.equal(judge([3.01, 2.51, 2.01], [3.0, 2.5, 2.0]).verdict, "agrees");
-  // Paired differences +0.01, −0.01, +0.02: mean 0.0067, se 0.0088: within noise.
-  assert.equal(judge([2.01, 1.99, 2.02], [2, 2, 2]).verdict, "agrees (within noise)");
-  assert.equal(judge([2, 2, 2], [2.1, 2.2, 2.15]).verdict, "disagrees");
-  assert.equal(judge([NaN, 2, 2], [2, 2, 2]).verdict, "agrees");
-  assert.equal(judge([2, 2], [NaN, 2]).verdict, "disagrees");
-  assert.equal(judge([2], [1]).verdict, "agrees (within noise)", "one seed is never clear");
-});
 
 Deno.test("variants: the ablations quantize what their names say", () => {
   const v = Object.fromEntries(fp4Variants().map((x) => [x.recipe.name, x.recipe]));
