@@ -23,8 +23,10 @@ export interface RunSpec {
   readonly config: ModelConfig;
   /** optimizer steps */
   readonly steps: number;
-  /** sequences per step */
+  /** sequences per step (over all ranks) */
   readonly batch: number;
+  /** data-parallel ranks whose gradients meet through the FP8 all-reduce (default 1) */
+  readonly ranks?: number;
   /** peak learning rate */
   readonly lr: number;
   /** seed of init, data order and stochastic rounding */
@@ -89,6 +91,8 @@ export interface RunSettings {
   readonly steps: number;
   /** sequences per step */
   readonly batch: number;
+  /** data-parallel ranks (1: no all-reduce; result files from before it was recorded read as 1) */
+  readonly ranks: number;
   /** peak learning rate */
   readonly lr: number;
   /** seed */
@@ -121,6 +125,7 @@ export function runSettings(
     config: spec.config,
     steps: spec.steps,
     batch: spec.batch,
+    ranks: spec.ranks ?? 1,
     lr: spec.lr,
     seed: spec.seed,
     evalPoints: spec.evalPoints,
@@ -194,7 +199,7 @@ export async function executeRun(
       config: spec.config,
       steps: spec.steps,
       batch: spec.batch,
-      ranks: 1,
+      ranks: spec.ranks ?? 1,
       lr: spec.lr,
       seed: spec.seed,
       evalPoints: spec.evalPoints,
@@ -298,7 +303,9 @@ export function readResult(
     throw new UsageError(`${path} does not record the settings it was trained with; ${fix}`);
   }
   const want = runSettings(spec, data) as unknown as Record<string, unknown>;
-  const had = r.settings as unknown as Record<string, unknown>;
+  // Results written before ranks were recorded were all trained on one rank.
+  const had = { ...r.settings } as unknown as Record<string, unknown>;
+  had.ranks ??= 1;
   for (const key of Object.keys(want)) {
     if (canonical(had[key]) !== canonical(want[key])) {
       const show = (v: unknown) =>

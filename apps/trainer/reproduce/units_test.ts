@@ -7,7 +7,7 @@ import { isHeldOut, nonEmbeddingParams, scalingPlan, scalingSpecs } from "./scal
 
 Deno.test("variants: the ablations quantize what their names say", () => {
   const v = Object.fromEntries(fp4Variants().map((x) => [x.recipe.name, x.recipe]));
-  assert.equal(Object.keys(v).length, 17, "names are unique");
+  assert.equal(Object.keys(v).length, 19, "names are unique");
   assert.equal(v["w4a8-direct"].linear.forward.w.format, "E2M1");
   assert.equal(v["w4a8-direct"].linear.forward.a.format, "E4M3");
   assert.deepEqual(v["w4a8-dge-k10"].linear.dge, { k: 10, cap: 3 });
@@ -38,17 +38,35 @@ Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issu
   assert.ok(small.calibration && small.calibration.bf16 > 0, "measured when not given");
   // The scaling itself, on a fixed calibration (timings on a shared machine vary run to run).
   const calibration = { bf16: 0.01, fp4: 0.02 };
-  const one = await fp4Plan({ quick: false, budgetMinutes: 1, preset: "smoke", calibration }, data);
+  const one = await fp4Plan({ quick: false, budgetMinutes: 4, preset: "smoke", calibration }, data);
   const four = await fp4Plan(
-    { quick: false, budgetMinutes: 4, preset: "smoke", calibration },
+    { quick: false, budgetMinutes: 16, preset: "smoke", calibration },
     data,
   );
   assert.ok(four.steps > 2 * one.steps, `${one.steps} -> ${four.steps}`);
   // The plan's own estimate of the sweep fits the budget.
   const est = fp4Estimate(one);
   const total = fp4Specs(one).reduce((a, s) => a + est(s), 0);
-  assert.ok(total <= 60, `estimated ${total} s for a 1-minute budget`);
-  assert.equal(fp4Specs(one).length, 17 * 3);
+  assert.ok(total <= 240, `estimated ${total} s for a 4-minute budget`);
+  // the default plan: 19 recipes x the short lr grid x 3 seeds, fp4 rows on 4 ranks
+  assert.deepEqual(one.lrs, [1e-3, 2e-3, 4e-3]);
+  assert.equal(fp4Specs(one).length, 19 * 3 * 3);
+  assert.deepEqual(
+    [...new Set(fp4Specs(one).filter((s) => (s.ranks ?? 1) > 1).map((s) => s.recipe.name))],
+    ["fp4", "fp4-paper-exact", "fp4-direct"],
+  );
+  // a longer grid costs steps: the same budget over twice the rates trains about half as long
+  const wide = await fp4Plan(
+    {
+      quick: false,
+      budgetMinutes: 16,
+      preset: "smoke",
+      calibration,
+      lrs: [1, 2, 3, 4, 5, 6].map((x) => x * 1e-3),
+    },
+    data,
+  );
+  assert.ok(wide.steps < 0.6 * four.steps, `${four.steps} -> ${wide.steps}`);
 
   const plan = await scalingPlan({ quick: false, budgetMinutes: null }, data);
   const specs = scalingSpecs(plan);
@@ -66,6 +84,15 @@ Deno.test("plans: --recipes keeps a subset in report order", async () => {
   const data = markovSource(40_000, { seed: 3 });
   const plan = await fp4Plan({ quick: true, budgetMinutes: null, recipes: ["fp4", "bf16"] }, data);
   assert.deepEqual(fp4Specs(plan).map((s) => s.id), ["bf16-s1", "fp4-s1", "bf16-s2", "fp4-s2"]);
+  const grid = await fp4Plan(
+    { quick: true, budgetMinutes: null, recipes: ["fp4"], seeds: 1, lrs: [4.5e-3, 1e-3] },
+    data,
+  );
+  assert.deepEqual(fp4Specs(grid).map((s) => s.id), ["fp4-lr1e-3-s1", "fp4-lr4.5e-3-s1"]);
+  await assert.rejects(
+    () => fp4Plan({ quick: true, budgetMinutes: null, ranks: 3 }, data),
+    /--ranks 3 must be a positive integer dividing the batch 4/,
+  );
   await assert.rejects(
     () => fp4Plan({ quick: true, budgetMinutes: null, recipes: ["x"] }, data),
     /"x"/,
