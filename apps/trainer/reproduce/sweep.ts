@@ -35,6 +35,8 @@ export interface RunSpec {
   readonly evalPoints: number;
   /** validation windows per evaluation */
   readonly valWindows: number;
+  /** parameters held at a fixed value (injected outliers; see `createTrainer`'s `frozen`) */
+  readonly frozen?: readonly { readonly index: number; readonly value: number }[];
   /** labels the report groups by (copied into the result) */
   readonly meta: Readonly<Record<string, string | number>>;
 }
@@ -77,6 +79,14 @@ export interface RunResult {
   gemmStats?: Record<string, unknown>;
   /** per-step training loss and validation points */
   curve: { step: number; loss: number; valLoss: number | null }[];
+  /**
+   * per step that collected statistics: each quantized layer's forward-activation crest (mean
+   * and max over tokens of max|a| / rms(a)) and OCC sparsity; absent in older result files
+   */
+  statsHistory?: {
+    step: number;
+    layers: Record<string, { crestMean: number; crestMax: number; occSparsity: number | null }>;
+  }[];
   /** everything the run was trained with; a result whose settings differ from its spec's is refused */
   settings?: RunSettings;
 }
@@ -101,6 +111,8 @@ export interface RunSettings {
   readonly evalPoints: number;
   /** validation windows per evaluation */
   readonly valWindows: number;
+  /** parameters held fixed (empty for most runs; older result files read as empty) */
+  readonly frozen: readonly { readonly index: number; readonly value: number }[];
   /** the data: its source and the SHA-256 of its bytes (train then validation) */
   readonly data: { readonly bytes: number; readonly sha256: string };
 }
@@ -130,6 +142,7 @@ export function runSettings(
     seed: spec.seed,
     evalPoints: spec.evalPoints,
     valWindows: spec.valWindows,
+    frozen: spec.frozen ?? [],
     data: { bytes: data.bytes, sha256: data.sha256 },
   };
 }
@@ -185,6 +198,13 @@ export async function executeRun(
   onStep?: (step: number, loss: number, tokensPerSec: number) => void,
 ): Promise<RunResult> {
   const t0 = performance.now();
+  const statsHistory: NonNullable<RunResult["statsHistory"]> = [];
+  // the losses up to a divergence, so a diverged run still shows its curve
+  const partial: RunResult["curve"] = [];
+  const record = (s: number, loss: number, tokensPerSec: number) => {
+    partial.push({ step: s, loss, valLoss: null });
+    onStep?.(s, loss, tokensPerSec);
+  };
   const base = {
     id: spec.id,
     recipe: spec.recipe.name,
@@ -204,7 +224,20 @@ export async function executeRun(
       seed: spec.seed,
       evalPoints: spec.evalPoints,
       valWindows: spec.valWindows,
-    }, onStep);
+      frozen: spec.frozen,
+      onStats: (step, stats) => {
+        const layers: NonNullable<RunResult["statsHistory"]>[number]["layers"] = {};
+        for (const [name, st] of Object.entries(stats)) {
+          if (!st.a) continue;
+          layers[name] = {
+            crestMean: st.a.crestMean,
+            crestMax: st.a.crestMax,
+            occSparsity: st.occSparsity ?? null,
+          };
+        }
+        statsHistory.push({ step, layers });
+      },
+    }, record);
     const stats = Object.values(r.gemmStats);
     return {
       ...base,
@@ -219,6 +252,7 @@ export async function executeRun(
       fault: null,
       gemmStats: r.gemmStats as Record<string, unknown>,
       curve: r.records.map((s) => ({ step: s.step, loss: s.loss, valLoss: s.valLoss })),
+      statsHistory,
     };
   } catch (e) {
     if (!(e instanceof TrainingFault)) throw e;
@@ -233,7 +267,8 @@ export async function executeRun(
       dgeMeanFactor: null,
       skippedSteps: 0,
       fault: e.message,
-      curve: [],
+      curve: partial,
+      statsHistory,
     };
   }
 }
@@ -306,6 +341,7 @@ export function readResult(
   // Results written before ranks were recorded were all trained on one rank.
   const had = { ...r.settings } as unknown as Record<string, unknown>;
   had.ranks ??= 1;
+  had.frozen ??= [];
   for (const key of Object.keys(want)) {
     if (canonical(had[key]) !== canonical(want[key])) {
       const show = (v: unknown) =>
