@@ -28,14 +28,24 @@ import {
 } from "./scaling.ts";
 import { readResult, type RunResult, type RunSpec, runSweep } from "./sweep.ts";
 import { parseShard, type Shard, shardOf } from "./shard.ts";
+import {
+  outliersEstimate,
+  type OutliersPlan,
+  outliersPlan,
+  outliersSpecs,
+  writeOutliersReport,
+} from "./outliers.ts";
 
 /** The `--help` text. */
-export const HELP = `deno task reproduce <fp4|scaling-law> [flags]
+export const HELP = `deno task reproduce <fp4|scaling-law|outliers> [flags]
 
   fp4          the FP4 paper's ablations (bf16, bf16-f32, fp8, fp4, fp4-paper-exact, fp4-direct;
                W4A8 direct vs DGE k = 3, 5, 10; W8A4 direct vs OCC a = 0.999, 0.99, 0.97;
                per-tensor vs per-channel/token; mxfp4, nvfp4) over 3 seeds and a learning-rate
                grid, each recipe compared at its own best rate -> docs/reproduce-fp4.md
+  outliers     direct FP4 casting against OCC with activation outliers: injected through frozen
+               RMSNorm gain channels (gains 1-48 on tiny) and natural ones (the small preset)
+               -> docs/reproduce-outliers.md
   scaling-law  tiny models over N (4 sizes) x D (4 lengths) x ExMy (6 formats) x B (3 blocks),
                the runs CSV for plan fit, the fitted law -> docs/reproduce-scaling-law.md
 
@@ -43,7 +53,7 @@ export const HELP = `deno task reproduce <fp4|scaling-law> [flags]
   --budget-minutes M  choose the step counts so the sweep fits M minutes (times steps first)
   --steps N           fixed step count (fp4) / base step count (scaling-law)
   --preset NAME       fp4 only: ${Object.keys(PRESETS).join(" | ")} (default tiny)
-  --seeds N           fp4 only: seeds per recipe (default 3)
+  --seeds N           fp4 and outliers: seeds per recipe (default 3; 2 for outliers)
   --recipes LIST      fp4 only: a comma-separated subset of the recipes (default all)
   --lr-grid LIST      fp4 only: learning rates every recipe runs at, e.g. 1e-3,2e-3,3e-3,4.5e-3
                       (default 1e-3,2e-3,4e-3; 5e-4,1e-3,2e-3 for small; 3e-3 with --quick)
@@ -121,16 +131,18 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const str = (k: string) => values[k] as string | undefined;
-  let what: "fp4" | "scaling-law";
+  let what: "fp4" | "scaling-law" | "outliers";
   let budget: number | null, steps: number | undefined, seeds: number | undefined;
   let threads: number;
   let recipes: string[] | undefined;
   let lrs: number[] | undefined, ranks: number | undefined;
   let shard: Shard | null = null;
   try {
-    if (positionals.length !== 1 || !["fp4", "scaling-law"].includes(positionals[0])) {
+    if (
+      positionals.length !== 1 || !["fp4", "scaling-law", "outliers"].includes(positionals[0])
+    ) {
       throw new UsageError(
-        `expected one of fp4, scaling-law, got "${positionals.join(" ")}" (see --help)`,
+        `expected one of fp4, scaling-law, outliers, got "${positionals.join(" ")}" (see --help)`,
       );
     }
     what = positionals[0] as typeof what;
@@ -165,11 +177,14 @@ export async function main(args: string[]): Promise<number> {
     ranks = ranksText === undefined ? undefined : positiveIntFlag("--ranks", ranksText, 1, 64);
     if (str("shard") !== undefined) shard = parseShard(str("shard")!);
     if (
-      what === "scaling-law" &&
-      (str("preset") !== undefined || seeds !== undefined || recipes !== undefined ||
-        lrs !== undefined || ranks !== undefined)
+      what !== "fp4" &&
+      (str("preset") !== undefined || recipes !== undefined || lrs !== undefined ||
+        ranks !== undefined)
     ) {
-      throw new UsageError("--preset, --seeds, --recipes, --lr-grid and --ranks apply to fp4 only");
+      throw new UsageError("--preset, --recipes, --lr-grid and --ranks apply to fp4 only");
+    }
+    if (what === "scaling-law" && seeds !== undefined) {
+      throw new UsageError("--seeds applies to fp4 and outliers, not scaling-law");
     }
     if (shard && values["report-only"]) {
       throw new UsageError("--report-only reads every shard's results: leave --shard out");
@@ -328,6 +343,41 @@ export async function main(args: string[]): Promise<number> {
       if (!quick) await formatDocs(docs, "reproduce-fp4");
       if (values.json) console.log(JSON.stringify(summary));
       else console.error(`wrote ${join(docs, "reproduce-fp4.md")}`);
+    } else if (what === "outliers") {
+      let plan = readPlan<OutliersPlan>(out);
+      if (plan && plan.kind !== "outliers") {
+        throw new UsageError(`${out} holds a ${plan.kind} sweep`);
+      }
+      if (plan) {
+        refuseOtherFlags(out, [["--steps", steps, plan.steps], [
+          "--seeds",
+          seeds,
+          plan.seeds.length,
+        ]]);
+        console.error(`reproduce: resuming the sweep in ${out} with its saved plan`);
+      } else {
+        plan = await outliersPlan({ quick, budgetMinutes: budget, seeds, steps }, data);
+        fresh = true;
+      }
+      const specs = outliersSpecs(plan);
+      for (const s of specs) readResult(out, s, fingerprint);
+      if (fresh) writePlan(out, plan);
+      if (planOnly) {
+        console.error(`reproduce outliers: plan of ${specs.length} runs saved in ${out}/plan.json`);
+        return 0;
+      }
+      const ctxBase = context();
+      console.error(
+        `reproduce outliers: ${specs.length} runs (gains ${plan.gains.join(", ")})${
+          shard ? ` (shard ${shard.index}/${shard.count}: ${shardOf(specs, shard).length})` : ""
+        } -> ${out}`,
+      );
+      const results = await sweep(specs, outliersEstimate(plan));
+      if (results === null) return 0;
+      const summary = await writeOutliersReport(docs, plan, results, ctxBase);
+      if (!quick) await formatDocs(docs, "reproduce-outliers");
+      if (values.json) console.log(JSON.stringify(summary));
+      else console.error(`wrote ${join(docs, "reproduce-outliers.md")}`);
     } else {
       let plan = readPlan<ScalingPlan>(out);
       if (plan && plan.kind !== "scaling-law") {

@@ -297,3 +297,28 @@ Deno.test("reproduce --shard: two shards in two processes give the one-process p
   assert.match(refused.stderr, /--plan-only/);
   for (const d of [one, two, three]) await Deno.remove(d, { recursive: true });
 });
+
+Deno.test("reproduce outliers --quick: injected gains raise the crest; page, figures, per-step crest", async () => {
+  const dir = await Deno.makeTempDir();
+  const r = await reproduce(["outliers", "--quick", "--out", dir, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.runs.finished, 2 * 2 * 3, "seeds x gains x recipes");
+  const md = await Deno.readTextFile(join(dir, "reproduce-outliers.md"));
+  for (const h of ["## Injected outliers", "## OCC against the direct cast", "√32 = 5.7"]) {
+    assert.ok(md.includes(h), h);
+  }
+  assert.match(md, /Direct W4A4 casting (did not fail|fails from a crest)/);
+  for (const f of ["loss.svg", "crest.svg"]) {
+    assert.ok((await Deno.readTextFile(join(dir, "reproduce-outliers", f))).includes("<svg"), f);
+  }
+  const runs = csvRows(await Deno.readTextFile(join(dir, "reproduce-outliers", "runs.csv")));
+  const crest = (gain: string) =>
+    mean(runs.filter((x) => x.gain === gain).map((x) => Number(x.crest_gate_up)));
+  assert.ok(crest("16") > 1.5 * crest("1"), `crest ${crest("1")} -> ${crest("16")}`);
+  assert.ok(crest("16") < Math.sqrt(32), "bounded by the row width");
+  const one = JSON.parse(await Deno.readTextFile(join(dir, "runs", "fp4-direct-g16-s1.json")));
+  assert.ok(one.statsHistory.length >= 2, "crest over training, not only at the end");
+  assert.equal(one.settings.frozen.length, 2 * 2, "the frozen gains are part of the settings");
+  await Deno.remove(dir, { recursive: true });
+});
