@@ -109,12 +109,14 @@ Deno.test("reproduce scaling-law --quick: runs CSV for plan fit, table equals th
   const r = await reproduce(["scaling-law", "--quick", "--out", dir, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
-  assert.equal(summary.runs.finished, 20);
+  // 2 models x 2 lengths x 4 configurations x 2 seeds
+  assert.equal(summary.runs.finished, 32);
   const sub = join(dir, "reproduce-scaling-law");
   const runs = parseRunsCsv(await Deno.readTextFile(join(sub, "runs.csv")));
-  assert.equal(runs.length, 20);
+  assert.equal(runs.length, 32);
   assert.equal(new Set(runs.map((x) => x.params)).size, 2);
-  assert.equal(runs.filter((x) => x.log2Block === 0).length, 4, "bf16 rows are block none");
+  assert.equal(runs.filter((x) => x.log2Block === 0).length, 8, "bf16 rows are block none");
+  assert.equal(runs.filter((x) => Math.abs(x.log2Block - 13.1567) < 1e-9).length, 8, "channel");
   const md = await Deno.readTextFile(join(dir, "reproduce-scaling-law.md"));
   for (
     const heading of [
@@ -122,18 +124,30 @@ Deno.test("reproduce scaling-law --quick: runs CSV for plan fit, table equals th
       "## Fitted constants",
       "## Critical data size",
       "## Directions the law implies",
+      "## Power: the smallest penalty this sweep can see",
+      "## The law's signature: does the E1M1-Bch penalty grow as D^β?",
     ]
   ) assert.ok(md.includes(heading), heading);
+  // the detectable size follows from the measured noise: (t.975 + t.8; 1 df) · sd / √2
+  const sd = summary.power.measuredSd;
+  assert.ok(sd > 0);
+  assert.ok(Math.abs(summary.power.mde - (12.706 + 1.376) * sd / Math.sqrt(2)) < 1e-3 * sd);
+  assert.ok(md.includes(`**${summary.power.mde.toFixed(3)} nats**`));
   assert.match(md, /R² = /);
   assert.match(md, /the precision term alone .* gets R² = /);
   const results = csvRows(await Deno.readTextFile(join(sub, "results.csv")));
   const head = tableRow(md, "model");
   for (const x of results) {
     const cells = tableRow(md, `${x.model} | ${x.params} | ${x.steps}`);
-    // the cells line up with the header's: model, N, steps, D, then one per configuration
+    // the cells line up with the header's: model, N, steps, D, then one per configuration,
+    // each the mean over seeds
     const col = head.indexOf(x.label);
     assert.ok(col >= 4, x.label);
-    assert.equal(cells[col], Number(x.val_loss).toFixed(4), x.id);
+    const same = results.filter((o) =>
+      o.model === x.model && o.steps === x.steps && o.label === x.label
+    );
+    assert.equal(same.length, 2);
+    assert.equal(cells[col], mean(same.map((o) => Number(o.val_loss))).toFixed(4), x.id);
     const matching = runs.filter((o) => o.loss === Number(x.val_loss));
     assert.equal(matching.length, 1, `${x.id} is in runs.csv`);
   }

@@ -349,6 +349,53 @@ export function fitLine(x: readonly number[], y: readonly number[]): LineFit {
 }
 
 /**
+ * One slope shared by several groups, each with its own intercept (least squares on the values
+ * centred within each group), with a t-based 95% interval on n − groups − 1 degrees of freedom:
+ * e.g. the exponent of a power law in D measured at several model sizes.
+ *
+ * @param groups per group: x and y of equal length (groups with fewer than 2 points are skipped)
+ * @returns the slope, its interval (null without a spare degree of freedom) and the points used
+ * @throws {RangeError} when no group varies in x
+ * @example
+ * ```ts
+ * import { fitCommonSlope } from "./stats.ts";
+ * import assert from "node:assert/strict";
+ * const f = fitCommonSlope([
+ *   { x: [0, 1, 2], y: [5, 5.5, 6.1] },
+ *   { x: [0, 1, 2], y: [1, 1.5, 1.9] },
+ * ]);
+ * assert.ok(Math.abs(f.slope - 0.5) < 1e-9 && f.slopeCi![0] < 0.5 && f.slopeCi![1] > 0.5);
+ * ```
+ */
+export function fitCommonSlope(
+  groups: readonly { readonly x: readonly number[]; readonly y: readonly number[] }[],
+): { slope: number; slopeCi: readonly [number, number] | null; n: number; groups: number } {
+  let sxx = 0, sxy = 0, n = 0, used = 0;
+  const centred: [number, number][] = [];
+  for (const g of groups) {
+    if (g.x.length !== g.y.length) throw new RangeError("x and y differ in length");
+    if (g.x.length < 2) continue;
+    const mx = g.x.reduce((a, b) => a + b, 0) / g.x.length;
+    const my = g.y.reduce((a, b) => a + b, 0) / g.y.length;
+    used++;
+    for (let i = 0; i < g.x.length; i++) {
+      const xc = g.x[i] - mx, yc = g.y[i] - my;
+      sxx += xc * xc;
+      sxy += xc * yc;
+      centred.push([xc, yc]);
+      n++;
+    }
+  }
+  if (sxx === 0) throw new RangeError("x is constant within every group: no slope to fit");
+  const slope = sxy / sxx;
+  const df = n - used - 1;
+  if (df < 1) return { slope, slopeCi: null, n, groups: used };
+  const sse = centred.reduce((a, [xc, yc]) => a + (yc - slope * xc) ** 2, 0);
+  const half = tQuantile(0.975, df) * Math.sqrt(sse / df / sxx);
+  return { slope, slopeCi: [slope - half, slope + half], n, groups: used };
+}
+
+/**
  * `x.xxxx ± y.yyyy`, or `diverged` / `—`.
  *
  * @param s a spread

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  fitCommonSlope,
   fitLine,
   holm,
   judgeFamily,
@@ -162,4 +163,21 @@ Deno.test("stats: minimum detectable effect and the line fit", () => {
   assert.ok(Math.abs(f.slopeCi![1] - f.slopeCi![0]) < 1e-9);
   assert.throws(() => fitLine([1, 1], [2, 3]), /constant/);
   assert.equal(fitLine([0, 1], [0, 2]).slopeCi, null);
+});
+
+Deno.test("stats: a common slope over groups with their own intercepts", () => {
+  // exact lines of slope 0.5 at three offsets: the slope, with a zero-width interval
+  const xs = [Math.log(1e3), Math.log(2e3), Math.log(4e3), Math.log(8e3)];
+  const exact = fitCommonSlope([3, -1, 10].map((c) => ({ x: xs, y: xs.map((x) => c + 0.5 * x) })));
+  assert.ok(Math.abs(exact.slope - 0.5) < 1e-12);
+  assert.ok(exact.slopeCi![1] - exact.slopeCi![0] < 1e-9);
+  assert.equal(exact.n, 12);
+  assert.equal(exact.groups, 3);
+  // pooled: the offsets would bias a single line's slope; the common slope ignores them
+  const a = { x: [0, 1], y: [0, 1] }, b = { x: [2, 3], y: [-10, -9] };
+  assert.ok(Math.abs(fitCommonSlope([a, b]).slope - 1) < 1e-12);
+  assert.ok(fitLine([...a.x, ...b.x], [...a.y, ...b.y]).slope < 0, "one line gets it wrong");
+  assert.notEqual(fitCommonSlope([a, b]).slopeCi, null, "4 points, 2 intercepts, 1 slope: df 1");
+  assert.equal(fitCommonSlope([a]).slopeCi, null, "2 points, 1 intercept, 1 slope: df 0");
+  assert.throws(() => fitCommonSlope([{ x: [1, 1], y: [0, 1] }]), /constant/);
 });

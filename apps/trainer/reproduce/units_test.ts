@@ -3,7 +3,15 @@ import { PRESETS } from "@fp4lab/train";
 import { markovSource } from "../data.ts";
 import { exmyRecipe, fp4Variants } from "./variants.ts";
 import { fp4Estimate, fp4Plan, fp4Specs } from "./fp4.ts";
-import { isHeldOut, nonEmbeddingParams, scalingPlan, scalingSpecs } from "./scaling.ts";
+import {
+  isHeldOut,
+  nonEmbeddingParams,
+  type ScalingPlan,
+  scalingPlan,
+  scalingSpecs,
+  signatureTest,
+} from "./scaling.ts";
+import type { RunResult } from "./sweep.ts";
 
 Deno.test("variants: the ablations quantize what their names say", () => {
   const v = Object.fromEntries(fp4Variants().map((x) => [x.recipe.name, x.recipe]));
@@ -70,11 +78,16 @@ Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issu
 
   const plan = await scalingPlan({ quick: false, budgetMinutes: null }, data);
   const specs = scalingSpecs(plan);
-  assert.ok(new Set(plan.models.map(nonEmbeddingParams)).size >= 4);
-  assert.ok(new Set(plan.steps).size >= 4);
+  // designed for power: the largest-penalty formats, the largest blocks, long D, several seeds
+  assert.ok(new Set(plan.models.map(nonEmbeddingParams)).size >= 2);
+  assert.ok(new Set(plan.steps).size >= 5);
+  assert.equal(Math.max(...plan.steps) / Math.min(...plan.steps), 16);
   const formats = new Set(plan.quant.filter((q) => q.block !== null).map((q) => `E${q.e}M${q.m}`));
-  assert.ok(formats.size >= 6);
+  assert.deepEqual([...formats].sort(), ["E1M1", "E1M2", "E2M1"]);
+  assert.ok(plan.quant.some((q) => q.channel && q.e === 1 && q.m === 1), "E1M1 one scale per row");
   assert.ok(new Set(plan.quant.map((q) => q.block).filter((b) => b !== null)).size >= 3);
+  assert.deepEqual(plan.seeds, [1, 2, 3]);
+  assert.equal(specs.length, 2 * 5 * 7 * 3);
   assert.equal(new Set(specs.map((s) => s.id)).size, specs.length, "ids are unique");
   assert.equal(nonEmbeddingParams(PRESETS.tiny), 4 * (4 * 128 * 128 + 3 * 128 * 384));
   assert.equal(specs.filter((_s, i) => isHeldOut(i)).length, Math.round(specs.length / 5));
@@ -97,4 +110,37 @@ Deno.test("plans: --recipes keeps a subset in report order", async () => {
     () => fp4Plan({ quick: true, budgetMinutes: null, recipes: ["x"] }, data),
     /"x"/,
   );
+});
+
+Deno.test("scaling: the signature test recovers a D^0.5 penalty and says when it cannot", async () => {
+  const data = markovSource(40_000, { seed: 3 });
+  const plan: ScalingPlan = await scalingPlan({ quick: true, budgetMinutes: null, steps: 4 }, data);
+  const wide = { ...plan, steps: [4, 8, 16, 32] };
+  // synthetic losses: bf16 = 3 − 0.1·log2(steps) (+ seed offset), E1M1-Bch adds c·D^0.5 per model
+  const results = scalingSpecs(wide).map((s, i) => {
+    const c = s.config.hiddenSize === 16 ? 2e-4 : 1e-4;
+    const tokens = s.steps * s.batch * s.config.contextLength;
+    const penalty = s.meta.label === "E1M1-Bch" ? c * Math.sqrt(tokens) : 0;
+    return {
+      id: s.id,
+      recipe: s.recipe.name,
+      meta: s.meta,
+      model: s.config.name,
+      seed: s.seed,
+      steps: s.steps,
+      tokens,
+      valLoss: 3 - 0.1 * Math.log2(s.steps) + 0.01 * s.seed + penalty + 1e-9 * (i % 3),
+      fault: null,
+    } as unknown as RunResult;
+  });
+  const sig = signatureTest(wide, results)!;
+  assert.equal(sig.label, "E1M1-Bch", "the fewest bits at the largest block");
+  assert.equal(sig.points.length, 2 * 4);
+  assert.ok(Math.abs(sig.exponent! - 0.5) < 1e-4, String(sig.exponent));
+  assert.ok(sig.ci![0] < 0.5 && sig.ci![1] > 0.5 && sig.ci![1] - sig.ci![0] < 1e-3);
+  // no penalty at all: nothing positive to take the logarithm of, no exponent
+  const flat = results.map((r) => ({ ...r, valLoss: 3 - 0.1 * Math.log2(r.steps) }));
+  const none = signatureTest(wide, flat)!;
+  assert.equal(none.exponent, null);
+  assert.equal(none.dropped, 8);
 });
