@@ -7,10 +7,10 @@
  * @module
  */
 import { join } from "node:path";
-import { type ModelConfig, presetByName, RECIPES } from "@fp4lab/train";
+import { type LinearStats, type ModelConfig, presetByName, RECIPES } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { evalStepEquivalents, stepSeconds } from "./common.ts";
-import { renderSvg } from "./plot.ts";
+import { renderSvg, smooth } from "./plot.ts";
 import { writeFileAtomic } from "../../_shared/files.ts";
 import {
   type ClaimKind,
@@ -840,17 +840,6 @@ export function fp4Markdown(
   return L.join("\n") + "\n";
 }
 
-interface OperandStatsLike {
-  crestMean: number;
-  crestMax: number;
-  zeroFraction: number;
-}
-interface LinearStatsLike {
-  a?: OperandStatsLike;
-  w?: OperandStatsLike;
-  dge?: { meanFactor: number; cappedFraction: number };
-}
-
 // SPEC.md 17's early warnings at the last collected step, averaged over seeds: the crest factor
 // max|a|/rms(a) of each quantized activation, the share of entries rounded to zero, the DGE factor.
 function earlyWarnings(results: RunResult[]): string[] {
@@ -860,9 +849,9 @@ function earlyWarnings(results: RunResult[]): string[] {
   for (const v of fp4Variants()) {
     const runs = results.filter((r) => r.recipe === v.recipe.name && r.gemmStats);
     if (runs.length === 0) continue;
-    const layers = runs.map((r) => Object.entries(r.gemmStats as Record<string, LinearStatsLike>));
+    const layers = runs.map((r) => Object.entries(r.gemmStats!));
     const pick = (
-      get: (name: string, s: LinearStatsLike) => number | undefined,
+      get: (name: string, s: LinearStats) => number | undefined,
     ) =>
       avg(layers.flatMap((ls) =>
         ls.flatMap(([n, s]) => {
@@ -949,16 +938,6 @@ async function lossFigure(summary: Fp4Summary): Promise<string> {
     ],
     config: { legend: { orient: "bottom", columns: 2, labelLimit: 320 } },
   });
-}
-function smooth(values: number[], window: number): number[] {
-  const out: number[] = [];
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i];
-    if (i >= window) sum -= values[i - window];
-    out.push(sum / Math.min(i + 1, window));
-  }
-  return out;
 }
 
 async function gapFigure(plan: Fp4Plan, summary: Fp4Summary, tuned: RunResult[]): Promise<string> {

@@ -15,7 +15,7 @@ import { type ModelConfig, paramLayout, presetByName, type Recipe, RECIPES } fro
 import type { Dataset } from "../data.ts";
 import { writeFileAtomic } from "../../_shared/files.ts";
 import { evalStepEquivalents, stepSeconds } from "./common.ts";
-import { renderSvg } from "./plot.ts";
+import { renderSvg, smooth } from "./plot.ts";
 import {
   formatDifference,
   formatSpread,
@@ -692,17 +692,6 @@ export function outliersMarkdown(
       "[reproduce-outliers/summary.json](reproduce-outliers/summary.json).",
   );
   return L.join("\n") + "\n";
-}
-
-function smooth(values: number[], window: number): number[] {
-  const out: number[] = [];
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i];
-    if (i >= window) sum -= values[i - window];
-    out.push(sum / Math.min(i + 1, window));
-  }
-  return out;
 }
 
 async function lossFigure(plan: OutliersPlan, results: RunResult[]): Promise<string> {

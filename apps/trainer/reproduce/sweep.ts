@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { ModelConfig, Recipe } from "@fp4lab/train";
+import type { LinearStats, ModelConfig, Recipe } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { createProgress, formatDuration } from "../progress.ts";
 import { TrainingFault, trainRecipe } from "../train.ts";
@@ -76,7 +76,7 @@ export interface RunResult {
   /** the fault message when the run diverged, else null */
   fault: string | null;
   /** per linear layer: the trainer's last collected GEMM statistics (crest, zeros, DGE, OCC) */
-  gemmStats?: Record<string, unknown>;
+  gemmStats?: Record<string, LinearStats>;
   /** per-step training loss and validation points */
   curve: { step: number; loss: number; valLoss: number | null }[];
   /**
@@ -250,7 +250,7 @@ export async function executeRun(
       dgeMeanFactor: mean(stats.flatMap((s) => s.dge ? [s.dge.meanFactor] : [])),
       skippedSteps: r.skippedSteps,
       fault: null,
-      gemmStats: r.gemmStats as Record<string, unknown>,
+      gemmStats: r.gemmStats,
       curve: r.records.map((s) => ({ step: s.step, loss: s.loss, valLoss: s.valLoss })),
       statsHistory,
     };
