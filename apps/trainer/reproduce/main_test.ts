@@ -336,3 +336,22 @@ Deno.test("reproduce outliers --quick: injected gains raise the crest; page, fig
   assert.equal(one.settings.frozen.length, 2 * 2, "the frozen gains are part of the settings");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("reproduce --plan-only saves the plan and trains nothing; shards then share it", async () => {
+  const dir = await Deno.makeTempDir();
+  const base = ["fp4", "--quick", "--recipes", "bf16,fp4", "--budget-minutes", "1", "--out", dir];
+  const planned = await reproduce([...base, "--plan-only"]);
+  assert.equal(planned.code, 0, planned.stderr);
+  const plan = JSON.parse(await Deno.readTextFile(join(dir, "plan.json")));
+  assert.ok(plan.calibration.bf16 > 0, "the budget was timed once, here");
+  await assert.rejects(() => Deno.stat(join(dir, "runs")), Deno.errors.NotFound);
+  const shard = await reproduce([...base, "--shard", "1/2"]);
+  assert.equal(shard.code, 0, shard.stderr);
+  assert.match(shard.stderr, /resuming the sweep .* with its saved plan/);
+  assert.match(shard.stderr, /other shards' and not finished yet/);
+  const ran = (await Array.fromAsync(Deno.readDir(join(dir, "runs")))).map((e) => e.name).sort();
+  // plan order bf16-s1, fp4-s1, bf16-s2, fp4-s2: every second run, starting at run 1
+  assert.deepEqual(ran, ["fp4-s1.json", "fp4-s2.json"]);
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "plan.json"))), plan);
+  await Deno.remove(dir, { recursive: true });
+});
