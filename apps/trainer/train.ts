@@ -46,6 +46,10 @@ export interface TrainOptions {
   readonly backend?: Backend;
   /** steps the lr schedule spans (default `steps`); past it the rate stays at its floor */
   readonly scheduleSteps?: number;
+  /** receives the per-layer GEMM statistics of every step that collects them (about 5 a run) */
+  readonly onStats?: (step: number, stats: Readonly<Record<string, LinearStats>>) => void;
+  /** parameters held at a fixed value (see `createTrainer`'s `frozen`) */
+  readonly frozen?: readonly { readonly index: number; readonly value: number }[];
 }
 
 /** One logged step. */
@@ -140,6 +144,7 @@ export async function trainRecipe(
     seed,
     backend: opts.backend,
     resume,
+    frozen: opts.frozen,
   });
   const tokens = new Int32Array(batch * T), targets = new Int32Array(batch * T);
   const valSets = validationBatches(data.val, perRank, T, opts.valWindows);
@@ -163,7 +168,10 @@ export async function trainRecipe(
       sampleBatch(data.train, batch, T, seed, s, tokens, targets);
       const { loss, lr } = await trainer.trainStep(tokens, targets, { collectStats: collect });
       trainSeconds += (performance.now() - ts) / 1000;
-      if (collect) Object.assign(gemmStats, structuredClone(trainer.stats));
+      if (collect) {
+        Object.assign(gemmStats, structuredClone(trainer.stats));
+        opts.onStats?.(s + 1, trainer.stats);
+      }
       let valLoss: number | null = null;
       if (s === steps - 1) {
         const v = await trainer.evaluateSequences(valSets);

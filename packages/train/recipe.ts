@@ -100,7 +100,14 @@ function mx(blockSize: number, scaleRule: "e8m0-floor" | "nvfp4", w2d: boolean):
   };
 }
 
-/** Every named recipe. */
+/**
+ * Every named recipe. Two baselines, on purpose: `bf16` rounds every GEMM operand to BF16 and
+ * keeps the FP4 paper's optimizer (FP8 E4M3 first moment, FP16 second moment, SPEC.md 13), so
+ * that it differs from `fp4` in GEMM precision only; `bf16-f32` is BF16 mixed precision as
+ * practitioners run it (the same GEMMs, f32 AdamW moments). `fp4-paper-exact` is `fp4` with the
+ * paper's E2M1 look-up-table rounding (ties upward, `"nearest-up"`) on the forward operands,
+ * where `fp4` rounds ties to even as OCP does.
+ */
 export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze({
   fp32: {
     name: "fp32",
@@ -118,6 +125,14 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze({
     attention: "BF16",
     optimizer: LOW_OPT,
   },
+  "bf16-f32": {
+    name: "bf16-f32",
+    description: "BF16 mixed precision as practitioners run it: BF16 GEMM operands, f32 moments",
+    linear: BF16_LINEAR,
+    lmHead: BF16_LINEAR,
+    attention: "BF16",
+    optimizer: { m1: "f32", m2: "f32" },
+  },
   fp8: {
     name: "fp8",
     description: "E4M3 forward operands, E5M2 output gradients, per-tensor scales",
@@ -130,6 +145,22 @@ export const RECIPES: Readonly<Record<string, Recipe>> = Object.freeze({
     name: "fp4",
     description: "E2M1 A per token (+OCC a=0.99), W per channel (+DGE k=5), dY E5M2 (the paper)",
     linear: { ...FP4_DIRECT_LINEAR, dge: { k: 5, cap: 3 }, occ: { alpha: 0.99, scope: "row" } },
+    lmHead: BF16_LINEAR,
+    attention: "BF16",
+    optimizer: LOW_OPT,
+  },
+  "fp4-paper-exact": {
+    name: "fp4-paper-exact",
+    description: "fp4 with the paper's E2M1 rounding: forward A and W ties round up (its LUT)",
+    linear: {
+      ...FP4_DIRECT_LINEAR,
+      forward: {
+        a: { ...E2M1_ROW, rounding: "nearest-up" },
+        w: { ...E2M1_ROW, rounding: "nearest-up" },
+      },
+      dge: { k: 5, cap: 3 },
+      occ: { alpha: 0.99, scope: "row" },
+    },
     lmHead: BF16_LINEAR,
     attention: "BF16",
     optimizer: LOW_OPT,

@@ -78,6 +78,13 @@ export interface TrainerOptions {
   readonly backend?: Backend;
   /** continue from this snapshot instead of initialising */
   readonly resume?: TrainerSnapshot;
+  /**
+   * Parameters held at a fixed value (flat indices in {@link paramLayout} order): written after
+   * initialisation and never updated (their gradient is zeroed before each optimizer step). For
+   * controlled experiments, e.g. a few RMSNorm gain channels fixed large to inject activation
+   * outliers into the next GEMM's input.
+   */
+  readonly frozen?: readonly { readonly index: number; readonly value: number }[];
 }
 
 /** One optimizer step's outcome. */
@@ -171,6 +178,14 @@ export function createTrainer(options: TrainerOptions): Trainer {
   const resume = options.resume;
   if (resume) writeParams(model, resume.params);
   else initParams(model, seed);
+  const frozen = options.frozen ?? [];
+  for (const f of frozen) {
+    if (!Number.isInteger(f.index) || f.index < 0 || f.index >= model.layout.total) {
+      throw new RangeError(`frozen index ${f.index} outside [0, ${model.layout.total})`);
+    }
+    if (!Number.isFinite(f.value)) throw new RangeError(`frozen value ${f.value} is not finite`);
+    be.fill(slice(model.params, f.index, 1), f.value);
+  }
   const ranges = (flat: Tensor) => model.layout.params.map((p) => slice(flat, p.offset, p.size));
   const paramRanges = ranges(model.params);
   const opt = resume ? be.adamwImport(paramRanges, resume.optimizer) : be.adamwCreate(
@@ -256,6 +271,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
         if (ranks > 1) be.copy(rankGrads[r], model.grads);
       }
       if (ranks > 1) allReduceBytes = await be.fp8AllReduce(rankRanges);
+      for (const f of frozen) be.fill(slice(rankGrads[0], f.index, 1), 0);
       // The loss scaler absorbs an overflow by skipping the step; a run of them is a fault.
       const finite = await be.unscale(grads, 1 / scaler.scale);
       const take = lossScaleUpdate(scaler, finite);

@@ -64,7 +64,7 @@ export function readPlan<T>(out: string): T | null {
     );
   }
   const kind = (plan as { kind?: unknown } | null)?.kind;
-  if (kind !== "fp4" && kind !== "scaling-law") {
+  if (kind !== "fp4" && kind !== "scaling-law" && kind !== "outliers") {
     throw new UsageError(`${path} is not a sweep plan (kind ${JSON.stringify(kind)})`);
   }
   return plan as T;

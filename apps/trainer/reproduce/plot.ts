@@ -109,4 +109,26 @@ export async function writeFigure(svgPath: string, spec: Record<string, unknown>
     1,
   );
   writeFileAtomic(specPath(svgPath), json + "\n");
+
+ * Trailing moving average (the first values average what there is so far), for loss curves.
+ *
+ * @param values the series
+ * @param window values per average (at least 1)
+ * @returns the smoothed series, same length
+ * @example
+ * ```ts
+ * import { smooth } from "./plot.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(smooth([2, 4, 6, 8], 2), [2, 3, 5, 7]);
+ * ```
+ */
+export function smooth(values: readonly number[], window: number): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i];
+    if (i >= window) sum -= values[i - window];
+    out.push(sum / Math.min(i + 1, window));
+  }
+  return out;
 }

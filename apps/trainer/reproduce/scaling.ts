@@ -24,7 +24,8 @@ import { evalStepEquivalents, stepSeconds } from "./common.ts";
 import { writeFigure } from "./plot.ts";
 import type { RunResult, RunSpec } from "./sweep.ts";
 import { exmyRecipe } from "./variants.ts";
-import { judge } from "./stats.ts";
+import { fitCommonSlope, judgeFamily, minimumDetectableEffect, spread } from "./stats.ts";
+import { claimsTable } from "./verdicts.ts";
 
 /** One quantization configuration of the sweep (bf16 = no quantization). */
 export interface QuantConfig {
@@ -36,6 +37,8 @@ export interface QuantConfig {
   readonly m: number;
   /** block size B, or null for bf16 (no quantization: the law's B = 1) */
   readonly block: number | null;
+  /** one scale per row (the whole contraction axis; the law's log2 B = 13.1567), `block` unused */
+  readonly channel?: boolean;
 }
 
 /** The grid of a scaling-law sweep, saved in the sweep folder so a resume keeps it. */
@@ -54,8 +57,10 @@ export interface ScalingPlan {
   readonly batch: number;
   /** peak learning rate */
   readonly lr: number;
-  /** seed (one per run, as the paper) */
+  /** seed of plans from before several seeds (their runs' ids carry no seed) */
   readonly seed: number;
+  /** seeds: every configuration runs once per seed (absent in older plans: `[seed]`) */
+  readonly seeds?: number[];
   /** validation windows at the end of each run */
   readonly valWindows: number;
   /** the budget the steps were chosen for, or null */
@@ -94,6 +99,9 @@ export function nonEmbeddingParams(c: ModelConfig): number {
   return c.numLayers * (4 * h * h + 3 * h * c.intermediateSize);
 }
 
+/** The law's equivalent log2 B of channel-wise scaling (the paper's fitted value). */
+export const CHANNEL_LOG2_BLOCK = 13.1567;
+
 function quantGrid(quick: boolean): QuantConfig[] {
   const q = (e: number, m: number, block: number): QuantConfig => ({
     label: `E${e}M${m}-B${block}`,
@@ -101,20 +109,19 @@ function quantGrid(quick: boolean): QuantConfig[] {
     m,
     block,
   });
+  const ch = (e: number, m: number): QuantConfig => ({
+    label: `E${e}M${m}-Bch`,
+    e,
+    m,
+    block: 2 ** CHANNEL_LOG2_BLOCK,
+    channel: true,
+  });
   const bf16: QuantConfig = { label: "bf16", e: 8, m: 7, block: null };
-  if (quick) return [bf16, q(1, 1, 8), q(2, 1, 8), q(4, 3, 8), q(1, 1, 4)];
-  // Six formats at B = 32, and E1M1 (the paper's block-size format) at B = 4, 8, 32.
-  return [
-    bf16,
-    q(1, 1, 32),
-    q(1, 2, 32),
-    q(2, 1, 32),
-    q(2, 3, 32),
-    q(3, 2, 32),
-    q(4, 3, 32),
-    q(1, 1, 4),
-    q(1, 1, 8),
-  ];
+  if (quick) return [bf16, q(1, 1, 8), q(2, 1, 8), ch(1, 1)];
+  // Designed for power: the formats whose penalty the law makes largest (E1M1, E1M2, E2M1) at the
+  // largest scale blocks (whole rows, the law's log2 B = 13.16, and B = 32), E1M1 also at B = 8
+  // for the block-size direction. The 8-bit formats' penalties are far below seed noise.
+  return [bf16, ch(1, 1), ch(1, 2), ch(2, 1), q(1, 1, 32), q(2, 1, 32), q(1, 1, 8)];
 }
 
 /** Options of {@link scalingPlan}. */
@@ -127,12 +134,14 @@ export interface ScalingPlanOptions {
   readonly steps?: number;
 }
 
-const D_MULTIPLES = [1, 2, 4, 8];
+const D_MULTIPLES = [1, 2, 4, 8, 16];
 
 /**
- * Chooses the grid: 4 model sizes x 4 data sizes (base steps x 1, 2, 4, 8) x 9 quantization
- * configurations (bf16; E1M1, E1M2, E2M1, E2M3, E3M2, E4M3 at B = 32; E1M1 at B = 4, 8), with
- * the base step count from `--steps`, from `--budget-minutes` (timing each size now), or 40.
+ * Chooses the grid, designed for power rather than breadth: 2 model sizes x 5 data sizes (base
+ * steps x 1, 2, 4, 8, 16: the longest D the budget allows) x 7 quantization configurations
+ * (bf16; E1M1, E1M2, E2M1 with one scale per row; E1M1 and E2M1 at B = 32; E1M1 at B = 8) x 3
+ * seeds, with the base step count from `--steps`, from `--budget-minutes` (timing each size
+ * now), or 40.
  *
  * @param opts quick / budget / steps
  * @param data data set (for the timing runs)
@@ -146,12 +155,13 @@ export async function scalingPlan(
   opts: ScalingPlanOptions,
   data: Dataset,
 ): Promise<ScalingPlan> {
+  // Fewer and smaller models than a breadth-first grid: the budget goes to seeds and to D, where
+  // the penalty grows (as D^beta).
   const models = opts.quick ? [model("q16", 16, 48, 1, 2, 16), PRESETS.smoke] : [
     model("h32", 32, 96, 2, 2, 64),
-    model("h48", 48, 128, 2, 3, 64),
     model("h64", 64, 176, 2, 4, 64),
-    model("h96", 96, 256, 2, 4, 64),
   ];
+  const seeds = opts.quick ? [1, 2] : [1, 2, 3];
   const quant = quantGrid(opts.quick);
   const batch = 4;
   const valWindows = opts.quick ? 8 : 64;
@@ -163,8 +173,8 @@ export async function scalingPlan(
     for (const m of models) {
       const tb = await stepSeconds(RECIPES.bf16, m, batch, data);
       const tq = await stepSeconds(exmyRecipe(2, 1, 32), m, batch, data);
-      perBaseStep += mult * (tb + (quant.length - 1) * tq);
-      fixed += multiples.length * quant.length *
+      perBaseStep += seeds.length * mult * (tb + (quant.length - 1) * tq);
+      fixed += seeds.length * multiples.length * quant.length *
         (evalStepEquivalents(valWindows, batch) * tq + 0.3);
     }
     const available = opts.budgetMinutes * 60 * 0.9 - fixed;
@@ -179,6 +189,7 @@ export async function scalingPlan(
     batch,
     lr: 3e-3,
     seed: 1,
+    seeds,
     valWindows,
     budgetMinutes: opts.budgetMinutes,
     bootstrap: opts.quick ? 10 : 200,
@@ -186,7 +197,22 @@ export async function scalingPlan(
 }
 
 function recipeOf(q: QuantConfig): Recipe {
-  return q.block === null ? RECIPES.bf16 : exmyRecipe(q.e, q.m, q.block);
+  return q.block === null ? RECIPES.bf16 : exmyRecipe(q.e, q.m, q.channel ? "channel" : q.block);
+}
+
+/**
+ * The seeds of a plan (older plans ran one).
+ *
+ * @param plan the plan
+ * @returns the seeds
+ * @example
+ * ```ts
+ * import { planSeeds } from "./scaling.ts";
+ * console.log(planSeeds({ seed: 1 })); // [1]
+ * ```
+ */
+export function planSeeds(plan: { readonly seed: number; readonly seeds?: number[] }): number[] {
+  return plan.seeds ?? [plan.seed];
 }
 
 /**
@@ -202,27 +228,30 @@ function recipeOf(q: QuantConfig): Recipe {
  */
 export function scalingSpecs(plan: ScalingPlan): RunSpec[] {
   const specs: RunSpec[] = [];
-  for (const steps of plan.steps) {
-    for (const config of plan.models) {
-      for (const q of plan.quant) {
-        specs.push({
-          id: `${config.name}-${steps}-${q.label}`,
-          recipe: recipeOf(q),
-          config,
-          steps,
-          batch: plan.batch,
-          lr: plan.lr,
-          seed: plan.seed,
-          evalPoints: 1,
-          valWindows: plan.valWindows,
-          meta: {
-            label: q.label,
-            params: nonEmbeddingParams(config),
-            e: q.e,
-            m: q.m,
-            block: q.block === null ? "none" : q.block,
-          },
-        });
+  const seeds = planSeeds(plan);
+  for (const seed of seeds) {
+    for (const steps of plan.steps) {
+      for (const config of plan.models) {
+        for (const q of plan.quant) {
+          specs.push({
+            id: `${config.name}-${steps}-${q.label}${seeds.length > 1 ? `-s${seed}` : ""}`,
+            recipe: recipeOf(q),
+            config,
+            steps,
+            batch: plan.batch,
+            lr: plan.lr,
+            seed,
+            evalPoints: 1,
+            valWindows: plan.valWindows,
+            meta: {
+              label: q.label,
+              params: nonEmbeddingParams(config),
+              e: q.e,
+              m: q.m,
+              block: q.block === null ? "none" : q.channel ? "channel" : q.block,
+            },
+          });
+        }
       }
     }
   }
@@ -253,7 +282,11 @@ export function observedRuns(results: RunResult[]): ObservedRun[] {
     tokens: r.tokens,
     exponentBits: Number(r.meta.e),
     mantissaBits: Number(r.meta.m),
-    log2Block: r.meta.block === "none" ? 0 : Math.log2(Number(r.meta.block)),
+    log2Block: r.meta.block === "none"
+      ? 0
+      : r.meta.block === "channel"
+      ? CHANNEL_LOG2_BLOCK
+      : Math.log2(Number(r.meta.block)),
     loss: r.valLoss,
   }));
 }
@@ -301,6 +334,159 @@ export interface ScalingSummary {
     insideRange: boolean;
     measuredRise: boolean;
   }[];
+  /** what the sweep can see: seed noise of a penalty and the smallest detectable one */
+  power: ScalingPower;
+  /** the law's signature: the penalty of the largest-penalty format against D */
+  signature: SignatureTest | null;
+}
+
+/** The smallest precision penalty a sweep can see, and the penalties the law predicts. */
+export interface ScalingPower {
+  /** seeds per configuration */
+  seeds: number;
+  /** the paired seed noise assumed when planning, nats */
+  assumedSd: number;
+  /** the smallest penalty detectable at 80% power (5% two-sided) with that noise, or null (1 seed) */
+  mdeAssumed: number | null;
+  /** measured: pooled standard deviation over seeds of a penalty (quantized minus bf16, same seed) */
+  measuredSd: number | null;
+  /** the smallest detectable penalty with the measured noise */
+  mde: number | null;
+  /** the law with the paper's constants: its penalty at the longest D, per model and format */
+  predicted: { label: string; params: number; tokens: number; penalty: number }[];
+}
+
+/** The D^β signature test on one format. */
+export interface SignatureTest {
+  /** the format tested (the largest predicted penalty) */
+  label: string;
+  /** per model size and length: the penalty, mean over seeds */
+  points: { params: number; tokens: number; penalty: number; n: number }[];
+  /** fitted exponent of D (common slope of ln penalty on ln D over model sizes), or null */
+  exponent: number | null;
+  /** its 95% interval, or null */
+  ci: readonly [number, number] | null;
+  /** points left out because their mean penalty was not positive (no logarithm) */
+  dropped: number;
+}
+
+/** Per-seed penalties: loss of a quantized run minus the bf16 run of the same model, length, seed. */
+function penaltyCells(
+  results: RunResult[],
+): Map<string, { label: string; params: number; tokens: number; values: number[] }> {
+  const ok = results.filter((r) => r.fault === null && Number.isFinite(r.valLoss));
+  const cells = new Map<
+    string,
+    { label: string; params: number; tokens: number; values: number[] }
+  >();
+  for (const r of ok) {
+    if (r.meta.block === "none") continue;
+    const base = ok.find((x) =>
+      x.model === r.model && x.steps === r.steps && x.seed === r.seed && x.meta.block === "none"
+    );
+    if (!base) continue;
+    const key = `${r.model}|${r.steps}|${r.meta.label}`;
+    const cell = cells.get(key) ??
+      { label: String(r.meta.label), params: Number(r.meta.params), tokens: r.tokens, values: [] };
+    cell.values.push(r.valLoss - base.valLoss);
+    cells.set(key, cell);
+  }
+  return cells;
+}
+
+/** Paired seed noise assumed when planning a sweep. */
+export const ASSUMED_SEED_SD = 0.02;
+
+/**
+ * The power of a sweep: with the assumed and the measured seed noise, the smallest penalty a
+ * configuration must have to be seen at 80% power; and the penalties the law (paper constants)
+ * predicts at the longest length, to compare.
+ *
+ * @param plan the plan
+ * @param results finished runs
+ * @returns the power analysis
+ * @example
+ * ```ts ignore
+ * const p = scalingPower(plan, results);
+ * ```
+ */
+export function scalingPower(plan: ScalingPlan, results: RunResult[]): ScalingPower {
+  const seeds = planSeeds(plan).length;
+  const cells = [...penaltyCells(results).values()].filter((c) => c.values.length > 1);
+  const variances = cells.map((c) => spread(c.values).std ** 2);
+  const measuredSd = variances.length
+    ? Math.sqrt(variances.reduce((a, b) => a + b, 0) / variances.length)
+    : null;
+  const T = plan.models[0].contextLength;
+  const dMax = Math.max(...plan.steps) * plan.batch * T;
+  const predicted = plan.quant.filter((q) => q.block !== null).flatMap((q) =>
+    plan.models.map((m) => {
+      const params = nonEmbeddingParams(m);
+      const run: ObservedRun = {
+        params,
+        tokens: dMax,
+        exponentBits: q.e,
+        mantissaBits: q.m,
+        log2Block: Math.log2(q.block!),
+        loss: 0,
+      };
+      return {
+        label: q.label,
+        params,
+        tokens: dMax,
+        penalty: lossTerms(run, PAPER_CONSTANTS).penalty,
+      };
+    })
+  );
+  return {
+    seeds,
+    assumedSd: ASSUMED_SEED_SD,
+    mdeAssumed: seeds > 1 ? minimumDetectableEffect(ASSUMED_SEED_SD, seeds) : null,
+    measuredSd,
+    mde: measuredSd !== null && seeds > 1 ? minimumDetectableEffect(measuredSd, seeds) : null,
+    predicted,
+  };
+}
+
+/**
+ * The law's signature on the format it penalizes most: the penalty grows as D^β (β = 0.5162 in
+ * the paper) at fixed N. Fits one exponent over the model sizes (each its own intercept) to
+ * ln(mean penalty) against ln D, with a 95% interval.
+ *
+ * @param plan the plan
+ * @param results finished runs
+ * @returns the test, or null when the plan has no quantized format
+ * @example
+ * ```ts ignore
+ * const sig = signatureTest(plan, results);
+ * ```
+ */
+export function signatureTest(plan: ScalingPlan, results: RunResult[]): SignatureTest | null {
+  const quantized = plan.quant.filter((q) => q.block !== null);
+  if (quantized.length === 0) return null;
+  // the format with the largest predicted penalty: fewest bits, then the largest block
+  const q = [...quantized].sort((a, b) => (a.e + a.m) - (b.e + b.m) || (b.block! - a.block!))[0];
+  const cells = [...penaltyCells(results).values()].filter((c) => c.label === q.label);
+  const points = cells.map((c) => ({
+    params: c.params,
+    tokens: c.tokens,
+    penalty: c.values.reduce((a, b) => a + b, 0) / c.values.length,
+    n: c.values.length,
+  })).sort((a, b) => a.params - b.params || a.tokens - b.tokens);
+  const positive = points.filter((p) => p.penalty > 0);
+  const byModel = [...new Set(positive.map((p) => p.params))].map((n) => {
+    const ps = positive.filter((p) => p.params === n);
+    return { x: ps.map((p) => Math.log(p.tokens)), y: ps.map((p) => Math.log(p.penalty)) };
+  });
+  let exponent: number | null = null, ci: readonly [number, number] | null = null;
+  try {
+    const f = fitCommonSlope(byModel);
+    exponent = f.slope;
+    ci = f.slopeCi;
+  } catch {
+    // fewer than two lengths with a positive penalty: no exponent
+  }
+  return { label: q.label, points, exponent, ci, dropped: points.length - positive.length };
 }
 
 function r2(measured: number[], predicted: number[]): number {
@@ -351,7 +537,8 @@ export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): Scali
   const summary: ScalingSummary = {
     runs: {
       finished: results.length,
-      planned: plan.models.length * plan.steps.length * plan.quant.length,
+      planned: plan.models.length * plan.steps.length * plan.quant.length *
+        planSeeds(plan).length,
       diverged: results.length - ok.length,
     },
     fit: { error: "no fit" },
@@ -359,6 +546,8 @@ export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): Scali
     heldOut: [],
     train: [],
     critical: [],
+    power: scalingPower(plan, results),
+    signature: signatureTest(plan, results),
   };
   let fit: FitResult | null = null;
   try {
@@ -375,7 +564,8 @@ export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): Scali
       const r = ok[i];
       if (r.meta.block === "none") return [];
       const base = ok.find((x) =>
-        x.model === r.model && x.steps === r.steps && x.meta.block === "none"
+        x.model === r.model && x.steps === r.steps && x.seed === r.seed &&
+        x.meta.block === "none"
       );
       if (!base) return [];
       return [{
@@ -438,8 +628,12 @@ export function summarizeScaling(plan: ScalingPlan, results: RunResult[]): Scali
   for (const c of plan.models) {
     for (const q of plan.quant) {
       if (q.block === null) continue;
-      const series = ok.filter((r) => r.model === c.name && r.meta.label === q.label)
-        .sort((a, b) => a.tokens - b.tokens);
+      // mean over seeds at each length
+      const runs = ok.filter((r) => r.model === c.name && r.meta.label === q.label);
+      const series = [...new Set(runs.map((r) => r.tokens))].sort((a, b) => a - b).map((t) => {
+        const at = runs.filter((r) => r.tokens === t);
+        return { tokens: t, valLoss: at.reduce((a, r) => a + r.valLoss, 0) / at.length };
+      });
       if (series.length === 0) continue;
       const last = series[series.length - 1];
       const bestBefore = Math.min(...series.slice(0, -1).map((r) => r.valLoss));
@@ -532,7 +726,7 @@ export function scalingMarkdown(
     `- data sizes: ${
       plan.steps.map((k) => `${k} steps (D = ${k * plan.batch * T})`).join(", ")
     }; ` +
-    `batch ${plan.batch}, peak lr ${plan.lr}, seed ${plan.seed}` +
+    `batch ${plan.batch}, peak lr ${plan.lr}, seeds ${planSeeds(plan).join(", ")}` +
     (plan.budgetMinutes === null
       ? ""
       : ` (steps chosen for a ${plan.budgetMinutes}-minute budget)`),
@@ -551,7 +745,9 @@ export function scalingMarkdown(
     "",
     "**Scale, honestly.** The paper fits 359 runs of 41M-679M parameters on 10B-100B tokens. These",
     "runs have tens to hundreds of thousands of parameters and see at most a few hundred thousand",
-    "bytes, one seed each, so each loss carries seed noise of about 0.02 nats and the",
+    `bytes, ${planSeeds(plan).length} seed${
+      planSeeds(plan).length > 1 ? "s" : ""
+    } each; a loss carries seed noise of about 0.02 nats, so the`,
     "law's eight constants are only loosely pinned down. The fitted constants are not comparable",
     "to the paper's in value (byte-level loss, different units of N and D); what can be checked is",
     "the form: does the law fit held-out runs, and do precision and block size order as it says.",
@@ -566,11 +762,15 @@ export function scalingMarkdown(
   );
   for (const m of plan.models) {
     for (const steps of plan.steps) {
+      // mean over seeds (a diverged seed is named)
       const cells = labels.map((label) => {
-        const r = results.find((x) =>
+        const rs = results.filter((x) =>
           x.model === m.name && x.steps === steps && x.meta.label === label
         );
-        return r ? (r.fault ? "diverged" : r.valLoss.toFixed(4)) : "—";
+        if (rs.length === 0) return "—";
+        const sp = spread(rs.map((r) => r.valLoss));
+        if (sp.n === 0) return "diverged";
+        return sp.mean.toFixed(4) + (sp.nonFinite ? ` (${sp.nonFinite} diverged)` : "");
       });
       L.push(
         `| ${m.name} | ${nonEmbeddingParams(m)} | ${steps} | ${steps * plan.batch * T} | ${
@@ -678,50 +878,45 @@ export function scalingMarkdown(
   if (has(`E1M1-B${b32}`) && has("E1M1-B4")) {
     pairs.push(["larger blocks cost more (E1M1 B=" + b32 + " vs B=4)", `E1M1-B${b32}`, "E1M1-B4"]);
   }
+  if (has("E1M1-Bch") && has(`E1M1-B${b32}`)) {
+    pairs.push([
+      `larger blocks cost more (E1M1 one scale per row vs B=${b32})`,
+      "E1M1-Bch",
+      `E1M1-B${b32}`,
+    ]);
+  }
   if (has("E1M1-B8") && has("E1M1-B4") && b32 !== 8) {
     pairs.push(["larger blocks cost more (E1M1 B=8 vs B=4)", "E1M1-B8", "E1M1-B4"]);
   }
-  L.push(
-    "| the law says | mean loss (worse) | mean loss (better) | paired difference | result |",
-    "| --- | ---: | ---: | ---: | --- |",
-  );
-  // Paired by (model, length): both runs share the seed, so init and batches are the same.
+  // Paired by (model, length, seed): both runs share the seed, so init and batches are the same.
   const cell = (label: string) =>
-    plan.models.flatMap((m) =>
-      plan.steps.map((st) => {
-        const r = results.find((x) =>
-          x.model === m.name && x.steps === st && x.meta.label === label
-        );
-        return r ? r.valLoss : undefined;
-      })
+    planSeeds(plan).flatMap((seed) =>
+      plan.models.flatMap((m) =>
+        plan.steps.map((st) => {
+          const r = results.find((x) =>
+            x.model === m.name && x.steps === st && x.meta.label === label && x.seed === seed
+          );
+          return r ? r.valLoss : undefined;
+        })
+      )
     );
-  for (const [claim, worse, better] of pairs) {
+  const compared = pairs.map(([, worse, better]) => {
     const wc = cell(worse), bc = cell(better);
     const keep = wc.map((x, i) => x !== undefined && bc[i] !== undefined);
-    const w = wc.filter((_x, i) => keep[i]) as number[];
-    const b = bc.filter((_x, i) => keep[i]) as number[];
-    const j = judge(w, b);
-    const verdict = j.verdict === "disagrees"
-      ? "**disagrees with the paper**"
-      : j.verdict === "disagrees (within noise)"
-      ? "opposite to the paper, within noise"
-      : j.verdict === "agrees"
-      ? "agrees, clearly"
-      : j.verdict;
-    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
-    L.push(
-      `| ${claim} | ${fmt(mean(w))} (${worse}) | ${fmt(mean(b))} (${better}) | ${
-        Number.isFinite(j.diff) ? `${j.diff >= 0 ? "+" : ""}${fmt(j.diff)} ± ${fmt(j.std)}` : "—"
-      } | ${verdict} |`,
-    );
-  }
+    return {
+      worse: wc.filter((_x, i) => keep[i]) as number[],
+      better: bc.filter((_x, i) => keep[i]) as number[],
+    };
+  });
+  const judged = judgeFamily(compared);
   L.push(
-    "",
-    "Means over every model size and data size; the difference is paired by (model, length) " +
-      "(same seed: same initialization and batches), mean ± std over the pairs, *clearly* when " +
-      "the mean exceeds two standard errors.",
-    "",
+    ...claimsTable(
+      pairs.map(([claim, worse, better], i) => ({ ...judged[i], claim, worse, better })),
+      "nats per byte, paired by (model size, data size, seed): the pairs share a seed, so the " +
+        "same initialization and batches",
+    ),
   );
+  L.push(...powerSection(s));
   L.push("## Critical data size", "");
   const rises = s.critical.filter((c) => c.measuredRise);
   const inside = s.critical.filter((c) => c.insideRange);
@@ -757,15 +952,89 @@ export function scalingMarkdown(
     "",
     "- Models of 10^7-10^9 parameters and 10^9-10^11 tokens per run (the paper's grid), i.e. GPUs;",
     "  this sweep is four orders of magnitude below on both axes.",
-    "- Several seeds per configuration, so that differences below 0.02 nats can be read.",
-    "- Channel-wise and tensor-wise scaling runs (the law's equivalent block sizes) are not in this",
-    "  grid.",
+    "- Enough seeds that the law's predicted penalties clear the detectable size above (see the",
+    "  power section): at this scale most of them do not.",
     "",
     "Per-run data: [reproduce-scaling-law/runs.csv](reproduce-scaling-law/runs.csv) (the `plan fit` " +
       "format), [reproduce-scaling-law/results.csv](reproduce-scaling-law/results.csv) (with run ids), " +
       "summary: [reproduce-scaling-law/summary.json](reproduce-scaling-law/summary.json).",
   );
   return L.join("\n") + "\n";
+}
+
+const e3 = (x: number | null) => x === null || !Number.isFinite(x) ? "—" : x.toExponential(1);
+
+function powerSection(s: ScalingSummary): string[] {
+  const p = s.power;
+  const L = [
+    "## Power: the smallest penalty this sweep can see",
+    "",
+    `A precision penalty (loss minus the bf16 run of the same model, length and seed) is seen at`,
+    `80% power by a two-sided paired t-test at 5% only when it exceeds (t₀.₉₇₅ + t₀.₈) · sd / √n`,
+    `over n = ${p.seeds} seed${p.seeds > 1 ? "s" : ""}. Planned with the seed-to-seed noise the` +
+    ` trainer measures at this scale (sd ${p.assumedSd}): ${
+      p.mdeAssumed === null ? "one seed detects nothing" : `**${p.mdeAssumed.toFixed(3)} nats**`
+    }. Measured here (pooled sd over seeds of every penalty: ${
+      p.measuredSd === null ? "—" : p.measuredSd.toFixed(4)
+    }): ${p.mde === null ? "—" : `**${p.mde.toFixed(3)} nats**`}.`,
+    "",
+    "What the law predicts at the longest length (the paper's constants, fitted to nats per token",
+    "of 41M-679M models: only an order of magnitude here):",
+    "",
+    "| format | N | D | predicted penalty | above the detectable size |",
+    "| --- | ---: | ---: | ---: | --- |",
+  ];
+  const mde = p.mde ?? p.mdeAssumed;
+  for (const x of p.predicted) {
+    L.push(
+      `| ${x.label} | ${x.params} | ${x.tokens} | ${e3(x.penalty)} | ${
+        mde === null ? "—" : x.penalty >= mde ? "yes" : "no"
+      } |`,
+    );
+  }
+  L.push("");
+  const sig = s.signature;
+  if (sig) {
+    L.push(
+      `## The law's signature: does the ${sig.label} penalty grow as D^β?`,
+      "",
+      "At fixed N the law's penalty is (D^β / N^α) · log2 B / (γ (E+0.5)^δ (M+0.5)^ν): it grows",
+      "with the data, as D^β with β = 0.5162 in the paper, so more tokens can make a",
+      "low-precision run worse. The slope of ln(penalty) against ln(D), one slope over the model",
+      "sizes (each its own intercept), estimates β:",
+      "",
+      "| N | D | penalty (mean over seeds) | seeds |",
+      "| ---: | ---: | ---: | ---: |",
+      ...sig.points.map((x) =>
+        `| ${x.params} | ${x.tokens} | ${x.penalty >= 0 ? "+" : ""}${
+          x.penalty.toFixed(4)
+        } | ${x.n} |`
+      ),
+      "",
+      sig.exponent === null
+        ? `**No exponent:** fewer than two lengths of one model have a positive mean penalty${
+          sig.dropped ? ` (${sig.dropped} point${sig.dropped > 1 ? "s" : ""} not positive)` : ""
+        }; the signature cannot be tested on these runs.`
+        : `**Fitted exponent ${sig.exponent.toFixed(2)}${
+          sig.ci
+            ? ` [${sig.ci[0].toFixed(2)}, ${sig.ci[1].toFixed(2)}]`
+            : " (no interval: too few points)"
+        }** (paper β = ${PAPER_CONSTANTS.beta})${
+          sig.dropped ? `; ${sig.dropped} point(s) with a non-positive penalty left out` : ""
+        }. ${
+          sig.ci === null ? "" : sig.ci[0] > 0
+            ? "The penalty grows with D, as the law says" +
+              (sig.ci[0] <= PAPER_CONSTANTS.beta && PAPER_CONSTANTS.beta <= sig.ci[1]
+                ? ", at a rate consistent with the paper's β."
+                : ", but at a rate the paper's β is outside of.")
+            : sig.ci[1] < 0
+            ? "The penalty *shrinks* with D here: the law's signature is not seen."
+            : "The interval includes zero: these runs cannot tell whether the penalty grows with D."
+        }`,
+      "",
+    );
+  }
+  return L;
 }
 
 /**
@@ -885,7 +1154,8 @@ function penaltyFigure(plan: ScalingPlan, results: RunResult[]): Record<string, 
   const values = results.flatMap((r) => {
     if (r.fault !== null || r.meta.block === "none") return [];
     const base = results.find((x) =>
-      x.model === r.model && x.steps === r.steps && x.meta.block === "none" && x.fault === null
+      x.model === r.model && x.steps === r.steps && x.seed === r.seed &&
+      x.meta.block === "none" && x.fault === null
     );
     if (!base) return [];
     return [{

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { ModelConfig, Recipe } from "@fp4lab/train";
+import type { LinearStats, ModelConfig, Recipe } from "@fp4lab/train";
 import type { Dataset } from "../data.ts";
 import { createProgress, formatDuration } from "../progress.ts";
 import { TrainingFault, trainRecipe } from "../train.ts";
@@ -23,8 +23,10 @@ export interface RunSpec {
   readonly config: ModelConfig;
   /** optimizer steps */
   readonly steps: number;
-  /** sequences per step */
+  /** sequences per step (over all ranks) */
   readonly batch: number;
+  /** data-parallel ranks whose gradients meet through the FP8 all-reduce (default 1) */
+  readonly ranks?: number;
   /** peak learning rate */
   readonly lr: number;
   /** seed of init, data order and stochastic rounding */
@@ -33,6 +35,8 @@ export interface RunSpec {
   readonly evalPoints: number;
   /** validation windows per evaluation */
   readonly valWindows: number;
+  /** parameters held at a fixed value (injected outliers; see `createTrainer`'s `frozen`) */
+  readonly frozen?: readonly { readonly index: number; readonly value: number }[];
   /** labels the report groups by (copied into the result) */
   readonly meta: Readonly<Record<string, string | number>>;
 }
@@ -72,9 +76,17 @@ export interface RunResult {
   /** the fault message when the run diverged, else null */
   fault: string | null;
   /** per linear layer: the trainer's last collected GEMM statistics (crest, zeros, DGE, OCC) */
-  gemmStats?: Record<string, unknown>;
+  gemmStats?: Record<string, LinearStats>;
   /** per-step training loss and validation points */
   curve: { step: number; loss: number; valLoss: number | null }[];
+  /**
+   * per step that collected statistics: each quantized layer's forward-activation crest (mean
+   * and max over tokens of max|a| / rms(a)) and OCC sparsity; absent in older result files
+   */
+  statsHistory?: {
+    step: number;
+    layers: Record<string, { crestMean: number; crestMax: number; occSparsity: number | null }>;
+  }[];
   /** everything the run was trained with; a result whose settings differ from its spec's is refused */
   settings?: RunSettings;
 }
@@ -89,6 +101,8 @@ export interface RunSettings {
   readonly steps: number;
   /** sequences per step */
   readonly batch: number;
+  /** data-parallel ranks (1: no all-reduce; result files from before it was recorded read as 1) */
+  readonly ranks: number;
   /** peak learning rate */
   readonly lr: number;
   /** seed */
@@ -97,6 +111,8 @@ export interface RunSettings {
   readonly evalPoints: number;
   /** validation windows per evaluation */
   readonly valWindows: number;
+  /** parameters held fixed (empty for most runs; older result files read as empty) */
+  readonly frozen: readonly { readonly index: number; readonly value: number }[];
   /** the data: its source and the SHA-256 of its bytes (train then validation) */
   readonly data: { readonly bytes: number; readonly sha256: string };
 }
@@ -121,10 +137,12 @@ export function runSettings(
     config: spec.config,
     steps: spec.steps,
     batch: spec.batch,
+    ranks: spec.ranks ?? 1,
     lr: spec.lr,
     seed: spec.seed,
     evalPoints: spec.evalPoints,
     valWindows: spec.valWindows,
+    frozen: spec.frozen ?? [],
     data: { bytes: data.bytes, sha256: data.sha256 },
   };
 }
@@ -181,6 +199,13 @@ export async function executeRun(
   onStep?: (step: number, loss: number, tokensPerSec: number) => void,
 ): Promise<RunResult> {
   const t0 = performance.now();
+  const statsHistory: NonNullable<RunResult["statsHistory"]> = [];
+  // the losses up to a divergence, so a diverged run still shows its curve
+  const partial: RunResult["curve"] = [];
+  const record = (s: number, loss: number, tokensPerSec: number) => {
+    partial.push({ step: s, loss, valLoss: null });
+    onStep?.(s, loss, tokensPerSec);
+  };
   const base = {
     id: spec.id,
     recipe: spec.recipe.name,
@@ -195,12 +220,25 @@ export async function executeRun(
       config: spec.config,
       steps: spec.steps,
       batch: spec.batch,
-      ranks: 1,
+      ranks: spec.ranks ?? 1,
       lr: spec.lr,
       seed: spec.seed,
       evalPoints: spec.evalPoints,
       valWindows: spec.valWindows,
-    }, onStep);
+      frozen: spec.frozen,
+      onStats: (step, stats) => {
+        const layers: NonNullable<RunResult["statsHistory"]>[number]["layers"] = {};
+        for (const [name, st] of Object.entries(stats)) {
+          if (!st.a) continue;
+          layers[name] = {
+            crestMean: st.a.crestMean,
+            crestMax: st.a.crestMax,
+            occSparsity: st.occSparsity ?? null,
+          };
+        }
+        statsHistory.push({ step, layers });
+      },
+    }, record);
     const stats = Object.values(r.gemmStats);
     return {
       ...base,
@@ -213,8 +251,9 @@ export async function executeRun(
       dgeMeanFactor: mean(stats.flatMap((s) => s.dge ? [s.dge.meanFactor] : [])),
       skippedSteps: r.skippedSteps,
       fault: null,
-      gemmStats: r.gemmStats as Record<string, unknown>,
+      gemmStats: r.gemmStats,
       curve: r.records.map((s) => ({ step: s.step, loss: s.loss, valLoss: s.valLoss })),
+      statsHistory,
     };
   } catch (e) {
     if (!(e instanceof TrainingFault)) throw e;
@@ -229,7 +268,8 @@ export async function executeRun(
       dgeMeanFactor: null,
       skippedSteps: 0,
       fault: e.message,
-      curve: [],
+      curve: partial,
+      statsHistory,
     };
   }
 }
@@ -299,7 +339,10 @@ export function readResult(
     throw new UsageError(`${path} does not record the settings it was trained with; ${fix}`);
   }
   const want = runSettings(spec, data) as unknown as Record<string, unknown>;
-  const had = r.settings as unknown as Record<string, unknown>;
+  // Results written before ranks were recorded were all trained on one rank.
+  const had = { ...r.settings } as unknown as Record<string, unknown>;
+  had.ranks ??= 1;
+  had.frozen ??= [];
   for (const key of Object.keys(want)) {
     if (canonical(had[key]) !== canonical(want[key])) {
       const show = (v: unknown) =>

@@ -1,31 +1,21 @@
 import assert from "node:assert/strict";
 import { PRESETS } from "@fp4lab/train";
 import { markovSource } from "../data.ts";
-import { judge, spread } from "./stats.ts";
 import { exmyRecipe, fp4Variants } from "./variants.ts";
 import { fp4Estimate, fp4Plan, fp4Specs } from "./fp4.ts";
-import { isHeldOut, nonEmbeddingParams, scalingPlan, scalingSpecs } from "./scaling.ts";
-
-Deno.test("stats: spread skips diverged runs and counts them", () => {
-  const s = spread([1, NaN, 3]);
-  assert.deepEqual(s, { mean: 2, std: Math.SQRT2, n: 2, nonFinite: 1 });
-  assert.equal(spread([5]).std, 0);
-});
-
-Deno.test("stats: judge is paired, needs two standard errors, and counts divergence as worst", () => {
-  // Large seed-to-seed spread but a constant paired difference: clear.
-  assert.equal(judge([3.01, 2.51, 2.01], [3.0, 2.5, 2.0]).verdict, "agrees");
-  // Paired differences +0.01, −0.01, +0.02: mean 0.0067, se 0.0088: within noise.
-  assert.equal(judge([2.01, 1.99, 2.02], [2, 2, 2]).verdict, "agrees (within noise)");
-  assert.equal(judge([2, 2, 2], [2.1, 2.2, 2.15]).verdict, "disagrees");
-  assert.equal(judge([NaN, 2, 2], [2, 2, 2]).verdict, "agrees");
-  assert.equal(judge([2, 2], [NaN, 2]).verdict, "disagrees");
-  assert.equal(judge([2], [1]).verdict, "agrees (within noise)", "one seed is never clear");
-});
+import {
+  isHeldOut,
+  nonEmbeddingParams,
+  type ScalingPlan,
+  scalingPlan,
+  scalingSpecs,
+  signatureTest,
+} from "./scaling.ts";
+import type { RunResult } from "./sweep.ts";
 
 Deno.test("variants: the ablations quantize what their names say", () => {
   const v = Object.fromEntries(fp4Variants().map((x) => [x.recipe.name, x.recipe]));
-  assert.equal(Object.keys(v).length, 17, "names are unique");
+  assert.equal(Object.keys(v).length, 19, "names are unique");
   assert.equal(v["w4a8-direct"].linear.forward.w.format, "E2M1");
   assert.equal(v["w4a8-direct"].linear.forward.a.format, "E4M3");
   assert.deepEqual(v["w4a8-dge-k10"].linear.dge, { k: 10, cap: 3 });
@@ -56,25 +46,48 @@ Deno.test("plans: --budget-minutes scales the steps, and the grids meet the issu
   assert.ok(small.calibration && small.calibration.bf16 > 0, "measured when not given");
   // The scaling itself, on a fixed calibration (timings on a shared machine vary run to run).
   const calibration = { bf16: 0.01, fp4: 0.02 };
-  const one = await fp4Plan({ quick: false, budgetMinutes: 1, preset: "smoke", calibration }, data);
+  const one = await fp4Plan({ quick: false, budgetMinutes: 4, preset: "smoke", calibration }, data);
   const four = await fp4Plan(
-    { quick: false, budgetMinutes: 4, preset: "smoke", calibration },
+    { quick: false, budgetMinutes: 16, preset: "smoke", calibration },
     data,
   );
   assert.ok(four.steps > 2 * one.steps, `${one.steps} -> ${four.steps}`);
   // The plan's own estimate of the sweep fits the budget.
   const est = fp4Estimate(one);
   const total = fp4Specs(one).reduce((a, s) => a + est(s), 0);
-  assert.ok(total <= 60, `estimated ${total} s for a 1-minute budget`);
-  assert.equal(fp4Specs(one).length, 17 * 3);
+  assert.ok(total <= 240, `estimated ${total} s for a 4-minute budget`);
+  // the default plan: 19 recipes x the short lr grid x 3 seeds, fp4 rows on 4 ranks
+  assert.deepEqual(one.lrs, [1e-3, 2e-3, 4e-3]);
+  assert.equal(fp4Specs(one).length, 19 * 3 * 3);
+  assert.deepEqual(
+    [...new Set(fp4Specs(one).filter((s) => (s.ranks ?? 1) > 1).map((s) => s.recipe.name))],
+    ["fp4", "fp4-paper-exact", "fp4-direct"],
+  );
+  // a longer grid costs steps: the same budget over twice the rates trains about half as long
+  const wide = await fp4Plan(
+    {
+      quick: false,
+      budgetMinutes: 16,
+      preset: "smoke",
+      calibration,
+      lrs: [1, 2, 3, 4, 5, 6].map((x) => x * 1e-3),
+    },
+    data,
+  );
+  assert.ok(wide.steps < 0.6 * four.steps, `${four.steps} -> ${wide.steps}`);
 
   const plan = await scalingPlan({ quick: false, budgetMinutes: null }, data);
   const specs = scalingSpecs(plan);
-  assert.ok(new Set(plan.models.map(nonEmbeddingParams)).size >= 4);
-  assert.ok(new Set(plan.steps).size >= 4);
+  // designed for power: the largest-penalty formats, the largest blocks, long D, several seeds
+  assert.ok(new Set(plan.models.map(nonEmbeddingParams)).size >= 2);
+  assert.ok(new Set(plan.steps).size >= 5);
+  assert.equal(Math.max(...plan.steps) / Math.min(...plan.steps), 16);
   const formats = new Set(plan.quant.filter((q) => q.block !== null).map((q) => `E${q.e}M${q.m}`));
-  assert.ok(formats.size >= 6);
+  assert.deepEqual([...formats].sort(), ["E1M1", "E1M2", "E2M1"]);
+  assert.ok(plan.quant.some((q) => q.channel && q.e === 1 && q.m === 1), "E1M1 one scale per row");
   assert.ok(new Set(plan.quant.map((q) => q.block).filter((b) => b !== null)).size >= 3);
+  assert.deepEqual(plan.seeds, [1, 2, 3]);
+  assert.equal(specs.length, 2 * 5 * 7 * 3);
   assert.equal(new Set(specs.map((s) => s.id)).size, specs.length, "ids are unique");
   assert.equal(nonEmbeddingParams(PRESETS.tiny), 4 * (4 * 128 * 128 + 3 * 128 * 384));
   assert.equal(specs.filter((_s, i) => isHeldOut(i)).length, Math.round(specs.length / 5));
@@ -84,8 +97,50 @@ Deno.test("plans: --recipes keeps a subset in report order", async () => {
   const data = markovSource(40_000, { seed: 3 });
   const plan = await fp4Plan({ quick: true, budgetMinutes: null, recipes: ["fp4", "bf16"] }, data);
   assert.deepEqual(fp4Specs(plan).map((s) => s.id), ["bf16-s1", "fp4-s1", "bf16-s2", "fp4-s2"]);
+  const grid = await fp4Plan(
+    { quick: true, budgetMinutes: null, recipes: ["fp4"], seeds: 1, lrs: [4.5e-3, 1e-3] },
+    data,
+  );
+  assert.deepEqual(fp4Specs(grid).map((s) => s.id), ["fp4-lr1e-3-s1", "fp4-lr4.5e-3-s1"]);
+  await assert.rejects(
+    () => fp4Plan({ quick: true, budgetMinutes: null, ranks: 3 }, data),
+    /--ranks 3 must be a positive integer dividing the batch 4/,
+  );
   await assert.rejects(
     () => fp4Plan({ quick: true, budgetMinutes: null, recipes: ["x"] }, data),
     /"x"/,
   );
+});
+
+Deno.test("scaling: the signature test recovers a D^0.5 penalty and says when it cannot", async () => {
+  const data = markovSource(40_000, { seed: 3 });
+  const plan: ScalingPlan = await scalingPlan({ quick: true, budgetMinutes: null, steps: 4 }, data);
+  const wide = { ...plan, steps: [4, 8, 16, 32] };
+  // synthetic losses: bf16 = 3 − 0.1·log2(steps) (+ seed offset), E1M1-Bch adds c·D^0.5 per model
+  const results = scalingSpecs(wide).map((s, i) => {
+    const c = s.config.hiddenSize === 16 ? 2e-4 : 1e-4;
+    const tokens = s.steps * s.batch * s.config.contextLength;
+    const penalty = s.meta.label === "E1M1-Bch" ? c * Math.sqrt(tokens) : 0;
+    return {
+      id: s.id,
+      recipe: s.recipe.name,
+      meta: s.meta,
+      model: s.config.name,
+      seed: s.seed,
+      steps: s.steps,
+      tokens,
+      valLoss: 3 - 0.1 * Math.log2(s.steps) + 0.01 * s.seed + penalty + 1e-9 * (i % 3),
+      fault: null,
+    } as unknown as RunResult;
+  });
+  const sig = signatureTest(wide, results)!;
+  assert.equal(sig.label, "E1M1-Bch", "the fewest bits at the largest block");
+  assert.equal(sig.points.length, 2 * 4);
+  assert.ok(Math.abs(sig.exponent! - 0.5) < 1e-4, String(sig.exponent));
+  assert.ok(sig.ci![0] < 0.5 && sig.ci![1] > 0.5 && sig.ci![1] - sig.ci![0] < 1e-3);
+  // no penalty at all: nothing positive to take the logarithm of, no exponent
+  const flat = results.map((r) => ({ ...r, valLoss: 3 - 0.1 * Math.log2(r.steps) }));
+  const none = signatureTest(wide, flat)!;
+  assert.equal(none.exponent, null);
+  assert.equal(none.dropped, 8);
 });

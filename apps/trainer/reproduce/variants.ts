@@ -51,21 +51,24 @@ export interface Fp4Variant {
 /**
  * The FP4 paper's ablations (spec/fp4-training.md 7.4) at the trainer's scale, in report order.
  *
- * @returns the variants: bf16, fp8, fp4, fp4-direct; W4A8 direct and DGE k = 3, 5, 10; W8A4
+ * @returns the variants: bf16 (the paper's FP8/FP16 moments), bf16-f32 (f32 moments), fp8, fp4,
+ *   fp4-paper-exact (ties round up), fp4-direct; W4A8 direct and DGE k = 3, 5, 10; W8A4
  *   direct and OCC α = 0.999, 0.99, 0.97; W/A per-tensor vs per-channel/per-token (direct cast);
  *   mxfp4 and nvfp4
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { fp4Variants } from "./variants.ts";
- * assert.equal(fp4Variants().length, 17);
+ * assert.equal(fp4Variants().length, 19);
  * ```
  */
 export function fp4Variants(): Fp4Variant[] {
   const v: Fp4Variant[] = [
     { recipe: RECIPES.bf16, panel: "precision" },
+    { recipe: RECIPES["bf16-f32"], panel: "precision" },
     { recipe: RECIPES.fp8, panel: "precision" },
     { recipe: RECIPES.fp4, panel: "precision" },
+    { recipe: RECIPES["fp4-paper-exact"], panel: "precision" },
     { recipe: RECIPES["fp4-direct"], panel: "precision" },
   ];
   // W4A8: weights E2M1 per output channel, activations FP8 E4M3 per tensor.
