@@ -134,6 +134,8 @@ Deno.test("e2e: the terminal summary is an aligned table with units; report.md k
     const names = [
       "final train loss",
       "val loss",
+      "± s.e.",
+      "val bits",
       "gap to bf16",
       "throughput",
       "weights+optimizer",
@@ -142,9 +144,9 @@ Deno.test("e2e: the terminal summary is an aligned table with units; report.md k
     for (const n of names) assert.ok(lines[0].includes(n), n);
     assert.match(
       lines[1],
-      /^ +\(nats per byte\) +\(nats per byte\) +\(nats per byte\) +\(tokens\/s\) +\(MB\)$/,
+      /^ +\(nats per byte\) +\(nats per byte\) +\(nats per byte\) +\(per byte\) +\(nats per byte\) +\(tokens\/s\) +\(MB\)$/,
     );
-    assert.match(lines[2], /^-+( +-+){5}$/);
+    assert.match(lines[2], /^-+( +-+){7}$/);
     const report = JSON.parse(await Deno.readTextFile(join(run, "report.json")));
     for (const [i, rec] of report.recipes.entries()) {
       const row = lines[3 + i];
@@ -157,9 +159,10 @@ Deno.test("e2e: the terminal summary is an aligned table with units; report.md k
         rec.finalTrainLoss.toFixed(4),
         rec.valLoss.toFixed(4),
       ]);
-      assert.equal(cells[3], (rec.gapToBf16 >= 0 ? "+" : "") + rec.gapToBf16.toFixed(4));
-      assert.equal(cells[4], String(Math.round(rec.tokensPerSec)));
-      assert.equal(cells[5], (rec.memoryBytes / 1e6).toFixed(2));
+      assert.equal(cells[3], rec.valStandardError.toFixed(4));
+      assert.equal(cells[5], (rec.gapToBf16 >= 0 ? "+" : "") + rec.gapToBf16.toFixed(4));
+      assert.equal(cells[6], String(Math.round(rec.tokensPerSec)));
+      assert.equal(cells[7], (rec.memoryBytes / 1e6).toFixed(2));
     }
     assert.match(r.stdout, /wrote .*run\/ \(report\.md/);
     const md = await Deno.readTextFile(join(run, "report.md"));

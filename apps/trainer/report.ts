@@ -157,17 +157,16 @@ const NATS = "(nats per byte)";
 const TERMINAL_COLUMNS: Column[] = [
   { name: "recipe", unit: "", right: false, cell: (r) => r.recipe },
   { name: "final train loss", unit: NATS, right: true, cell: (r) => r.finalTrainLoss.toFixed(4) },
+  { name: "val loss", unit: NATS, right: true, cell: (r) => r.valLoss.toFixed(4) },
   {
-    name: "val loss",
+    name: "± s.e.",
     unit: NATS,
     right: true,
-    cell: (r) =>
-      r.valLoss.toFixed(4) +
-      (r.valStandardError === undefined ? "" : ` ± ${r.valStandardError.toFixed(4)}`),
+    cell: (r) => r.valStandardError === undefined ? "—" : r.valStandardError.toFixed(4),
   },
   {
-    name: "val",
-    unit: "(bits/byte)",
+    name: "val bits",
+    unit: "(per byte)",
     right: true,
     cell: (r) => r.valBitsPerByte === undefined ? "—" : r.valBitsPerByte.toFixed(4),
   },
@@ -212,9 +211,9 @@ const TERMINAL_COLUMNS: Column[] = [
  *     memoryBytes: 6_431_000, valBitsPerByte: 3.0730, valStandardError: 0.0032 },
  * ]);
  * const lines = text.split("\n");
- * assert.match(lines[1], /\(nats per byte\).*\(bits\/byte\).*\(tokens\/s\).*\(MB\)/);
+ * assert.match(lines[1], /\(nats per byte\).*\(per byte\).*\(tokens\/s\).*\(MB\)/);
  * assert.deepEqual(lines[4].split(/ +/), [
- *   "fp4", "2.0500", "2.1300", "±", "0.0032", "3.0730", "+0.0300", "987", "6.43",
+ *   "fp4", "2.0500", "2.1300", "0.0032", "3.0730", "+0.0300", "987", "6.43",
  * ]);
  * assert.equal(lines[4].length, lines[0].length); // numbers end under their headers
  * ```
