@@ -109,7 +109,9 @@ export async function writeFigure(svgPath: string, spec: Record<string, unknown>
     1,
   );
   writeFileAtomic(specPath(svgPath), json + "\n");
+}
 
+/**
  * Trailing moving average (the first values average what there is so far), for loss curves.
  *
  * @param values the series
