@@ -304,7 +304,7 @@ const RESIDENT: readonly [string, string, string, string, KernelEntry["agreement
  * // ["matmul-f32", "fp4-matmul", "quantize-pack", "dequantize", "fake-quantize", "fill", …]
  * ```
  */
-export const KERNELS: readonly KernelEntry[] = [
+export const KERNELS: readonly KernelEntry[] = mergeByName([
   {
     name: "matmul-f32",
     description: "f32 GEMM, layouts nn / nt / tn, optional accumulation",
@@ -585,4 +585,26 @@ export const KERNELS: readonly KernelEntry[] = [
     reference,
     agreement,
   })),
-];
+]);
+
+// One entry per operation: a WGSL kernel and a resident CPU twin of the same op (say `fill`) are
+// one entry with both sources, as the manifest promises.
+function mergeByName(entries: readonly KernelEntry[]): readonly KernelEntry[] {
+  const byName = new Map<string, KernelEntry>();
+  for (const e of entries) {
+    const prev = byName.get(e.name);
+    if (!prev) {
+      byName.set(e.name, e);
+      continue;
+    }
+    byName.set(e.name, {
+      ...prev,
+      description: prev.description === e.description
+        ? prev.description
+        : `${prev.description}; ${e.description}`,
+      wgsl: prev.wgsl ?? e.wgsl,
+      cpu: prev.cpu ?? e.cpu,
+    });
+  }
+  return [...byName.values()];
+}

@@ -81,6 +81,8 @@ ${body}
  * - `pow2(e)`: 2^e as an f32 for e in [-149, 127] (subnormals included).
  * - `div_rn(a, b)`: a / b correctly rounded to nearest even (IEEE), subnormals and specials
  *   included: bit-identical to `Math.fround(a / b)` for f32 a and b.
+ * - `round_rn(x, mbits, emin, maxv, ties_up)`: as `round_rne`, with exact ties toward +∞ when
+ *   `ties_up` (the FP4 paper's `nearest-up` look-up table);
  * - `round_rne(x, mbits, emin, maxv)`: x rounded to nearest even onto an ExMy grid with
  *   saturation at ±maxv (±Inf saturates, NaN stays NaN, −0 stays −0): `@fp4lab/fp4-format`'s
  *   `quantize` bit for bit.
@@ -161,6 +163,9 @@ fn div_rn(a: f32, b: f32) -> f32 {
   return bitcast<f32>(sign | assemble_f32(q, sa.y - sb.y - 26, r != 0u));
 }
 fn round_rne(x: f32, mbits: u32, emin: i32, maxv: f32) -> f32 {
+  return round_rn(x, mbits, emin, maxv, false);
+}
+fn round_rn(x: f32, mbits: u32, emin: i32, maxv: f32, ties_up: bool) -> f32 {
   let bits = bitcast<u32>(x);
   let sign = bits & 0x80000000u;
   let mag = bits & 0x7fffffffu;
@@ -173,7 +178,9 @@ fn round_rne(x: f32, mbits: u32, emin: i32, maxv: f32) -> f32 {
   if (e >= emin) {
     // on the format's normal grid (f32 subnormals too when the format shares f32's range)
     let sh = 23u - mbits;
-    r = (mag + ((1u << (sh - 1u)) - 1u) + ((mag >> sh) & 1u)) & ~((1u << sh) - 1u);
+    // ties: to the even code, or toward +inf (up in magnitude for x > 0, down for x < 0)
+    let tie = select((mag >> sh) & 1u, select(1u, 0u, sign != 0u), ties_up);
+    r = (mag + ((1u << (sh - 1u)) - 1u) + tie) & ~((1u << sh) - 1u);
   } else {
     // below the format's normal range: integer multiples of 2^(emin - mbits)
     let s = u32(23 + emin - i32(mbits) - e);
@@ -183,7 +190,8 @@ fn round_rne(x: f32, mbits: u32, emin: i32, maxv: f32) -> f32 {
       let n = sig >> s;
       let rem = sig & ((1u << s) - 1u);
       let half = 1u << (s - 1u);
-      units = n + select(0u, 1u, rem > half || (rem == half && (n & 1u) == 1u));
+      let tie_up = select((n & 1u) == 1u, sign == 0u, ties_up);
+      units = n + select(0u, 1u, rem > half || (rem == half && tie_up));
     }
     r = bitcast<u32>(f32(units) * pow2(emin - i32(mbits)));
   }

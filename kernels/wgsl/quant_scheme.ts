@@ -110,7 +110,7 @@ export const QUANT_SCALES_WGSL: WgslKernel = wgslKernel(
  * Rounding and writing: one invocation per (row, 8 columns). Params: rows, cols, br, bc, gc,
  * words (u32 code words per row), mode (0 unscaled, 1 divide by the scale, 2 multiply by the
  * exact reciprocal (E8M0), 3 multiply by enc_b and clamp (NVFP4)), mbits, emin, maxv (the
- * element grid), sr (1: stochastic), key (`seedKey(seed)`), xo (source), oo (dequantized output),
+ * element grid), sr (1: stochastic, 2: nearest with ties toward +∞), key (`seedKey(seed)`), xo (source), oo (dequantized output),
  * go (grid units), so (scales), eo (encoders), ts (tensor-scale slot), co (codes), flags (1 out,
  * 2 grid, 4 codes).
  */
@@ -151,10 +151,10 @@ export const QUANT_APPLY_WGSL: WgslKernel = wgslKernel(
     }
     var rounded = 0.0;
     if (!nan_group) {
-      if (p.sr != 0u) {
+      if (p.sr == 1u) {
         rounded = round_sr(v, p.mbits, p.emin, p.maxv, uniform_at(p.key, i));
       } else {
-        rounded = round_rne(v, p.mbits, p.emin, p.maxv);
+        rounded = round_rn(v, p.mbits, p.emin, p.maxv, p.sr == 2u);
       }
     }
     if ((p.flags & 1u) != 0u) {

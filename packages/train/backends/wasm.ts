@@ -52,6 +52,7 @@ import type {
   Tensor,
 } from "../backend.ts";
 import type { OperandSpec } from "../recipe.ts";
+import { quantizeOperand, quantizeOperandTensor } from "../operand.ts";
 
 /** Options of {@link createWasmBackend}. */
 export interface WasmBackendOptions {
@@ -202,6 +203,15 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     stochastic: boolean;
   }
 
+  // What the resident quantizer kernels implement; any other spec (the paper's nearest-up ties,
+  // the other E8M0 rules, pow2-floor, taller 2-D blocks) runs the TypeScript quantizer on views
+  // of the shared memory: slower, the same bits.
+  function kernelSupports(spec: OperandSpec): boolean {
+    const rule = spec.scaleRule ?? "absmax";
+    return spec.rounding !== "nearest-up" && spec.blockRows === undefined &&
+      (rule === "absmax" || rule === "e8m0-floor" || rule === "nvfp4");
+  }
+
   function planOf(spec: OperandSpec, rows: number, cols: number): Plan {
     const format = parseFormat(spec.format);
     const granularity = spec.granularity ?? "none";
@@ -324,6 +334,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       if (grid) elementwise("copyTask", [addr(grid), s, n], n);
       return;
     }
+    if (!kernelSupports(spec)) {
+      quantizeOperand(f32(src), rows, cols, spec, f32(out), seed, grid ? f32(grid) : undefined);
+      return;
+    }
     const plan = planOf(spec, rows, cols);
     if (plan.rule === 0) {
       if (grid) elementwise("copyTask", [addr(grid), s, n], n);
@@ -356,6 +370,47 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     runQuant(s, rows, cols, plan, seed, o, 0, 0, 0);
   }
 
+  // The TypeScript quantizer's codes and scales, copied into the layout the FP4 GEMM kernel reads.
+  function hostQuantizeCodes(
+    src: Tensor,
+    rows: number,
+    cols: number,
+    spec: OperandSpec,
+    seed: number,
+    dequantized: Tensor,
+    grid?: Tensor,
+  ): QuantizedOperand {
+    const q = quantizeOperandTensor(
+      f32(src),
+      rows,
+      cols,
+      spec,
+      f32(dequantized),
+      seed,
+      grid ? f32(grid) : undefined,
+    );
+    const rowBytes = Math.ceil(cols / 2);
+    const groupRows = Math.ceil(rows / q.blockRows);
+    const groupCols = Math.ceil(cols / q.blockCols);
+    const codeBytes = Math.ceil((rows * rowBytes) / 64) * 64;
+    const scaleRows = Math.ceil(Math.max(groupRows, rows) / 8) * 8;
+    const block = heapAlloc(codeBytes + scaleRows * groupCols * 4);
+    new Uint8Array(memoryBuffer(), block, rows * rowBytes).set(q.data.subarray(0, rows * rowBytes));
+    new Float32Array(memoryBuffer(), block + codeBytes, q.scales.length).set(q.scales);
+    const out: WasmQuantized = {
+      rows,
+      cols,
+      codes: block,
+      scales: block + codeBytes,
+      blockRows: q.blockRows,
+      blockCols: q.blockCols,
+      tensorScale: q.tensorScale,
+      block,
+    };
+    quantized.add(out);
+    return out;
+  }
+
   function quantizeCodes(
     src: Tensor,
     rows: number,
@@ -368,6 +423,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     const plan = planOf(spec, rows, cols);
     if (plan.format.name !== "E2M1" || plan.rule === 0) {
       throw new RangeError(`quantizeCodes needs a scaled E2M1 spec, got ${JSON.stringify(spec)}`);
+    }
+    if (!kernelSupports(spec)) {
+      return hostQuantizeCodes(src, rows, cols, spec, seed, dequantized, grid);
     }
     const rowBytes = Math.ceil(cols / 2);
     const groupRows = Math.ceil(rows / plan.blockRows);

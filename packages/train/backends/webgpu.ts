@@ -271,7 +271,7 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
     }
     const format = parseFormat(spec.format);
     const rounding = spec.rounding ?? "nearest-even";
-    if (rounding !== "nearest-even" && rounding !== "stochastic") {
+    if (rounding !== "nearest-even" && rounding !== "stochastic" && rounding !== "nearest-up") {
       throw new RangeError(`webgpu: rounding ${rounding} is not supported`);
     }
     const words = Math.ceil(cols / 8);
@@ -282,7 +282,8 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
       mbits: format.mantissaBits,
       emin: 1 - format.bias,
       maxv: format.maxNormal,
-      sr: rounding === "stochastic" ? 1 : 0,
+      // 0: nearest even, 1: stochastic, 2: nearest, ties toward +∞ (the paper's nearest-up)
+      sr: rounding === "stochastic" ? 1 : rounding === "nearest-up" ? 2 : 0,
       key: seedKey(seed),
       xo: src.offset,
       oo: out?.offset ?? 0,

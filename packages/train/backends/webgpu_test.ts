@@ -747,7 +747,10 @@ Deno.test(
   gpuOpts,
   async (t) => {
     // The reference computes transcendentals and some sums in f64; the GPU in f32.
-    await checkConformance(t, () => createWebGpuBackend(), { sum: 1e-5, elementwise: 1e-5 });
+    // The E8M0 rules other than floor are not in the WGSL quantizer: refused by name.
+    await checkConformance(t, () => createWebGpuBackend(), { sum: 1e-5, elementwise: 1e-5 }, [
+      "rceil",
+    ]);
   },
 );
 
