@@ -94,6 +94,11 @@ export const COMMON_WGSL = /* wgsl */ `
 fn flat(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
   return (wid.y * nwg.x + wid.x) * 256u + lid.x;
 }
+// A float from its bits at run time: WGSL refuses NaN and ±Inf in constant expressions (Tint, in
+// Chromium, rejects f32_from_bits(0x7fc00000u) outright), so non-finite constants go through here.
+fn f32_from_bits(b: u32) -> f32 {
+  return bitcast<f32>(b);
+}
 fn pow2(e: i32) -> f32 {
   if (e >= -126) { return bitcast<f32>(u32(e + 127) << 23u); }
   return bitcast<f32>(1u << u32(e + 149));
@@ -137,14 +142,14 @@ fn div_rn(a: f32, b: f32) -> f32 {
   let sign = (ab ^ bb) & 0x80000000u;
   let am = ab & 0x7fffffffu;
   let bm = bb & 0x7fffffffu;
-  if (am > 0x7f800000u || bm > 0x7f800000u) { return bitcast<f32>(0x7fc00000u); }
+  if (am > 0x7f800000u || bm > 0x7f800000u) { return f32_from_bits(0x7fc00000u); }
   if (am == 0x7f800000u) {
-    if (bm == 0x7f800000u) { return bitcast<f32>(0x7fc00000u); }
+    if (bm == 0x7f800000u) { return f32_from_bits(0x7fc00000u); }
     return bitcast<f32>(sign | 0x7f800000u);
   }
   if (bm == 0x7f800000u) { return bitcast<f32>(sign); }
   if (bm == 0u) {
-    if (am == 0u) { return bitcast<f32>(0x7fc00000u); }
+    if (am == 0u) { return f32_from_bits(0x7fc00000u); }
     return bitcast<f32>(sign | 0x7f800000u);
   }
   if (am == 0u) { return bitcast<f32>(sign); }

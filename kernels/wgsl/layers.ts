@@ -161,7 +161,7 @@ export const ATTENTION_FORWARD_WGSL: WgslKernel = wgslKernel(
   let prow = p.po + (bh * p.T + t) * p.T;
   for (var d = li; d < p.hd; d += 256u) { qs[d] = qkv[qrow + d]; }
   workgroupBarrier();
-  var mx = bitcast<f32>(0xff800000u);
+  var mx = f32_from_bits(0xff800000u);
   for (var t2 = li; t2 <= t; t2 += 256u) {
     let krow = p.qo + (b * p.T + t2) * C3 + p.D + h * p.hd;
     var s = 0.0;
@@ -315,7 +315,7 @@ export const CROSS_ENTROPY_WGSL: WgslKernel = wgslKernel(
   /* wgsl */ `
   let m = wid.y * nwg.x + wid.x;
   let row = p.lo + m * p.V;
-  var mx = bitcast<f32>(0xff800000u);
+  var mx = f32_from_bits(0xff800000u);
   if (m < p.M) { for (var v = li; v < p.V; v += 256u) { let x = z[row + v]; if (x > mx) { mx = x; } } }
   let rmax = wg_max(mx, li);
   var sum = 0.0;

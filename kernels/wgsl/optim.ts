@@ -41,7 +41,7 @@ export const DGE_WGSL: WgslKernel = wgslKernel(
       let mid = (pts[lo] + pts[lo + 1u]) * 0.5;
       let inv_half = 2.0 / (pts[lo + 1u] - pts[lo]);
       let u = abs(x - mid) * inv_half;
-      if (u > 0.0) { factor = p.inv_k * pow(u, p.expo); } else { factor = bitcast<f32>(0x7f800000u); }
+      if (u > 0.0) { factor = p.inv_k * pow(u, p.expo); } else { factor = f32_from_bits(0x7f800000u); }
       if (factor > p.cap) { factor = p.cap; capped = 1u; }
     }
     acc[p.ao + i] = acc[p.ao + i] + raw[p.ro + i] * factor;
@@ -279,7 +279,7 @@ export const AR_HOP_WGSL: WgslKernel = wgslKernel(
   let i = flat(wid, nwg, lid);
   if (i >= p.n) { return; }
   if (p.nan != 0u) {
-    if (mt[p.mo + 1u] != 0u) { dst[p.dso + i] = bitcast<f32>(0x7fc00000u); }
+    if (mt[p.mo + 1u] != 0u) { dst[p.dso + i] = f32_from_bits(0x7fc00000u); }
     return;
   }
   let scale = bitcast<f32>(mt[p.mo + 2u]);

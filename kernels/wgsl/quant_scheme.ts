@@ -84,7 +84,7 @@ export const QUANT_SCALES_WGSL: WgslKernel = wgslKernel(
     enc = scale;
   } else if (p.rule == 1u) {
     if (abits >= 0x7f800000u) {
-      scale = bitcast<f32>(0x7fc00000u); // a block holding ±Inf reads back as NaN (OCP MX)
+      scale = f32_from_bits(0x7fc00000u); // a block holding ±Inf reads back as NaN (OCP MX)
     } else if (abits == 0u) {
       scale = pow2(-127);
     } else {
