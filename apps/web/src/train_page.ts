@@ -305,7 +305,7 @@ if (!crossOriginIsolated) {
     }
   }
   $("webgpu").textContent =
-    `${webgpu}. The engine's WebGPU backend has not landed yet: training runs on the CPU kernels.`;
+    `${webgpu}. This page trains on the CPU kernels; the engine's WebGPU backend (deno task train --device webgpu) is not wired into the page yet.`;
 })();
 
 setState("idle");
