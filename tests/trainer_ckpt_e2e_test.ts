@@ -7,33 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-
-const ROOT = join(import.meta.dirname!, "..");
-const dec = new TextDecoder();
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function task(name: string, args: string[]): Promise<Run> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", name, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
-}
-
-/** stderr lines that are the CLI's (Deno may print lock or download notes in parallel runs). */
-function cliLines(stderr: string): string[] {
-  const note = new RegExp(
-    `^(${String.fromCharCode(27)}\\[[0-9;]*m)*(Blocking|Download|Initialize|Warning)\\b`,
-  );
-  return stderr.trim().split("\n").filter((l) => l.length > 0 && !note.test(l));
-}
+import { cliLines, ROOT, task } from "./_util/task.ts";
 
 function exists(path: string): boolean {
   try {

@@ -5,20 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { task } from "./_util/task.ts";
 import { readSafetensors } from "@fp4lab/quant-granularity";
 
-const ROOT = join(import.meta.dirname!, "..");
-
-async function train(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "train", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
-}
+const train = (args: string[]) => task("train", args);
 
 Deno.test("e2e: deno task train --preset smoke writes a consistent run folder", async () => {
   const out = await Deno.makeTempDir({ prefix: "trainer_e2e_" });
