@@ -53,6 +53,8 @@ interface LinearBuffers {
   w: Tensor | null; // the forward's W reference
   wGrid: Tensor | null; // W in grid units, for DGE
   clamped: Tensor | null; // OCC scratch
+  res: Tensor | null; // OCC with an E4M3 residual: ΔA dense, then scratch
+  resq: Tensor | null; // ΔA rounded to E4M3
   dyq: Tensor | null; // dY as rounded for the input-gradient GEMM
   wT: Tensor | null; // scratch: transposes for requantizing along the other axis
   wTq: Tensor | null;
@@ -130,6 +132,8 @@ export function createLinear(
       w: null,
       wGrid: alloc(recipe.dge !== null, N * K),
       clamped: alloc(recipe.occ !== null, M * K),
+      res: alloc(recipe.occ?.residual === "E4M3", M * K),
+      resq: alloc(recipe.occ?.residual === "E4M3", M * K),
       dyq: alloc(need(ig.dy), M * N),
       wT: alloc(reqW, N * K),
       wTq: alloc(reqW && need(ig.w), N * K),
@@ -142,6 +146,8 @@ export function createLinear(
     },
   };
 }
+
+const E4M3_TENSOR: OperandSpec = { format: "E4M3", granularity: "tensor" };
 
 // The exact FP4 GEMM applies when both forward operands are scaled E2M1.
 function exactFp4(a: OperandSpec, w: OperandSpec): boolean {
@@ -211,7 +217,17 @@ export function linearForward(
     if (buf.wq) be.quantize(buf.wq, w, N, K, fw, seed("w"), buf.wGrid ?? undefined);
     collectOperandStats(lin, collect);
   }
-  if (residual) {
+  if (residual && buf.res && buf.resq) {
+    // FP8 compensation: ΔA densified and rounded to E4M3 (per-tensor scale); the product and
+    // the saved Â both take the rounded ΔA.
+    be.fill(buf.res, 0);
+    be.residualAdd(buf.res, residual);
+    be.freeResidual(residual);
+    be.quantize(buf.resq, buf.res, M, K, E4M3_TENSOR, seed("a"));
+    if (fp4) be.matmul(out, buf.resq, buf.wq!, M, N, K, "nt", true);
+    be.add(buf.res, buf.aq!, buf.resq);
+    be.copy(buf.aq!, buf.res);
+  } else if (residual) {
     if (fp4) be.residualMatmul(out, residual, buf.wq!, N);
     be.residualAdd(buf.aq!, residual);
     be.freeResidual(residual);

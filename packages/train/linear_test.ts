@@ -131,6 +131,65 @@ Deno.test("linear fp4: OCC adds the clamped residual back, DGE scales the weight
   assert.notDeepEqual(Array.from(dw), Array.from(dwDirect));
 });
 
+Deno.test("linear fp4 with an E4M3 OCC residual: ΔA rounded to E4M3 per tensor, in the product and in the saved Â", async () => {
+  const recipe = {
+    ...RECIPES.fp4.linear,
+    occ: { alpha: 0.99, scope: "row" as const, residual: "E4M3" as const },
+  };
+  const lin = createLinear(be, "t", recipe, M, K, N);
+  const outT = zeros(M * N), out = get(outT);
+  linearForward(lin, outT, aT, wT, 1, false);
+  const clamped = new Float32Array(M * K);
+  for (let r = 0; r < M; r++) {
+    const row = Array.from(a.subarray(r * K, r * K + K)).sort((x, y) => x - y);
+    const lo = row[Math.floor(0.01 * K)], hi = row[Math.floor(0.99 * K)];
+    for (let c = 0; c < K; c++) clamped[r * K + c] = Math.min(hi, Math.max(lo, a[r * K + c]));
+  }
+  // ΔA by hand, rounded to E4M3 with the per-tensor absmax scale s = absmax / 448.
+  const delta = Float32Array.from(a, (v, i) => v - clamped[i]);
+  let amax = 0;
+  for (const v of delta) amax = Math.max(amax, Math.abs(v));
+  const s = Math.fround(amax / E4M3.maxNormal);
+  const dq = Float32Array.from(delta, (v) => v / s);
+  quantize(dq, E4M3, { out: dq });
+  for (let i = 0; i < dq.length; i++) dq[i] *= s;
+  assert.ok(dq.some((v, i) => v !== delta[i]), "this ΔA is not exact in E4M3 (the test can fail)");
+  const aq = rowQuant(clamped, M, K);
+  const wq = rowQuant(w, N, K);
+  const full = Float32Array.from(aq, (v, i) => v + dq[i]);
+  close(out, mm(full, wq, M, N, K, true), 1e-6, "Y with the E4M3 residual");
+  // The f32-residual layer gives a different product: the option is not a no-op.
+  const f32 = createLinear(be, "t", RECIPES.fp4.linear, M, K, N);
+  const outF = zeros(M * N);
+  linearForward(f32, outF, aT, wT, 1, false);
+  assert.notDeepEqual(Array.from(get(outF)), Array.from(out));
+  // The backward sees Q(A_c) + Q8(ΔA): dW against it.
+  const dwT = zeros(N * K);
+  linearBackward(lin, dyT0, null, dwT, 1, false);
+  const dwF = zeros(N * K);
+  linearBackward(f32, dyT0, null, dwF, 1, false);
+  assert.notDeepEqual(Array.from(get(dwT)), Array.from(get(dwF)));
+});
+
+Deno.test("linear fp4 with an E4M3 OCC residual: the cpu backend agrees with the reference", async () => {
+  const { createCpuBackend } = await import("./backends/wasm.ts");
+  const recipe = {
+    ...RECIPES.fp4.linear,
+    occ: { alpha: 0.97, scope: "row" as const, residual: "E4M3" as const },
+  };
+  const outs: Float32Array[] = [];
+  for (const b of [createReferenceBackend(), createCpuBackend({ threads: 1 })]) {
+    const lin = createLinear(b, "t", recipe, M, K, N);
+    const x = b.alloc(M * K), y = b.alloc(N * K), o = b.alloc(M * N);
+    b.write(x, a);
+    b.write(y, w);
+    linearForward(lin, o, x, y, 3, false);
+    outs.push((await b.read(o)) as Float32Array);
+    b.dispose();
+  }
+  close(outs[1], outs[0], 1e-5, "cpu vs reference");
+});
+
 Deno.test("operands: the nvfp4 recipe follows the reference operation order; MX uses E8M0 floor", () => {
   const x = new Float32Array(32);
   for (let i = 0; i < 32; i++) x[i] = (i - 13) * 0.37;

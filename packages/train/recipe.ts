@@ -41,8 +41,19 @@ export interface LinearRecipe {
   };
   /** differentiable gradient estimator on the weight gradient (SPEC.md 9), or null (STE) */
   readonly dge: { readonly k: number; readonly cap: number } | null;
-  /** outlier clamping and compensation on the forward activation (SPEC.md 10), or null */
-  readonly occ: { readonly alpha: number; readonly scope: "row" | "tensor" } | null;
+  /**
+   * outlier clamping and compensation on the forward activation (SPEC.md 10), or null.
+   * `residual` is the precision of the compensation product ΔA·Ŵᵀ: `"f32"` (the default: the
+   * sparse residual as computed) or `"E4M3"` (the paper's FP8 compensation GEMM, App. B: ΔA
+   * rounded to E4M3 with a per-tensor scale, and that rounded ΔA is also what the backward
+   * sees). The E4M3 product runs as a dense GEMM over the mostly-zero ΔA: one extra forward
+   * GEMM of cost, an option for fidelity, not for speed.
+   */
+  readonly occ: {
+    readonly alpha: number;
+    readonly scope: "row" | "tensor";
+    readonly residual?: "f32" | "E4M3";
+  } | null;
 }
 
 /** A named training recipe. */
@@ -331,9 +342,10 @@ function linearRecipe(v: unknown, path: string): LinearRecipe {
   }
   if (o.occ === undefined) fail(`${path}.occ`, "missing (null turns OCC off)");
   if (o.occ !== null) {
-    const c = object(o.occ, `${path}.occ`, ["alpha", "scope"]);
+    const c = object(o.occ, `${path}.occ`, ["alpha", "scope", "residual"]);
     num(c.alpha, `${path}.occ.alpha`, (x) => x > 0.5 && x < 1, "a number in (0.5, 1)");
     oneOf(c.scope, `${path}.occ.scope`, ["row", "tensor"]);
+    oneOf(c.residual, `${path}.occ.residual`, ["f32", "E4M3"], true);
   }
   return o as unknown as LinearRecipe;
 }

@@ -80,6 +80,11 @@ const BAD: [string, (r: Loose) => void, RegExp][] = [
     /^linear\.occ\.scope: expected one of "row", "tensor"/,
   ],
   [
+    "occ residual",
+    (r) => r.linear.occ.residual = "E5M2",
+    /^linear\.occ\.residual: expected one of "f32", "E4M3"/,
+  ],
+  [
     "attention",
     (r) => r.attention = "E4M3",
     /^attention: expected one of "fp32", "BF16", got "E4M3"$/,
