@@ -131,7 +131,7 @@ Deno.test("linear fp4: OCC adds the clamped residual back, DGE scales the weight
   assert.notDeepEqual(Array.from(dw), Array.from(dwDirect));
 });
 
-Deno.test("linear fp4 with an E4M3 OCC residual: ΔA rounded to E4M3 per tensor, in the product and in the saved Â", async () => {
+Deno.test("linear fp4 with an E4M3 OCC residual: ΔA rounded to E4M3 per tensor, in the product and in the saved Â", () => {
   const recipe = {
     ...RECIPES.fp4.linear,
     occ: { alpha: 0.99, scope: "row" as const, residual: "E4M3" as const },
