@@ -10,7 +10,7 @@ import { formatFactor, optimalLayout } from "./layout.ts";
 import type { Layout } from "./names.ts";
 import { minimizeScalar } from "./optimise.ts";
 
-/** Constants derived from the law's eight, named as in `spec/scaling-law.md`. */
+/** Constants derived from the law's eight, named as in the paper (arXiv 2501.02423). */
 export interface DerivedConstants {
   /** δ + ν. */
   readonly deltaPlusNu: number;

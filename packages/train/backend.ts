@@ -83,7 +83,7 @@ export interface OutlierResidual {
   readonly sparsity: Promise<number>;
 }
 
-/** Early-warning statistics of one quantized GEMM input (SPEC.md 17). */
+/** Early-warning statistics of one quantized GEMM input. */
 export interface OperandStats {
   /** mean over rows of max|a| / rms(a) */
   crestMean: number;
@@ -101,7 +101,7 @@ export interface DgeStats {
   cappedFraction: number;
 }
 
-/** Settings of {@link Backend.adamwCreate} (SPEC.md 13). */
+/** Settings of {@link Backend.adamwCreate}. */
 export interface BackendAdamWOptions {
   /** per parameter tensor: decoupled weight decay */
   readonly weightDecay: readonly number[];
@@ -210,7 +210,7 @@ export interface Backend {
   /** Crest factors of `src` and the fraction `rounded` flushed to zero, both [rows, cols]. */
   operandStats(src: Tensor, rounded: Tensor, rows: number, cols: number): Promise<OperandStats>;
   /**
-   * OCC (SPEC.md 10): `clamped` = src clamped to its quantiles 1−α and α (per row or per
+   * OCC (outlier clamping and compensation, arXiv 2501.17116 §3.2): `clamped` = src clamped to its quantiles 1−α and α (per row or per
    * tensor); the residual src − clamped is kept sparse.
    */
   occClamp(
@@ -228,7 +228,7 @@ export interface Backend {
   /** Frees an {@link OutlierResidual}. */
   freeResidual(r: OutlierResidual): void;
   /**
-   * DGE (SPEC.md 9): acc += raw ⊙ f′(grid) for the weight `format` (the factor capped at `cap`,
+   * DGE (differentiable gradient estimator, arXiv 2501.17116 §3.1): acc += raw ⊙ f′(grid) for the weight `format` (the factor capped at `cap`,
    * sharpness `k`); returns its statistics.
    */
   dge(
@@ -341,7 +341,7 @@ export interface Backend {
   /** Scales the gradients so their global L2 norm is at most `maxNorm`; resolves the norm. */
   clipGradNorm(grads: readonly Tensor[], maxNorm: number): Promise<number>;
   /**
-   * Averages the ranks' gradients through the FP8 E4M3 all-reduce codec (SPEC.md 13); every
+   * Averages the ranks' gradients through the FP8 E4M3 all-reduce codec; every
    * rank's tensors receive the mean. Resolves the bytes all ranks sent.
    */
   fp8AllReduce(rankGrads: readonly (readonly Tensor[])[]): Promise<number>;

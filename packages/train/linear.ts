@@ -361,7 +361,7 @@ export function linearBackward(
     be.matmul(target, dyT, aT, N, K, M, "nt", acc);
   }
   if (recipe.dge && buf.dw && buf.wGrid) {
-    // DGE: ∂L/∂W = ∂L/∂Ŵ ⊙ f′(W in grid units) (SPEC.md 9).
+    // DGE: ∂L/∂W = ∂L/∂Ŵ ⊙ f′(W in grid units) (the FP4 paper, arXiv 2501.17116, §3.1).
     const stats = be.dge(
       dw,
       buf.dw,

@@ -1,6 +1,6 @@
 /**
  * Rounds one GEMM operand as a recipe's {@link OperandSpec} says, and measures what rounding did
- * (SPEC.md 17: per-row crest factor max|a|/rms(a), fraction flushed to zero).
+ * (per-row crest factor max|a|/rms(a), fraction flushed to zero).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Precision recipes as data (SPEC.md 11-12). A recipe says, for each of a linear layer's three
+ * Precision recipes as data. A recipe says, for each of a linear layer's three
  * GEMMs (forward `Y = A·Wᵀ`, input gradient `dA = dY·W`, weight gradient `dW = dYᵀ·A`, with W
  * in Hugging Face layout [out, in]), which format and scale granularity each operand gets, and
  * whether DGE (weights) and OCC (activations) are on. Everything is JSON-able.
@@ -39,10 +39,10 @@ export interface LinearRecipe {
     readonly a: OperandSpec | "reuse";
     readonly hadamard?: 16 | 32;
   };
-  /** differentiable gradient estimator on the weight gradient (SPEC.md 9), or null (STE) */
+  /** differentiable gradient estimator on the weight gradient (arXiv 2501.17116 §3.1), or null (STE) */
   readonly dge: { readonly k: number; readonly cap: number } | null;
   /**
-   * outlier clamping and compensation on the forward activation (SPEC.md 10), or null.
+   * outlier clamping and compensation on the forward activation (arXiv 2501.17116 §3.2), or null.
    * `residual` is the precision of the compensation product ΔA·Ŵᵀ: `"f32"` (the default: the
    * sparse residual as computed) or `"E4M3"` (the paper's FP8 compensation GEMM, App. B: ΔA
    * rounded to E4M3 with a per-tensor scale, and that rounded ΔA is also what the backward
@@ -68,7 +68,7 @@ export interface Recipe {
   readonly lmHead: LinearRecipe;
   /** attention scores, softmax and P·V: `"fp32"` or `"BF16"` (operands rounded to BF16) */
   readonly attention: "fp32" | "BF16";
-  /** AdamW moment storage (SPEC.md 13) */
+  /** AdamW moment storage */
   readonly optimizer: { readonly m1: MomentFormat; readonly m2: MomentFormat };
 }
 
@@ -113,7 +113,7 @@ function mx(blockSize: number, scaleRule: "e8m0-floor" | "nvfp4", w2d: boolean):
 
 /**
  * Every named recipe. Two baselines, on purpose: `bf16` rounds every GEMM operand to BF16 and
- * keeps the FP4 paper's optimizer (FP8 E4M3 first moment, FP16 second moment, SPEC.md 13), so
+ * keeps the FP4 paper's optimizer (FP8 E4M3 first moment, FP16 second moment), so
  * that it differs from `fp4` in GEMM precision only; `bf16-f32` is BF16 mixed precision as
  * practitioners run it (the same GEMMs, f32 AdamW moments). `fp4-paper-exact` is `fp4` with the
  * paper's E2M1 look-up-table rounding (ties upward, `"nearest-up"`) on the forward operands,

@@ -267,7 +267,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       const amax = tensorAmax(src, rows * cols);
       if (tensorScope) given = amax;
       if (rule === 3) {
-        // NVFP4's tensor-level scale, in TransformerEngine's f32 order (SPEC.md 8).
+        // NVFP4's tensor-level scale, in TransformerEngine's f32 order.
         const fr = Math.fround;
         const sEnc = amax === 0
           ? 1
