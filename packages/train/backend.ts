@@ -210,8 +210,8 @@ export interface Backend {
   /** Crest factors of `src` and the fraction `rounded` flushed to zero, both [rows, cols]. */
   operandStats(src: Tensor, rounded: Tensor, rows: number, cols: number): Promise<OperandStats>;
   /**
-   * OCC (outlier clamping and compensation, arXiv 2501.17116 §3.2): `clamped` = src clamped to its quantiles 1−α and α (per row or per
-   * tensor); the residual src − clamped is kept sparse.
+   * OCC (outlier clamping and compensation, arXiv 2501.17116 §3.2): `clamped` = src clamped to
+   * its quantiles 1−α and α (per row or per tensor); the residual src − clamped is kept sparse.
    */
   occClamp(
     clamped: Tensor,
@@ -228,8 +228,8 @@ export interface Backend {
   /** Frees an {@link OutlierResidual}. */
   freeResidual(r: OutlierResidual): void;
   /**
-   * DGE (differentiable gradient estimator, arXiv 2501.17116 §3.1): acc += raw ⊙ f′(grid) for the weight `format` (the factor capped at `cap`,
-   * sharpness `k`); returns its statistics.
+   * DGE (differentiable gradient estimator, arXiv 2501.17116 §3.1): acc += raw ⊙ f′(grid) for
+   * the weight `format` (the factor capped at `cap`, sharpness `k`); returns its statistics.
    */
   dge(
     acc: Tensor,

@@ -39,7 +39,7 @@ export interface LinearRecipe {
     readonly a: OperandSpec | "reuse";
     readonly hadamard?: 16 | 32;
   };
-  /** differentiable gradient estimator on the weight gradient (arXiv 2501.17116 §3.1), or null (STE) */
+  /** differentiable gradient estimator on the weight gradient (arXiv 2501.17116 §3.1), or null */
   readonly dge: { readonly k: number; readonly cap: number } | null;
   /**
    * outlier clamping and compensation on the forward activation (arXiv 2501.17116 §3.2), or null.
