@@ -1,7 +1,7 @@
 /**
  * `deno task reproduce outliers`: the FP4 paper's failure mode made visible at CPU scale. Direct
  * W4A4 / W8A4 casting fails in large models because a few activation channels grow far above the
- * rest (spec/fp4-training.md 5); tiny models trained briefly have none. This reproduction (a)
+ * rest (the FP4 paper, section 3.2); tiny models trained briefly have none. This reproduction (a)
  * trains the `small` preset, whose MLP down-projection input already has a per-token crest
  * (max|a| / rms(a)) near 10, and (b) injects outliers under control: a few RMSNorm gain channels
  * of every block are frozen at a large value `g`, so the next GEMMs' inputs (q/k/v and gate/up)
@@ -568,7 +568,7 @@ export function outliersMarkdown(
   const L: string[] = [
     "# Outliers made visible: where direct FP4 casting fails and OCC holds",
     "",
-    "The FP4 paper (arXiv 2501.17116, spec/fp4-training.md 5) clamps activation outliers (OCC)",
+    "The FP4 paper (arXiv 2501.17116, section 3.2) clamps activation outliers (OCC)",
     "because a few channels of large models grow far above the rest, and direct casting to FP4",
     "then flushes everything else to zero. Models trained for minutes on a CPU have no such",
     "channels, so this page makes them: in every decoder block, " +

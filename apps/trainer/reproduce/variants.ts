@@ -49,7 +49,7 @@ export interface Fp4Variant {
 }
 
 /**
- * The FP4 paper's ablations (spec/fp4-training.md 7.4) at the trainer's scale, in report order.
+ * The FP4 paper's ablations (its Figure 6, section 4.3) at the trainer's scale, in report order.
  *
  * @returns the variants: bf16 (the paper's FP8/FP16 moments), bf16-f32 (f32 moments), fp8, fp4,
  *   fp4-paper-exact (ties round up), fp4-direct; W4A8 direct and DGE k = 3, 5, 10; W8A4
@@ -141,7 +141,7 @@ export function fp4Variants(): Fp4Variant[] {
 }
 
 /**
- * The scaling-law paper's quantization (spec/scaling-law.md 7): ExMy with absmax scales over
+ * The scaling-law paper's quantization (arXiv 2501.02423): ExMy with absmax scales over
  * blocks of B elements along each GEMM's contraction axis, round to nearest, on the weights of
  * the forward and the input-gradient GEMM and on the activations feeding the weight-gradient
  * GEMM (P2, P4, P6). Forward activations and every output gradient are BF16, as are the LM head
