@@ -5,6 +5,7 @@
 // kernel tests are). train's README trains a model for 20 steps and runs with its package.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const ROOT = join(import.meta.dirname!, "..");
 const READMES = [
@@ -18,6 +19,8 @@ const READMES = [
   "packages/planner/README.md",
   "kernels/README.md",
   "docs/checkpoint-layouts.md",
+  "docs/recipes.md",
+  "README.md",
 ];
 
 async function docTest(files: string[]): Promise<void> {
@@ -29,7 +32,10 @@ async function docTest(files: string[]): Promise<void> {
   }).output();
   const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
   assert.equal(r.code, 0, out);
-  for (const file of files) assert.ok(out.includes(`${file}#`), `${file} has a ts example`);
+  for (const file of files) {
+    const url = pathToFileURL(join(ROOT, file)).href;
+    assert.ok(out.includes(`${url}#`), `${file} has a ts example`);
+  }
 }
 
 Deno.test("package READMEs and guides: every ts example runs and its assertions hold", async () => {
