@@ -147,8 +147,11 @@ interface CoreCountGlobals {
  * @param g the globals to ask (the real ones by default)
  * @returns a whole number >= 1
  * @example
- * ```ts ignore
- * reportedCores({ process: { getBuiltinModule: () => ({ availableParallelism: () => 8 }) } }); // 8
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reportedCores } from "./runtime.ts";
+ * // Node 20: no navigator, os.availableParallelism() through process.getBuiltinModule
+ * assert.equal(reportedCores({ process: { getBuiltinModule: () => ({ availableParallelism: () => 8 }) } }), 8);
  * ```
  */
 export function reportedCores(g: CoreCountGlobals = globalThis as CoreCountGlobals): number {
