@@ -261,8 +261,9 @@ export function markovSource(
  * @throws {DataError} naming what is too small
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkDataset, markovSource } from "./data.ts";
- * checkDataset(markovSource(10000), 4, 16); // fine
+ * assert.doesNotThrow(() => checkDataset(markovSource(10000), 4, 16));
  * ```
  */
 export function checkDataset(data: Dataset, B: number, T: number): void {
