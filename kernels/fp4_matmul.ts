@@ -100,12 +100,13 @@ function checkOperand(name: string, q: QuantizedTensor): void {
  *   the coarser is neither the whole row nor a multiple of the finer
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { fp4Plan } from "@fp4lab/kernels";
  * const q = { shape: [1, 32], format: E2M1, data: new Uint8Array(16), blockRows: 1,
  *   blockCols: 32, scales: new Float32Array([1]), tensorScale: 1, scaleFormat: "f32",
  *   scheme: "absmax" } as const;
- * console.log(fp4Plan(q, q).nb); // 1
+ * assert.equal(fp4Plan(q, q).nb, 1);
  * ```
  */
 export function fp4Plan(a: QuantizedTensor, w: QuantizedTensor): Fp4Plan {
@@ -173,6 +174,7 @@ export function fp4Plan(a: QuantizedTensor, w: QuantizedTensor): Fp4Plan {
  *   a wrong-length `out`, before any work
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { E2M1, encode, packNibbles } from "@fp4lab/fp4-format";
  * import { fp4Matmul } from "@fp4lab/kernels";
  * const op = (vals: number[], scale: number) => ({
@@ -181,7 +183,7 @@ export function fp4Plan(a: QuantizedTensor, w: QuantizedTensor): Fp4Plan {
  *   blockCols: vals.length, scales: new Float32Array([scale]), tensorScale: 1,
  *   scaleFormat: "f32" as const, scheme: "absmax",
  * });
- * console.log(fp4Matmul(op([1, 2, -0.5, 6], 0.5), op([3, 1, 4, 0], 2))); // Float32Array [4]
+ * assert.deepEqual(Array.from(fp4Matmul(op([1, 2, -0.5, 6], 0.5), op([3, 1, 4, 0], 2))), [3]); // (1·3 + 2·1 − 0.5·4 + 6·0) · 0.5 · 2
  * ```
  */
 export function fp4Matmul(
@@ -236,6 +238,7 @@ export function fp4Matmul(
  * @param q f32(0.25 / (tA · tW))
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fp4MatmulAt, heapAlloc, heapFree, memoryBuffer } from "@fp4lab/kernels";
  * const p = heapAlloc(1024);
  * const mem = memoryBuffer();
@@ -244,7 +247,7 @@ export function fp4Matmul(
  * new Float32Array(mem, p + 128, 4).fill(1); // sA
  * new Float32Array(mem, p + 192, 8).fill(1); // sWt
  * fp4MatmulAt(p, p + 64, p + 128, p + 192, p + 256, 1, 1, 2, 2, 0.25);
- * console.log(new Float32Array(memoryBuffer(), p + 256, 1)); // [2.5]
+ * assert.deepEqual(Array.from(new Float32Array(memoryBuffer(), p + 256, 1)), [2.5]);
  * heapFree(p);
  * ```
  */

@@ -299,9 +299,12 @@ const RESIDENT: readonly [string, string, string, string, KernelEntry["agreement
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KERNELS } from "@fp4lab/kernels";
- * console.log(KERNELS.map((k) => k.name));
- * // ["matmul-f32", "fp4-matmul", "quantize-pack", "dequantize", "fake-quantize", "fill", …]
+ * assert.deepEqual(
+ *   KERNELS.slice(0, 7).map((k) => k.name),
+ *   ["matmul-f32", "fp4-matmul", "quantize-pack", "dequantize", "fake-quantize", "gemm-fp4-simple", "fill"],
+ * );
  * ```
  */
 export const KERNELS: readonly KernelEntry[] = mergeByName([

@@ -49,11 +49,12 @@ const PARALLEL_MIN_MACS = 1 << 21;
  *   layout
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmul } from "@fp4lab/kernels";
  * const a = new Float32Array([1, 2, 3, 4]); // [2, 2]
  * const b = new Float32Array([5, 6, 7, 8]); // [2, 2]
- * console.log(matmul(a, b, 2, 2, 2)); // Float32Array [19, 22, 43, 50]
- * console.log(matmul(a, b, 2, 2, 2, { layout: "nt" })); // Float32Array [17, 23, 39, 53]
+ * assert.deepEqual(Array.from(matmul(a, b, 2, 2, 2)), [19, 22, 43, 50]);
+ * assert.deepEqual(Array.from(matmul(a, b, 2, 2, 2, { layout: "nt" })), [17, 23, 39, 53]);
  * ```
  */
 export function matmul(
@@ -109,12 +110,13 @@ export function matmul(
  * @param accumulate add to C instead of overwriting it
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { heapAlloc, heapFree, matmulAt, memoryBuffer } from "@fp4lab/kernels";
  * const p = heapAlloc(12 * 4);
  * const f = new Float32Array(memoryBuffer(), p, 12);
  * f.set([1, 2, 3, 4, 5, 6, 7, 8]); // A [2, 2], B [2, 2]
  * matmulAt(p, p + 16, p + 32, 2, 2, 2, "nn", false);
- * console.log(new Float32Array(memoryBuffer(), p + 32, 4)); // [19, 22, 43, 50]
+ * assert.deepEqual(Array.from(new Float32Array(memoryBuffer(), p + 32, 4)), [19, 22, 43, 50]);
  * heapFree(p);
  * ```
  */

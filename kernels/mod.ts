@@ -9,10 +9,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmul, setThreads } from "@fp4lab/kernels";
  * setThreads(2);
  * const y = matmul(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2);
- * console.log(y); // Float32Array [11]
+ * assert.deepEqual(Array.from(y), [11]);
  * ```
  *
  * @module

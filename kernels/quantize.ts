@@ -99,9 +99,10 @@ function codeLength(s: Spec, n: number): number {
  * @throws {RangeError} for another format, a bad scale, or NaN in E2M1 (naming the index)
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { quantizePack } from "@fp4lab/kernels";
- * console.log(quantizePack(new Float32Array([1, -6, 0.5, 3]), E2M1)); // Uint8Array [0xf2, 0x51]
+ * assert.deepEqual(Array.from(quantizePack(new Float32Array([1, -6, 0.5, 3]), E2M1)), [0xf2, 0x51]);
  * ```
  */
 export function quantizePack(
@@ -143,9 +144,10 @@ export function quantizePack(
  * @throws {TypeError} / {RangeError} for a wrong code array type or length, or a bad scale
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { dequantizeCodes } from "@fp4lab/kernels";
- * console.log(dequantizeCodes(new Uint8Array([0xf2, 0x51]), E2M1, 4)); // [1, -6, 0.5, 3]
+ * assert.deepEqual(Array.from(dequantizeCodes(new Uint8Array([0xf2, 0x51]), E2M1, 4)), [1, -6, 0.5, 3]);
  * ```
  */
 export function dequantizeCodes(
@@ -205,9 +207,10 @@ export function dequantizeCodes(
  * @throws {TypeError} / {RangeError} for bad arguments
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { fakeQuantize } from "@fp4lab/kernels";
- * console.log(fakeQuantize(new Float32Array([0.3, 2.5, -5, 7]), E2M1)); // [0.5, 2, -4, 6]
+ * assert.deepEqual(Array.from(fakeQuantize(new Float32Array([0.3, 2.5, -5, 7]), E2M1)), [0.5, 2, -4, 6]);
  * ```
  */
 export function fakeQuantize(

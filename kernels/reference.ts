@@ -22,9 +22,10 @@ import type { QuantizedTensor } from "./quantized_tensor.ts";
  * @returns `out`
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmulReference } from "@fp4lab/kernels";
  * const c = matmulReference(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2);
- * console.log(c[0]); // 11
+ * assert.equal(c[0], 11);
  * ```
  */
 export function matmulReference(
@@ -63,12 +64,13 @@ const E2M1_X2 = [0, 1, 2, 3, 4, 6, 8, 12];
  * @returns the [m, n] result
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { E2M1, encode, packNibbles } from "@fp4lab/fp4-format";
  * import { fp4MatmulReference } from "@fp4lab/kernels";
  * const q = { shape: [1, 2] as const, format: E2M1,
  *   data: packNibbles(encode(new Float32Array([1.5, -2]), E2M1)), blockRows: 1, blockCols: 2,
  *   scales: new Float32Array([1]), tensorScale: 1, scaleFormat: "f32" as const, scheme: "absmax" };
- * console.log(fp4MatmulReference(q, q)); // Float32Array [6.25]
+ * assert.deepEqual(Array.from(fp4MatmulReference(q, q)), [6.25]);
  * ```
  */
 export function fp4MatmulReference(a: QuantizedTensor, w: QuantizedTensor): Float32Array {

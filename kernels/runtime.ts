@@ -147,8 +147,11 @@ interface CoreCountGlobals {
  * @param g the globals to ask (the real ones by default)
  * @returns a whole number >= 1
  * @example
- * ```ts ignore
- * reportedCores({ process: { getBuiltinModule: () => ({ availableParallelism: () => 8 }) } }); // 8
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reportedCores } from "./runtime.ts";
+ * // Node 20: no navigator, os.availableParallelism() through process.getBuiltinModule
+ * assert.equal(reportedCores({ process: { getBuiltinModule: () => ({ availableParallelism: () => 8 }) } }), 8);
  * ```
  */
 export function reportedCores(g: CoreCountGlobals = globalThis as CoreCountGlobals): number {
@@ -327,8 +330,9 @@ function scratchOf(r: Runtime, tid: number): number {
  * @returns the per-thread scratch size now in effect
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ensureScratch } from "@fp4lab/kernels";
- * console.log(ensureScratch(1024) >= 1024); // true
+ * assert.ok(ensureScratch(1024) >= 1024);
  * ```
  */
 export function ensureScratch(bytes: number): number {
@@ -351,8 +355,9 @@ export function ensureScratch(bytes: number): number {
  * @returns the exported kernel functions
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { kernelExports } from "@fp4lab/kernels";
- * console.log(typeof kernelExports().gemmF32Task); // "function"
+ * assert.equal(typeof kernelExports().gemmF32Task, "function");
  * ```
  */
 export function kernelExports(): KernelExports {
@@ -366,8 +371,9 @@ export function kernelExports(): KernelExports {
  * @returns true for the relaxed-SIMD build
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { usesRelaxedSimd } from "@fp4lab/kernels";
- * console.log(typeof usesRelaxedSimd()); // "boolean"
+ * assert.equal(typeof usesRelaxedSimd(), "boolean");
  * ```
  */
 export function usesRelaxedSimd(): boolean {
@@ -383,9 +389,10 @@ export function usesRelaxedSimd(): boolean {
  * @throws {RangeError} for anything else
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getThreads, setThreads } from "@fp4lab/kernels";
  * setThreads(1);
- * console.log(getThreads()); // 1
+ * assert.equal(getThreads(), 1);
  * ```
  */
 export function setThreads(n: number): void {
@@ -404,8 +411,9 @@ export function setThreads(n: number): void {
  * @returns the current setting
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getThreads } from "@fp4lab/kernels";
- * console.log(getThreads() >= 1); // true
+ * assert.ok(getThreads() >= 1);
  * ```
  */
 export function getThreads(): number {
@@ -538,11 +546,12 @@ export function memoryBuffer(): SharedArrayBuffer {
  * @throws {Error} when a kernel traps
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { heapAlloc, heapFree, memoryBuffer, runTasks } from "@fp4lab/kernels";
  * const ptr = heapAlloc(4000 * 4);
  * // fillTask(p, n, value, per, t, scratch): 4 tasks of 1000 elements
  * runTasks("fillTask", [ptr, 4000, 2.5, 1000], 4);
- * console.log(new Float32Array(memoryBuffer(), ptr, 4000)[3999]); // 2.5
+ * assert.equal(new Float32Array(memoryBuffer(), ptr, 4000)[3999], 2.5);
  * heapFree(ptr);
  * ```
  */

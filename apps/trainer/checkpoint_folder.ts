@@ -31,8 +31,14 @@ export function stepName(step: number): string {
  * @param recipeDir `runs/<name>/<recipe>`
  * @returns names like `step-000020`
  * @example
- * ```ts ignore
- * listStepDirs("runs/x/fp4"); // ["step-000010", "step-000020"]
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listStepDirs } from "./checkpoint_folder.ts";
+ * const dir = Deno.makeTempDirSync();
+ * for (const name of ["step-000020", "step-000010"]) Deno.mkdirSync(`${dir}/${name}`);
+ * Deno.writeTextFileSync(`${dir}/config.json`, "{}");
+ * assert.deepEqual(listStepDirs(dir), ["step-000010", "step-000020"]);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function listStepDirs(recipeDir: string): string[] {

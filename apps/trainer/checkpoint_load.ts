@@ -219,9 +219,24 @@ function checkSettings(value: unknown, where: string): CheckpointSettings {
  * @returns the checkpoint
  * @throws {CheckpointError} with one line naming the file and what is wrong
  * @example
- * ```ts ignore
- * const ckpt = loadCheckpoint("runs/x/fp4");
- * console.log(ckpt.config.name, ckpt.step);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeSafetensors } from "@fp4lab/safetensors";
+ * import { hfConfig, initialParams, paramLayout, PRESETS } from "@fp4lab/train";
+ * import { loadCheckpoint } from "./checkpoint_load.ts";
+ * // a weights-only folder, as Hugging Face saves one: model.safetensors and config.json
+ * const dir = await Deno.makeTempDir();
+ * const layout = paramLayout(PRESETS.smoke), params = initialParams(layout, 1);
+ * const tensors = Object.fromEntries(layout.params.map((p) => [p.name, {
+ *   dtype: "F32" as const, shape: p.shape, data: params.subarray(p.offset, p.offset + p.size),
+ * }]));
+ * await Deno.writeFile(`${dir}/model.safetensors`, writeSafetensors(tensors));
+ * await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(hfConfig(PRESETS.smoke)));
+ * const ckpt = loadCheckpoint(dir);
+ * assert.equal(ckpt.config.name, "smoke");
+ * assert.equal(ckpt.step, null); // no trainer state in the folder
+ * assert.deepEqual(ckpt.params, params);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function loadCheckpoint(dir: string, options: { requireState?: boolean } = {}): Checkpoint {

@@ -62,10 +62,11 @@ export interface ByteDataset extends Dataset {
  * @param out destination
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readTokens } from "./data.ts";
  * const out = new Int32Array(2);
  * readTokens(new Uint8Array([5, 6, 7]), 1, out);
- * console.log(out); // Int32Array(2) [ 6, 7 ]
+ * assert.deepEqual(Array.from(out), [6, 7]);
  * ```
  */
 export function readTokens(tokens: Tokens, start: number, out: Int32Array): void {
@@ -85,9 +86,12 @@ export class DataError extends Error {
  * @returns plain text, one paragraph per line
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stripBrownTags } from "./data.ts";
- * console.log(stripBrownTags("\tThe/at jury/nn said/vbd ``/`` no/at ''/'' ./.\n"));
- * // 'The jury said "no".'
+ * assert.equal(
+ *   stripBrownTags("\tThe/at jury/nn said/vbd ``/`` no/at ''/'' ./.\n"),
+ *   'The jury said "no".',
+ * );
  * ```
  */
 export function stripBrownTags(tagged: string): string {
@@ -116,10 +120,11 @@ export function stripBrownTags(tagged: string): string {
  *
  * @returns the data set
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { loadBrown } from "./data.ts";
  * const d = await loadBrown();
- * console.log(d.train.length > 5_000_000); // true
+ * assert.ok(d.train.length > 5_000_000);
  * ```
  */
 export async function loadBrown(): Promise<ByteDataset> {
@@ -186,9 +191,10 @@ export async function loadTextFile(path: string): Promise<ByteDataset> {
  * @returns the data set with `entropyRate`
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { markovSource } from "./data.ts";
  * const d = markovSource(1000, { alphabet: 4, fanout: 1, seed: 1 });
- * console.log(d.entropyRate); // 0 (a deterministic chain)
+ * assert.equal(d.entropyRate, 0); // a deterministic chain
  * ```
  */
 export function markovSource(
@@ -255,8 +261,9 @@ export function markovSource(
  * @throws {DataError} naming what is too small
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkDataset, markovSource } from "./data.ts";
- * checkDataset(markovSource(10000), 4, 16); // fine
+ * assert.doesNotThrow(() => checkDataset(markovSource(10000), 4, 16));
  * ```
  */
 export function checkDataset(data: Dataset, B: number, T: number): void {
@@ -294,10 +301,12 @@ let scratch = new Int32Array(0);
  * @param targets B·T next tokens (filled)
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sampleBatch } from "./data.ts";
  * const tokens = new Int32Array(2), targets = new Int32Array(2);
  * sampleBatch(new Uint8Array([1, 2, 3]), 1, 2, 0, 0, tokens, targets);
- * console.log(tokens, targets); // [1, 2] [2, 3]
+ * assert.deepEqual(Array.from(tokens), [1, 2]);
+ * assert.deepEqual(Array.from(targets), [2, 3]);
  * ```
  */
 export function sampleBatch(
@@ -334,8 +343,9 @@ export function sampleBatch(
  * @returns window starts in tokens
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validationWindowStarts } from "./data.ts";
- * console.log(validationWindowStarts(100, 9, 4)); // [0, 20, 50, 70]
+ * assert.deepEqual(Array.from(validationWindowStarts(100, 9, 4)), [0, 20, 50, 70]);
  * ```
  */
 export function validationWindowStarts(length: number, T: number, maxWindows: number): number[] {
@@ -356,8 +366,9 @@ export function validationWindowStarts(length: number, T: number, maxWindows: nu
  * @returns batches of tokens and targets
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validationBatches } from "./data.ts";
- * console.log(validationBatches(new Uint8Array(100), 2, 9, 100).length); // 5
+ * assert.equal(validationBatches(new Uint8Array(100), 2, 9, 100).length, 5);
  * ```
  */
 export function validationBatches(
@@ -395,8 +406,12 @@ export function validationBatches(
  * @returns mean, standard error (NaN for fewer than 2), count
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lossStatistics } from "./data.ts";
- * console.log(lossStatistics([1, 2, 3])); // { mean: 2, standardError: 0.5773502691896258, windows: 3 }
+ * const s = lossStatistics([1, 2, 3]);
+ * assert.equal(s.mean, 2);
+ * assert.ok(Math.abs(s.standardError - 1 / Math.sqrt(3)) < 1e-15); // 0.5773502691896258
+ * assert.equal(s.windows, 3);
  * ```
  */
 export function lossStatistics(

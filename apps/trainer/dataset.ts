@@ -88,8 +88,9 @@ export interface DatasetManifest {
  * @returns whether it is a prepared folder
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPreparedDataset } from "./dataset.ts";
- * console.log(isPreparedDataset("brown")); // false
+ * assert.equal(isPreparedDataset("brown"), false);
  * ```
  */
 export function isPreparedDataset(path: string): boolean {
@@ -195,9 +196,20 @@ export interface PreparedDataset extends Dataset {
  * @returns the data set
  * @throws {DataError} naming the first problem
  * @example
- * ```ts ignore
- * const data = openDataset("data/mycorpus");
- * console.log(data.vocabSize, data.train.length);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openDataset } from "./dataset.ts";
+ * import { prepareData } from "./prepare_data.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.txt`, "hello world, ".repeat(100));
+ * await prepareData({
+ *   inputs: [`${dir}/a.txt`], tokenizer: "byte", out: `${dir}/data`, valFraction: 0.1,
+ *   shardTokens: 1000, textField: "text", force: false, progress: false,
+ * }, () => {});
+ * const data = openDataset(`${dir}/data`);
+ * assert.deepEqual([data.vocabSize, data.train.length, data.val.length], [256, 1170, 130]);
+ * data.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function openDataset(

@@ -136,8 +136,9 @@ export function openCheckpoint(dir: string): Checkpoint {
  * @throws {CheckpointError} when a BPE model has no tokenizer.json, or one of another size
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointTokenizer } from "./eval.ts";
- * console.log(checkpointTokenizer("runs/x/fp4", 256).name); // "byte"
+ * assert.equal(checkpointTokenizer("runs/x/fp4", 256).name, "byte");
  * ```
  */
 export function checkpointTokenizer(dir: string, vocabSize: number): TextTokenizer {

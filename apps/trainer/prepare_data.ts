@@ -72,9 +72,10 @@ function isPlainAscii(b: number): boolean {
  * @returns the cut index, or -1
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newlineCut } from "./prepare_data.ts";
  * const bytes = new TextEncoder().encode("one.\ntwo \nthree");
- * console.log(newlineCut(bytes, bytes.length)); // 5 (after "one.\n"; "two \n" ends in a space)
+ * assert.equal(newlineCut(bytes, bytes.length), 5); // after "one.\n"; "two \n" ends in a space
  * ```
  */
 export function newlineCut(bytes: Uint8Array, limit: number): number {

@@ -43,8 +43,10 @@ export interface ShardHeader {
  * @returns 2 or 4
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bytesPerToken } from "./shards.ts";
- * console.log(bytesPerToken(50257), bytesPerToken(128256)); // 2 4
+ * assert.equal(bytesPerToken(50257), 2);
+ * assert.equal(bytesPerToken(128256), 4);
  * ```
  */
 export function bytesPerToken(vocabSize: number): 2 | 4 {
@@ -243,9 +245,10 @@ export function createShardWriter(
  * @returns hex digest
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileSha256 } from "./shards.ts";
  * const p = await Deno.makeTempFile();
- * console.log(fileSha256(p).slice(0, 8)); // "e3b0c442" (the empty file)
+ * assert.equal(fileSha256(p).slice(0, 8), "e3b0c442"); // the empty file
  * ```
  */
 export function fileSha256(path: string): string {

@@ -80,8 +80,9 @@ export function byteTokenizer(): TextTokenizer {
  * @returns the two paths
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gpt2FilePaths } from "./tokenizer.ts";
- * console.log((await gpt2FilePaths()).merges.endsWith("vocab.bpe")); // true
+ * assert.ok((await gpt2FilePaths()).merges.endsWith("vocab.bpe"));
  * ```
  */
 export async function gpt2FilePaths(): Promise<{ vocab: string; merges: string }> {
@@ -272,8 +273,9 @@ export function tokenizerFromFile(path: string): TextTokenizer {
  * @throws {DataError} for an unknown name or a file that is not a tokenizer
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadTokenizer } from "./tokenizer.ts";
- * console.log((await loadTokenizer("byte")).vocabSize); // 256
+ * assert.equal((await loadTokenizer("byte")).vocabSize, 256);
  * ```
  */
 export async function loadTokenizer(spec: string): Promise<TextTokenizer> {

@@ -35,8 +35,9 @@ const SHAPES = {
  * @returns the kernel
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gemmF32Kernel } from "@fp4lab/kernels";
- * console.log(gemmF32Kernel(64, "nt").name); // "gemm_f32_64_nt"
+ * assert.equal(gemmF32Kernel(64, "nt").name, "gemm_f32_64_nt");
  * ```
  */
 export function gemmF32Kernel(tile: 64 | 128, layout: GemmF32Layout): WgslKernel {

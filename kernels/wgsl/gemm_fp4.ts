@@ -68,8 +68,9 @@ fn fp4_q() -> f32 {
  * @returns the kernel
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gemmFp4Kernel } from "@fp4lab/kernels";
- * console.log(gemmFp4Kernel(false).name); // "gemm_fp4_i32"
+ * assert.equal(gemmFp4Kernel(false).name, "gemm_fp4_i32");
  * ```
  */
 export function gemmFp4Kernel(dot4: boolean): WgslKernel {

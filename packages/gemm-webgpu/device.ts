@@ -11,9 +11,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GpuDeviceLost } from "@fp4lab/gemm-webgpu";
- * console.log(new GpuDeviceLost("destroyed: gone").message);
- * // "the WebGPU device was lost (destroyed: gone)"
+ * assert.equal(
+ *   new GpuDeviceLost("destroyed: gone").message,
+ *   "the WebGPU device was lost (destroyed: gone)",
+ * );
  * ```
  */
 export class GpuDeviceLost extends Error {
@@ -61,10 +64,13 @@ export interface GpuHandle {
  * @throws {Error} when the runtime has no WebGPU (`navigator.gpu`) or no adapter is available,
  *   saying so (on Linux without a GPU: install Mesa's lavapipe, `mesa-vulkan-drivers`)
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "@fp4lab/gemm-webgpu";
- * const gpu = await requestGpu();
- * console.log(gpu.description);
+ * const gpu = await requestGpu(); // throws, saying so, when there is no adapter
+ * assert.equal(typeof gpu.description, "string"); // e.g. "llvmpipe (LLVM 15.0.7, 256 bits)"
+ * assert.equal(gpu.lost, undefined);
+ * gpu.device.destroy();
  * ```
  */
 export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuHandle> {

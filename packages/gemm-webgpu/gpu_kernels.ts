@@ -89,10 +89,11 @@ export class GpuKernels {
    * @throws {Error} when there is no WebGPU or no adapter (see {@link requestGpu})
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { GpuKernels } from "@fp4lab/gemm-webgpu";
    * const gpu = await GpuKernels.create();
    * const y = await gpu.matmul(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2);
-   * console.log(y); // Float32Array [11]
+   * assert.deepEqual(Array.from(y), [11]);
    * gpu.destroy();
    * ```
    */

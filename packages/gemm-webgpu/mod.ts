@@ -6,10 +6,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GpuKernels } from "@fp4lab/gemm-webgpu";
  * const gpu = await GpuKernels.create();
  * const a = new Float32Array([1, 2, 3, 4]);
- * console.log(await gpu.matmul(a, a, 2, 2, 2)); // Float32Array [7, 10, 15, 22]
+ * assert.deepEqual(Array.from(await gpu.matmul(a, a, 2, 2, 2)), [7, 10, 15, 22]);
  * gpu.destroy();
  * ```
  *

@@ -15,14 +15,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMMANDS, UsageError } from "@fp4lab/planner";
  * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
  * const loss = COMMANDS.find((c) => c.name === "loss")!;
- * try {
- *   loss.run({ params: "-1" }, PAPER_CONSTANTS);
- * } catch (e) {
- *   console.log(e instanceof UsageError); // true
- * }
+ * assert.throws(() => loss.run({ params: "-1" }, PAPER_CONSTANTS), UsageError);
  * ```
  */
 export class UsageError extends Error {
@@ -111,10 +108,11 @@ export function integer(flag: string, raw: string | undefined, lo: number, hi: n
  * @throws {UsageError} when the text is not JSON or the constants are invalid
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
  * import { parseConstants } from "@fp4lab/planner";
  * const c = parseConstants(JSON.stringify({ constants: PAPER_CONSTANTS }), "fit.json");
- * console.log(c.alpha === PAPER_CONSTANTS.alpha); // true
+ * assert.equal(c.alpha, PAPER_CONSTANTS.alpha);
  * ```
  */
 export function parseConstants(text: string, label: string): ScalingLawConstants {

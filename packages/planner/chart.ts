@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { VegaLiteSpec } from "@fp4lab/planner";
  * const spec: VegaLiteSpec = { mark: "line", data: { values: [] } };
- * console.log(spec.mark); // "line"
+ * assert.equal(spec.mark, "line");
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -22,9 +23,12 @@ export type VegaLiteSpec = Record<string, any>;
  * @returns a new object; `spec` is not changed
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chartSpec } from "@fp4lab/planner";
  * const full = chartSpec({ mark: "point", height: 200 });
- * console.log(full.width, full.height, full.$schema.endsWith("v6.json")); // 560 200 true
+ * assert.equal(full.width, 560);
+ * assert.equal(full.height, 200);
+ * assert.ok(full.$schema.endsWith("v6.json"));
  * ```
  */
 export function chartSpec(spec: VegaLiteSpec): VegaLiteSpec {

@@ -8,11 +8,13 @@ import type { ScalingLawConstants } from "@fp4lab/scaling-law";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type CommandResult, COMMANDS } from "@fp4lab/planner";
  * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
  * const dcrit = COMMANDS.find((c) => c.name === "dcrit")!;
  * const r: CommandResult = dcrit.run({ params: "1e9", format: "e2m1" }, PAPER_CONSTANTS);
- * console.log(typeof r.human, r.plot !== undefined); // string true
+ * assert.equal(typeof r.human, "string");
+ * assert.notEqual(r.plot, undefined);
  * ```
  */
 export interface CommandResult {
@@ -31,9 +33,10 @@ export interface CommandResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Values } from "@fp4lab/planner";
  * const values: Values = { params: "7B", tokens: "1.5T", format: "fp4" };
- * console.log(Object.keys(values).length); // 3
+ * assert.equal(Object.keys(values).length, 3);
  * ```
  */
 export type Values = Record<string, string | boolean | undefined>;
@@ -44,6 +47,7 @@ export type Values = Record<string, string | boolean | undefined>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PlannerFiles } from "@fp4lab/planner";
  * const pasted = new Map([["runs.csv", "params,tokens,exponent_bits,mantissa_bits,block,loss\n"]]);
  * const files: PlannerFiles = {
@@ -54,7 +58,7 @@ export type Values = Record<string, string | boolean | undefined>;
  *   },
  *   writeText: (path, text) => void pasted.set(path, text),
  * };
- * console.log(files.readText("runs.csv").startsWith("params")); // true
+ * assert.ok(files.readText("runs.csv").startsWith("params"));
  * ```
  */
 export interface PlannerFiles {
@@ -69,12 +73,11 @@ export interface PlannerFiles {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NO_FILES } from "@fp4lab/planner";
- * try {
- *   NO_FILES.readText("runs.csv");
- * } catch (e) {
- *   console.log((e as Error).message); // "no file access here (wanted runs.csv)"
- * }
+ * assert.throws(() => NO_FILES.readText("runs.csv"), {
+ *   message: "no file access here (wanted runs.csv)",
+ * });
  * ```
  */
 export const NO_FILES: PlannerFiles = {
@@ -91,12 +94,13 @@ export const NO_FILES: PlannerFiles = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMMANDS } from "@fp4lab/planner";
  * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
  * const loss = COMMANDS.find((c) => c.name === "loss")!;
- * console.log(loss.flags.join(",")); // "params,tokens,format,block"
+ * assert.deepEqual(loss.flags, ["params", "tokens", "format", "block"]);
  * const r = loss.run({ params: "1e9", tokens: "1e12", format: "bf16" }, PAPER_CONSTANTS);
- * console.log((r.json as { loss: number }).loss > 2); // true
+ * assert.ok((r.json as { loss: number }).loss > 2);
  * ```
  */
 export interface Command {
@@ -121,8 +125,10 @@ export interface Command {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { str } from "./command.ts";
- * console.log(str({ params: "7B", json: true }, "params"), str({ json: true }, "json")); // "7B" undefined
+ * assert.equal(str({ params: "7B", json: true }, "params"), "7B");
+ * assert.equal(str({ json: true }, "json"), undefined); // a switch has no string value
  * ```
  */
 export function str(values: Values, name: string): string | undefined {

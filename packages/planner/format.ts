@@ -38,9 +38,10 @@ export function fixed(x: number, digits = 6): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Table } from "@fp4lab/planner";
  * const t: Table = { columns: ["format", "bits"], rows: [["E2M1", "4"]] };
- * console.log(t.rows[0][0]); // "E2M1"
+ * assert.equal(t.rows[0][0], "E2M1");
  * ```
  */
 export interface Table {
@@ -57,11 +58,12 @@ export interface Table {
  * @returns the lines joined by "\n", no trailing newline
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderTable } from "@fp4lab/planner";
- * console.log(renderTable({ columns: ["a", "bb"], rows: [["123", "x"]] }));
- * // a    bb
- * // ---  --
- * // 123  x
+ * assert.equal(
+ *   renderTable({ columns: ["a", "bb"], rows: [["123", "x"]] }),
+ *   "a    bb\n---  --\n123  x",
+ * );
  * ```
  */
 export function renderTable(table: Table): string {
@@ -84,11 +86,12 @@ export function renderTable(table: Table): string {
  * @returns the CSV text, ending in a newline
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderCsv } from "@fp4lab/planner";
- * console.log(renderCsv({ columns: ["exponentBits"], rows: [["2"], ["a,b"]] }));
- * // exponent_bits
- * // 2
- * // "a,b"
+ * assert.equal(
+ *   renderCsv({ columns: ["exponentBits"], rows: [["2"], ["a,b"]] }),
+ *   'exponent_bits\n2\n"a,b"\n',
+ * );
  * ```
  */
 export function renderCsv(table: Table): string {

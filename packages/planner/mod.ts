@@ -7,12 +7,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chartSpec, COMMANDS } from "@fp4lab/planner";
  * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
  * const dcrit = COMMANDS.find((c) => c.name === "dcrit")!;
  * const r = dcrit.run({ params: "1e9", format: "e4m3", block: "128" }, PAPER_CONSTANTS);
- * console.log(((r.json as { criticalTokens: number }).criticalTokens / 1e12).toFixed(1)); // "27.3"
- * console.log(chartSpec(r.plot!()).layer.length); // 3
+ * const [row] = r.json as { criticalTokens: number }[]; // one object per format
+ * assert.ok(Math.abs(row.criticalTokens / 1e12 - 27.33) < 0.01); // 27.3T tokens
+ * assert.equal(chartSpec(r.plot!()).layer.length, 3);
  * ```
  *
  * @module

@@ -13,11 +13,13 @@ import { tradeoffCommand } from "./commands/tradeoff.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMMANDS } from "@fp4lab/planner";
  * import { PAPER_CONSTANTS } from "@fp4lab/scaling-law";
- * console.log(COMMANDS.map((c) => c.name).join(" ")); // "loss dcrit format budget tradeoff fit"
+ * assert.deepEqual(COMMANDS.map((c) => c.name), ["loss", "dcrit", "format", "budget", "tradeoff", "fit"]);
  * const format = COMMANDS.find((c) => c.name === "format")!;
- * console.log((format.run({ bits: "4" }, PAPER_CONSTANTS).json as { format: string }).format); // "E2M1"
+ * const [best] = format.run({ bits: "4" }, PAPER_CONSTANTS).json as { format: string }[];
+ * assert.equal(best.format, "E2M1"); // one object per bit width asked for
  * ```
  */
 export const COMMANDS: readonly Command[] = Object.freeze([

@@ -47,9 +47,10 @@ export interface Tensor {
  * @throws {RangeError} when the range does not fit in `t`
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { slice } from "@fp4lab/train";
  * const t = { buffer: 1, offset: 10, length: 100, dtype: "f32" } as const;
- * console.log(slice(t, 5, 20).offset); // 15
+ * assert.equal(slice(t, 5, 20).offset, 15);
  * ```
  */
 export function slice(t: Tensor, offset: number, length: number): Tensor {

@@ -144,9 +144,10 @@ export interface ParamLayout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { paramLayout, PRESETS } from "./config.ts";
  * const layout = paramLayout(PRESETS.smoke);
- * console.log(layout.params[0].name); // "model.embed_tokens.weight"
+ * assert.equal(layout.params[0].name, "model.embed_tokens.weight");
  * ```
  */
 export function paramLayout(config: ModelConfig): ParamLayout {
@@ -189,8 +190,9 @@ export function paramLayout(config: ModelConfig): ParamLayout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetByName } from "./config.ts";
- * console.log(presetByName("tiny").hiddenSize); // 128
+ * assert.equal(presetByName("tiny").hiddenSize, 128);
  * ```
  */
 export function presetByName(name: string): ModelConfig {
@@ -212,8 +214,9 @@ export function presetByName(name: string): ModelConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hfConfig, PRESETS } from "./config.ts";
- * console.log(hfConfig(PRESETS.tiny).architectures); // ["LlamaForCausalLM"]
+ * assert.deepEqual(hfConfig(PRESETS.tiny).architectures, ["LlamaForCausalLM"]);
  * ```
  */
 export function hfConfig(config: ModelConfig): Record<string, unknown> {

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmul } from "./gemm.ts";
  * const a = new Float32Array([1, 2, 3, 4]); // [2, 2]
  * const b = new Float32Array([1, 0, 0, 1]);
- * console.log(matmul(a, b, 2, 2, 2, { layout: "nt" })); // [1, 2, 3, 4]
+ * assert.deepEqual(Array.from(matmul(a, b, 2, 2, 2, { layout: "nt" })), [1, 2, 3, 4]);
  * ```
  *
  * @module

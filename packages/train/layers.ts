@@ -21,10 +21,11 @@ export type MatmulFn = typeof kernelMatmul;
  * @param D hidden size
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { embeddingForward } from "./layers.ts";
  * const out = new Float32Array(2);
  * embeddingForward(out, new Int32Array([1]), new Float32Array([0, 0, 5, 6]), 1, 2);
- * console.log(out); // [5, 6]
+ * assert.deepEqual(Array.from(out), [5, 6]);
  * ```
  */
 export function embeddingForward(
@@ -47,10 +48,11 @@ export function embeddingForward(
  * @param D hidden size
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { embeddingBackward } from "./layers.ts";
  * const g = new Float32Array(4);
  * embeddingBackward(g, new Float32Array([1, 2]), new Int32Array([1]), 1, 2);
- * console.log(g); // [0, 0, 1, 2]
+ * assert.deepEqual(Array.from(g), [0, 0, 1, 2]);
  * ```
  */
 export function embeddingBackward(
@@ -78,10 +80,11 @@ export function embeddingBackward(
  * @param eps epsilon inside the square root
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rmsnormForward } from "./layers.ts";
  * const out = new Float32Array(2), rstd = new Float32Array(1);
  * rmsnormForward(out, rstd, new Float32Array([3, 4]), new Float32Array([1, 1]), 1, 2, 0);
- * console.log(out[1].toFixed(4)); // "1.1314"
+ * assert.ok(Math.abs(out[1] - 1.1314) < 1e-4); // 4 / sqrt((9 + 16) / 2)
  * ```
  */
 export function rmsnormForward(
@@ -116,11 +119,12 @@ export function rmsnormForward(
  * @param D row length
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rmsnormBackward } from "./layers.ts";
  * const dx = new Float32Array(2), dw = new Float32Array(2);
  * rmsnormBackward(dx, dw, new Float32Array([1, 0]), new Float32Array([1, 1]),
  *   new Float32Array([1, 1]), new Float32Array([1]), 1, 2);
- * console.log(dw); // [1, 0]
+ * assert.deepEqual(Array.from(dw), [1, 0]);
  * ```
  */
 export function rmsnormBackward(
@@ -156,9 +160,10 @@ export function rmsnormBackward(
  * @returns cos and sin, each [T, headDim/2]
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ropeTables } from "./layers.ts";
  * const { cos } = ropeTables(2, 4, 10000);
- * console.log(cos[0]); // 1
+ * assert.equal(cos[0], 1);
  * ```
  */
 export function ropeTables(
@@ -196,11 +201,12 @@ export function ropeTables(
  * @param inverse rotate backward
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ropeApply, ropeTables } from "./layers.ts";
  * const { cos, sin } = ropeTables(1, 2, 10000);
  * const x = new Float32Array([1, 2]);
  * ropeApply(x, 1, 1, 2, 0, 1, 2, cos, sin, false);
- * console.log(x); // [1, 2] (position 0 does not rotate)
+ * assert.deepEqual(Array.from(x), [1, 2]); // position 0 does not rotate
  * ```
  */
 export function ropeApply(
@@ -293,10 +299,11 @@ function scatterAddHead(
  * @param matmul the GEMM for scores and P·V (default: the kernel set's)
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { attentionForward } from "./layers.ts";
  * const out = new Float32Array(1), probs = new Float32Array(1);
  * attentionForward(out, probs, new Float32Array([1, 1, 7]), 1, 1, 1, 1);
- * console.log(out); // [7]
+ * assert.deepEqual(Array.from(out), [7]);
  * ```
  */
 export function attentionForward(
@@ -364,11 +371,12 @@ export function attentionForward(
  * @param matmul the GEMM (default: the kernel set's)
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { attentionBackward } from "./layers.ts";
  * const d = new Float32Array(3);
  * attentionBackward(d, new Float32Array([2]), new Float32Array([1, 1, 7]),
  *   new Float32Array([1]), 1, 1, 1, 1);
- * console.log(d); // [0, 0, 2] (one key: all the gradient goes to v)
+ * assert.deepEqual(Array.from(d), [0, 0, 2]); // one key: all the gradient goes to v
  * ```
  */
 export function attentionBackward(
@@ -420,10 +428,11 @@ export function attentionBackward(
  * @param F intermediate size
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { swigluForward } from "./layers.ts";
  * const out = new Float32Array(1);
  * swigluForward(out, new Float32Array([0, 3]), 1, 1);
- * console.log(out); // [0]
+ * assert.deepEqual(Array.from(out), [0]);
  * ```
  */
 export function swigluForward(out: Float32Array, gateUp: Float32Array, M: number, F: number): void {
@@ -446,10 +455,11 @@ export function swigluForward(out: Float32Array, gateUp: Float32Array, M: number
  * @param F intermediate size
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { swigluBackward } from "./layers.ts";
  * const d = new Float32Array(2);
  * swigluBackward(d, new Float32Array([1]), new Float32Array([0, 3]), 1, 1);
- * console.log(d); // [1.5, 0]
+ * assert.deepEqual(Array.from(d), [1.5, 0]);
  * ```
  */
 export function swigluBackward(
@@ -483,8 +493,10 @@ export function swigluBackward(
  * @returns the mean loss in nats
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crossEntropy } from "./layers.ts";
- * console.log(crossEntropy(new Float32Array([0, 0]), new Int32Array([1]), 1, 2).toFixed(4)); // "0.6931"
+ * const loss = crossEntropy(new Float32Array([0, 0]), new Int32Array([1]), 1, 2);
+ * assert.ok(Math.abs(loss - Math.log(2)) < 1e-6); // 0.6931
  * ```
  */
 export function crossEntropy(

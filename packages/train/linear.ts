@@ -96,9 +96,10 @@ export interface LinearPlace {
  * @returns the layer
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createCpuBackend, createLinear, RECIPES } from "@fp4lab/train";
  * const lin = createLinear(createCpuBackend(), "x", RECIPES.fp4.linear, 4, 8, 2);
- * console.log(lin.N); // 2
+ * assert.equal(lin.N, 2);
  * ```
  */
 export function createLinear(
@@ -253,6 +254,7 @@ function track(lin: Linear, p: Promise<void>): void {
  * @param lin the layer
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createCpuBackend, createLinear, linearForward, RECIPES, settleLinearStats } from "@fp4lab/train";
  * const be = createCpuBackend();
  * const lin = createLinear(be, "x", RECIPES.fp4.linear, 2, 4, 2);
@@ -261,7 +263,7 @@ function track(lin: Linear, p: Promise<void>): void {
  * be.write(w, new Float32Array([1, -1, 2, -2, 3, -3, 4, -4]));
  * linearForward(lin, be.alloc(4), a, w, 0, true);
  * await settleLinearStats(lin);
- * console.log(lin.stats.a!.crestMax > 1); // true
+ * assert.ok(lin.stats.a!.crestMax > 1);
  * ```
  */
 export async function settleLinearStats(lin: Linear): Promise<void> {

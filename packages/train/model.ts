@@ -96,9 +96,10 @@ const BF16_NONE: OperandSpec = { format: "BF16", granularity: "none" };
  * @returns the model with zero parameters (see {@link initParams})
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createModel, PRESETS, RECIPES } from "@fp4lab/train";
  * const model = createModel(PRESETS.smoke, RECIPES.fp32, 2);
- * console.log(model.params.length); // 37024
+ * assert.equal(model.params.length, 37024);
  * ```
  */
 export function createModel(
@@ -187,9 +188,10 @@ export function createModel(
  * @returns the flat parameters
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initialParams, paramLayout, PRESETS } from "@fp4lab/train";
  * const params = initialParams(paramLayout(PRESETS.smoke), 1);
- * console.log(params.at(-1) !== 0); // true
+ * assert.notEqual(params.at(-1), 0);
  * ```
  */
 export function initialParams(layout: ParamLayout, seed: number): Float32Array {
@@ -218,10 +220,11 @@ export function initialParams(layout: ParamLayout, seed: number): Float32Array {
  * @param seed any integer
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createModel, initParams, PRESETS, readParams, RECIPES } from "@fp4lab/train";
  * const model = createModel(PRESETS.smoke, RECIPES.fp32, 1);
  * initParams(model, 1);
- * console.log((await readParams(model)).at(-1) !== 0); // true
+ * assert.notEqual((await readParams(model)).at(-1), 0);
  * ```
  */
 export function initParams(model: Model, seed: number): void {
@@ -251,9 +254,10 @@ export function writeParams(model: Model, params: Float32Array): void {
  * @returns `layout.total` values
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createModel, PRESETS, readParams, RECIPES } from "@fp4lab/train";
  * const model = createModel(PRESETS.smoke, RECIPES.fp32, 1);
- * console.log((await readParams(model)).length); // 37024
+ * assert.equal((await readParams(model)).length, 37024);
  * ```
  */
 export async function readParams(model: Model): Promise<Float32Array> {
@@ -267,9 +271,10 @@ export async function readParams(model: Model): Promise<Float32Array> {
  * @returns `layout.total` values
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createModel, PRESETS, readGrads, RECIPES } from "@fp4lab/train";
  * const model = createModel(PRESETS.smoke, RECIPES.fp32, 1);
- * console.log((await readGrads(model)).every((g) => g === 0)); // true
+ * assert.ok((await readGrads(model)).every((g) => g === 0));
  * ```
  */
 export async function readGrads(model: Model): Promise<Float32Array> {
@@ -448,13 +453,14 @@ export interface BackwardOptions {
  * @param options see {@link BackwardOptions}
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { backward, createModel, forward, initParams, PRESETS, readGrads, RECIPES } from "@fp4lab/train";
  * const model = createModel(PRESETS.smoke, RECIPES.fp32, 1);
  * initParams(model, 1);
  * const ids = new Int32Array(16).fill(65);
  * await forward(model, ids, ids, { training: true });
  * backward(model);
- * console.log((await readGrads(model)).some((g) => g !== 0)); // true
+ * assert.ok((await readGrads(model)).some((g) => g !== 0));
  * ```
  */
 export function backward(model: Model, options: BackwardOptions = {}): void {
@@ -512,13 +518,14 @@ export function backward(model: Model, options: BackwardOptions = {}): void {
  * @param model the model
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createModel, forward, initParams, linears, PRESETS, RECIPES, settleStats } from "@fp4lab/train";
  * const model = createModel(PRESETS.smoke, RECIPES.fp4, 1);
  * initParams(model, 1);
  * const ids = new Int32Array(16).fill(65);
  * await forward(model, ids, ids, { collectStats: true });
  * await settleStats(model);
- * console.log(linears(model)[0].stats.a!.crestMax > 1); // true
+ * assert.ok(linears(model)[0].stats.a!.crestMax > 1);
  * ```
  */
 export async function settleStats(model: Model): Promise<void> {
@@ -533,14 +540,16 @@ export async function settleStats(model: Model): Promise<void> {
  * @returns e.g. `"model.layers.2.mlp.gate_up_proj output"`, or null when everything is finite
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createModel, firstNonFinite, forward, initialParams, PRESETS, RECIPES, writeParams } from "@fp4lab/train";
  * const model = createModel(PRESETS.smoke, RECIPES.fp32, 1);
  * const params = initialParams(model.layout, 1);
- * params[40000 % params.length] = NaN;
+ * const q = model.layout.params.find((p) => p.name === "model.layers.0.self_attn.q_proj.weight")!;
+ * params[q.offset] = NaN;
  * writeParams(model, params);
  * const ids = new Int32Array(16).fill(65);
  * await forward(model, ids, ids);
- * console.log(await firstNonFinite(model) !== null); // true
+ * assert.equal(await firstNonFinite(model), "model.layers.0.self_attn.qkv_proj output");
  * ```
  */
 export async function firstNonFinite(model: Model): Promise<string | null> {
@@ -572,8 +581,9 @@ export async function firstNonFinite(model: Model): Promise<string | null> {
  * @returns the linear layers
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createModel, linears, PRESETS, RECIPES } from "@fp4lab/train";
- * console.log(linears(createModel(PRESETS.smoke, RECIPES.fp32, 1)).length); // 9
+ * assert.equal(linears(createModel(PRESETS.smoke, RECIPES.fp32, 1)).length, 9);
  * ```
  */
 export function linears(model: Model): Linear[] {

@@ -22,8 +22,9 @@ import type { OperandStats } from "./backend.ts";
  * @returns whether rounding is a no-op
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isIdentity } from "./operand.ts";
- * console.log(isIdentity({ format: "fp32" })); // true
+ * assert.equal(isIdentity({ format: "fp32" }), true);
  * ```
  */
 export function isIdentity(spec: OperandSpec): boolean {
@@ -43,10 +44,11 @@ export function isIdentity(spec: OperandSpec): boolean {
  * @returns `out`
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quantizeOperand } from "./operand.ts";
  * const out = quantizeOperand(new Float32Array([1, 3, 0.2, 12]), 2, 2,
  *   { format: "E2M1", granularity: "row" }, new Float32Array(4), 0);
- * console.log(out); // [1, 3, 0, 12]
+ * assert.deepEqual(Array.from(out), [1, 3, 0, 12]);
  * ```
  */
 export function quantizeOperand(
@@ -98,11 +100,13 @@ export function quantizeOperand(
  * @returns the quantized tensor
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quantizeOperandTensor } from "./operand.ts";
  * const out = new Float32Array(4);
  * const q = quantizeOperandTensor(new Float32Array([1, 3, 0.2, 12]), 2, 2,
  *   { format: "E2M1", granularity: "row" }, out, 0);
- * console.log(q.scales, out); // [0.5, 2] [1, 3, 0, 12]
+ * assert.deepEqual(Array.from(q.scales), [0.5, 2]);
+ * assert.deepEqual(Array.from(out), [1, 3, 0, 12]);
  * ```
  */
 export function quantizeOperandTensor(
@@ -172,9 +176,10 @@ function gridUnits(
  * @returns crest factors and the zero-flushed fraction
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { operandStats } from "./operand.ts";
  * const s = operandStats(new Float32Array([1, 1, 0.1, 4]), new Float32Array([1, 1, 0, 4]), 1, 4);
- * console.log(s.zeroFraction); // 0.25
+ * assert.equal(s.zeroFraction, 0.25);
  * ```
  */
 export function operandStats(

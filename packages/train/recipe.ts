@@ -419,8 +419,9 @@ function deepFreeze<T>(v: T): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRecipes } from "./recipe.ts";
- * console.log(parseRecipes("bf16,fp4").map((r) => r.name)); // ["bf16", "fp4"]
+ * assert.deepEqual(parseRecipes("bf16,fp4").map((r) => r.name), ["bf16", "fp4"]);
  * ```
  */
 export function parseRecipes(list: string): Recipe[] {

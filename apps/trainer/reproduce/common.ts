@@ -17,8 +17,10 @@ import { writeFileAtomic } from "../../_shared/files.ts";
  *
  * @returns e.g. `AMD EPYC, 2 threads`
  * @example
- * ```ts ignore
- * console.log(machineLine());
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { machineLine } from "./common.ts";
+ * assert.match(machineLine(), /, \d+ threads$/);
  * ```
  */
 export function machineLine(): string {

@@ -111,8 +111,9 @@ export interface Fp4PlanOptions {
  * @returns the variants
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planVariants } from "./fp4.ts";
- * console.log(planVariants({ recipes: ["fp4", "bf16"] }).map((v) => v.recipe.name)); // ["bf16", "fp4"]
+ * assert.deepEqual(planVariants({ recipes: ["fp4", "bf16"] }).map((v) => v.recipe.name), ["bf16", "fp4"]);
  * ```
  */
 export function planVariants(plan: { readonly recipes?: string[] }): Fp4Variant[] {
@@ -228,8 +229,9 @@ export async function fp4Plan(opts: Fp4PlanOptions, data: Dataset): Promise<Fp4P
  * @returns text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lrLabel } from "./fp4.ts";
- * console.log(lrLabel(0.0045)); // "4.5e-3"
+ * assert.equal(lrLabel(0.0045), "4.5e-3");
  * ```
  */
 export function lrLabel(lr: number): string {
@@ -519,8 +521,9 @@ export function summarizeFp4(plan: Fp4Plan, results: RunResult[]): Fp4Summary {
  * @returns CSV: id,recipe,panel,lr,ranks,seed,steps,tokens,val_loss,final_train_loss,tokens_per_s,occ_sparsity,fault
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fp4RunsCsv } from "./fp4.ts";
- * console.log(fp4RunsCsv([]).split(",")[0]); // "id"
+ * assert.equal(fp4RunsCsv([]).split(",")[0], "id");
  * ```
  */
 export function fp4RunsCsv(results: RunResult[]): string {

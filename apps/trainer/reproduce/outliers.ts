@@ -316,10 +316,11 @@ const KINDS: [string, RegExp][] = [
  * @returns per kind (`qkv`, `o`, `gate_up`, `down`): mean crest over training and at the end
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crestByKind } from "./outliers.ts";
  * const run = { statsHistory: [{ step: 1, layers: {
  *   "model.layers.0.mlp.down_proj": { crestMean: 4, crestMax: 9, occSparsity: null } } }] };
- * console.log(crestByKind(run).down); // { overTraining: 4, atEnd: 4, max: 9 }
+ * assert.deepEqual(crestByKind(run).down, { overTraining: 4, atEnd: 4, max: 9 });
  * ```
  */
 export function crestByKind(
@@ -790,8 +791,9 @@ function crestFigure(plan: OutliersPlan, results: RunResult[]): Record<string, u
  * @returns CSV: id,part,recipe,gain,seed,steps,val_loss,crest_qkv,crest_gate_up,crest_down,occ_sparsity,fault
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { outliersRunsCsv } from "./outliers.ts";
- * console.log(outliersRunsCsv([]).split(",")[0]); // "id"
+ * assert.equal(outliersRunsCsv([]).split(",")[0], "id");
  * ```
  */
 export function outliersRunsCsv(results: RunResult[]): string {

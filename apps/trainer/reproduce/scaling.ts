@@ -207,8 +207,9 @@ function recipeOf(q: QuantConfig): Recipe {
  * @returns the seeds
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planSeeds } from "./scaling.ts";
- * console.log(planSeeds({ seed: 1 })); // [1]
+ * assert.deepEqual(planSeeds({ seed: 1 }), [1]);
  * ```
  */
 export function planSeeds(plan: { readonly seed: number; readonly seeds?: number[] }): number[] {

@@ -48,8 +48,12 @@ export interface ParsedNumbers {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseNumbers } from "./formats.ts";
- * console.log(parseNumbers("0.3, -2.6\n1e-3 inf x")); // { values: [0.3, -2.6, 0.001, Infinity], bad: ["x"] }
+ * assert.deepEqual(parseNumbers("0.3, -2.6\n1e-3 inf x"), {
+ *   values: [0.3, -2.6, 0.001, Infinity],
+ *   bad: ["x"],
+ * });
  * ```
  */
 export function parseNumbers(text: string): ParsedNumbers {
@@ -82,9 +86,12 @@ const magnitudeCodes = new WeakMap<FloatFormat, Map<number, number>>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BF16, E2M1 } from "@fp4lab/fp4-format";
  * import { codeOf } from "./formats.ts";
- * console.log(codeOf(-6, E2M1), codeOf(1, BF16).toString(16), codeOf(-0, BF16).toString(16)); // 15 3f80 8000
+ * assert.equal(codeOf(-6, E2M1), 15);
+ * assert.equal(codeOf(1, BF16), 0x3f80);
+ * assert.equal(codeOf(-0, BF16), 0x8000);
  * ```
  */
 export function codeOf(rounded: number, format: FloatFormat): number {
@@ -128,10 +135,11 @@ export interface FormatCell {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { E2M1 } from "@fp4lab/fp4-format";
  * import { describeValue } from "./formats.ts";
  * const c = describeValue(100, E2M1);
- * console.log(c.rounded, c.hex, c.bits, c.note); // 6 0x7 0 11 1 saturated
+ * assert.deepEqual([c.rounded, c.hex, c.bits, c.note], [6, "0x7", "0 11 1", "saturated"]);
  * ```
  */
 export function describeValue(
@@ -197,9 +205,10 @@ export interface TensorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateTensor } from "./formats.ts";
  * const t = generateTensor({ distribution: "gaussian", rows: 4, cols: 8, outlierChannels: 1, outlierScale: 50 });
- * console.log(t.length); // 32
+ * assert.equal(t.length, 32);
  * ```
  */
 export function generateTensor(options: TensorOptions): Float32Array {
@@ -255,10 +264,11 @@ export const PER_CHANNEL = "E2M1 per-channel (column)";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareTensor, generateTensor } from "./formats.ts";
  * const x = generateTensor({ distribution: "student-t", rows: 16, cols: 64, outlierChannels: 2 });
  * const rows = compareTensor(x, 16, 64, ["E2M1 per-tensor", "NVFP4 (block 16, UE4M3)"]);
- * console.log(rows[1].sqnrDb > rows[0].sqnrDb); // true
+ * assert.ok(rows[1].sqnrDb > rows[0].sqnrDb);
  * ```
  */
 export function compareTensor(

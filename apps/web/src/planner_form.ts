@@ -46,8 +46,10 @@ const SUFFIX: Record<string, number> = { k: 1e3, m: 1e6, b: 1e9, g: 1e9, t: 1e12
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePlannerNumber } from "./planner_form.ts";
- * console.log(parsePlannerNumber("7B"), parsePlannerNumber("x")); // 7000000000 NaN
+ * assert.equal(parsePlannerNumber("7B"), 7e9);
+ * assert.ok(Number.isNaN(parsePlannerNumber("x")));
  * ```
  */
 export function parsePlannerNumber(text: string): number {
@@ -60,8 +62,10 @@ export function parsePlannerNumber(text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pow10Text } from "./planner_form.ts";
- * console.log(pow10Text(9), pow10Text(9.5), pow10Text(12.999)); // 1e9 3.16e9 1e13
+ * assert.deepEqual([pow10Text(9), pow10Text(9.5), pow10Text(12.999)], ["1e9", "3.16e9", "9.98e12"]);
+ * assert.equal(pow10Text(12.9999), "1e13"); // 9.9977 rounds to 10.00: carried into the exponent
  * ```
  */
 export function pow10Text(x: number): string {
@@ -282,9 +286,10 @@ export interface PlannerState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stateFromQuery } from "./planner_form.ts";
  * const s = stateFromQuery("?cmd=dcrit&params=7B");
- * console.log(s.command, s.inputs.params, s.inputs.block); // dcrit 7B 128
+ * assert.deepEqual([s.command, s.inputs.params, s.inputs.block], ["dcrit", "7B", "128"]);
  * ```
  */
 export function stateFromQuery(search: string): PlannerState {
@@ -302,9 +307,12 @@ export function stateFromQuery(search: string): PlannerState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { queryFromState } from "./planner_form.ts";
- * console.log(queryFromState({ command: "loss", inputs: { params: "7B", tokens: "1e12" } }));
- * // ?cmd=loss&params=7B
+ * assert.equal(
+ *   queryFromState({ command: "loss", inputs: { params: "7B", tokens: "1e12" } }),
+ *   "?cmd=loss&params=7B",
+ * );
  * ```
  */
 export function queryFromState(state: PlannerState): string {
@@ -335,9 +343,12 @@ export function valuesFromState(state: PlannerState): Record<string, string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cliArgs } from "./planner_form.ts";
- * console.log(cliArgs({ command: "loss", inputs: { params: "7B", tokens: "1T", format: "fp4", block: "" } }).join(" "));
- * // loss --params 7B --tokens 1T --format fp4
+ * assert.deepEqual(
+ *   cliArgs({ command: "loss", inputs: { params: "7B", tokens: "1T", format: "fp4", block: "" } }),
+ *   ["loss", "--params", "7B", "--tokens", "1T", "--format", "fp4"],
+ * );
  * ```
  */
 export function cliArgs(state: PlannerState): string[] {

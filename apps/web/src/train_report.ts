@@ -25,10 +25,12 @@ export interface ReportInput {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { reportJson } from "./train_report.ts";
  * const r = reportJson({ settings: {}, device: "cpu", webgpu: "none", userAgent: "x", data: "d",
  *   recipes: { fp4: { records: [{ step: 1, loss: 5, lr: 1e-3, valLoss: 4.9, seconds: 1 }], tokensPerSec: 10, parameters: 3, skipped: 0 } } });
- * console.log(r.recipes.fp4.finalTrainLoss, r.recipes.fp4.valLoss); // 5 4.9
+ * assert.equal(r.recipes.fp4.finalTrainLoss, 5);
+ * assert.equal(r.recipes.fp4.valLoss, 4.9);
  * ```
  */
 export function reportJson(input: ReportInput) {
@@ -70,10 +72,12 @@ export function reportJson(input: ReportInput) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { metricsCsv } from "./train_report.ts";
- * console.log(metricsCsv({ fp4: { records: [{ step: 1, loss: 5, lr: 0.001, valLoss: null, seconds: 0.5 }], tokensPerSec: 1, parameters: 1, skipped: 0 } }));
- * // recipe,step,loss,lr,val_loss,seconds
- * // fp4,1,5,0.001,,0.5
+ * assert.equal(
+ *   metricsCsv({ fp4: { records: [{ step: 1, loss: 5, lr: 0.001, valLoss: null, seconds: 0.5 }], tokensPerSec: 1, parameters: 1, skipped: 0 } }),
+ *   "recipe,step,loss,lr,val_loss,seconds\nfp4,1,5,0.001,,0.5\n",
+ * );
  * ```
  */
 export function metricsCsv(recipes: Readonly<Record<string, RecipeProgress>>): string {

@@ -25,9 +25,11 @@ function escape(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { junitXml } from "./junit.ts";
  * const xml = junitXml([{ suite: "chromium", name: "a < b", status: "failed", seconds: 1, message: "no" }]);
- * console.log(xml.includes('<testcase name="a &lt; b"'), xml.includes("<failure")); // true true
+ * assert.ok(xml.includes('<testcase name="a &lt; b"'));
+ * assert.ok(xml.includes("<failure"));
  * ```
  */
 export function junitXml(results: readonly CaseResult[]): string {

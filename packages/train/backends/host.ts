@@ -143,13 +143,14 @@ export function createHostCpuBackend(): Backend {
  * @returns a backend
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createHostBackend } from "@fp4lab/train";
  * import { fp4Matmul, matmul } from "@fp4lab/kernels";
  * const be = createHostBackend("mine", "my GEMMs", {
  *   matmul,
  *   fp4Matmul: (out, a, w) => { fp4Matmul(a, w, { out }); },
  * });
- * console.log(be.name); // "mine"
+ * assert.equal(be.name, "mine");
  * ```
  */
 export function createHostBackend(name: string, device: string, gemms: HostGemms): Backend {

@@ -117,12 +117,13 @@ const MOMENT_CODE: Record<string, number> = { f32: 0, E4M3: 1, FP16: 2, BF16: 3 
  * @returns a {@link Backend} named `cpu`
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createWasmBackend } from "./wasm.ts";
  * const be = createWasmBackend();
  * const t = be.alloc(4);
  * be.fill(t, 2);
  * be.scale(t, 1.5);
- * console.log(await be.read(t)); // Float32Array [3, 3, 3, 3]
+ * assert.deepEqual(Array.from(await be.read(t)), [3, 3, 3, 3]);
  * be.dispose();
  * ```
  */

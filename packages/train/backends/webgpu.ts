@@ -167,14 +167,15 @@ interface GpuOptimizer extends OptimizerHandle {
  * @throws {Error} when there is no WebGPU or no adapter (see `@fp4lab/gemm-webgpu`'s
  *   `requestGpu`: on Linux without a GPU install Mesa's lavapipe, `mesa-vulkan-drivers`)
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { createWebGpuBackend } from "@fp4lab/train";
  * const be = await createWebGpuBackend();
  * const a = be.alloc(2), b = be.alloc(2), c = be.alloc(1);
  * be.write(a, new Float32Array([1, 2]));
  * be.write(b, new Float32Array([3, 4]));
  * be.matmul(c, a, b, 1, 1, 2, "nn", false);
- * console.log(await be.read(c)); // Float32Array [11]
+ * assert.deepEqual(Array.from(await be.read(c)), [11]);
  * be.dispose();
  * ```
  */
