@@ -67,10 +67,13 @@ export interface GpuHandle {
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu } from "@fp4lab/gemm-webgpu";
- * const gpu = await requestGpu(); // throws, saying so, when there is no adapter
- * assert.equal(typeof gpu.description, "string"); // e.g. "llvmpipe (LLVM 15.0.7, 256 bits)"
- * assert.equal(gpu.lost, undefined);
- * gpu.device.destroy();
+ * // rejects, saying so, when there is no adapter: print the message and skip the rest
+ * const gpu = await requestGpu().catch((e) => void console.error(e.message));
+ * if (gpu) {
+ *   assert.equal(typeof gpu.description, "string"); // e.g. "llvmpipe (LLVM 15.0.7, 256 bits)"
+ *   assert.equal(gpu.lost, undefined);
+ *   gpu.device.destroy();
+ * }
  * ```
  */
 export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuHandle> {

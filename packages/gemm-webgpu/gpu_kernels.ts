@@ -91,10 +91,13 @@ export class GpuKernels {
    * ```ts
    * import assert from "node:assert/strict";
    * import { GpuKernels } from "@fp4lab/gemm-webgpu";
-   * const gpu = await GpuKernels.create();
-   * const y = await gpu.matmul(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2);
-   * assert.deepEqual(Array.from(y), [11]);
-   * gpu.destroy();
+   * // rejects with a clear message when there is no adapter: print it and skip the rest
+   * const gpu = await GpuKernels.create().catch((e) => void console.error(e.message));
+   * if (gpu) {
+   *   const y = await gpu.matmul(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 1, 2);
+   *   assert.deepEqual(Array.from(y), [11]);
+   *   gpu.destroy();
+   * }
    * ```
    */
   static async create(options: RequestGpuOptions = {}): Promise<GpuKernels> {

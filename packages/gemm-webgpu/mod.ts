@@ -8,10 +8,13 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { GpuKernels } from "@fp4lab/gemm-webgpu";
- * const gpu = await GpuKernels.create();
- * const a = new Float32Array([1, 2, 3, 4]);
- * assert.deepEqual(Array.from(await gpu.matmul(a, a, 2, 2, 2)), [7, 10, 15, 22]);
- * gpu.destroy();
+ * // rejects with a clear message when there is no adapter: print it and skip the rest
+ * const gpu = await GpuKernels.create().catch((e) => void console.error(e.message));
+ * if (gpu) {
+ *   const a = new Float32Array([1, 2, 3, 4]);
+ *   assert.deepEqual(Array.from(await gpu.matmul(a, a, 2, 2, 2)), [7, 10, 15, 22]);
+ *   gpu.destroy();
+ * }
  * ```
  *
  * @module

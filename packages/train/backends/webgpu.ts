@@ -170,13 +170,17 @@ interface GpuOptimizer extends OptimizerHandle {
  * ```ts
  * import assert from "node:assert/strict";
  * import { createWebGpuBackend } from "@fp4lab/train";
- * const be = await createWebGpuBackend();
- * const a = be.alloc(2), b = be.alloc(2), c = be.alloc(1);
- * be.write(a, new Float32Array([1, 2]));
- * be.write(b, new Float32Array([3, 4]));
- * be.matmul(c, a, b, 1, 1, 2, "nn", false);
- * assert.deepEqual(Array.from(await be.read(c)), [11]);
- * be.dispose();
+ * // Rejects with one line saying why on a machine without a WebGPU adapter (Linux without a
+ * // GPU: install Mesa's lavapipe); this example then prints that line and stops.
+ * const be = await createWebGpuBackend().catch((e) => void console.error(e.message));
+ * if (be) {
+ *   const a = be.alloc(2), b = be.alloc(2), c = be.alloc(1);
+ *   be.write(a, new Float32Array([1, 2]));
+ *   be.write(b, new Float32Array([3, 4]));
+ *   be.matmul(c, a, b, 1, 1, 2, "nn", false);
+ *   assert.deepEqual(Array.from(await be.read(c)), [11]);
+ *   be.dispose();
+ * }
  * ```
  */
 export async function createWebGpuBackend(
