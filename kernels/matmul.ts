@@ -4,7 +4,7 @@
  * @module
  */
 import { arena, getThreads, memoryBuffer, runTasks } from "./runtime.ts";
-import { pickTiles } from "./_tiles.ts";
+import { gemmTiles } from "./_tiles.ts";
 import { checkDim, checkF32 } from "./_validate.ts";
 import { kernelExports } from "./runtime.ts";
 
@@ -130,7 +130,7 @@ export function matmulAt(
 ): void {
   if (m === 0 || n === 0) return;
   const parallel = m * n * k >= PARALLEL_MIN_MACS;
-  const [tm, tn] = pickTiles(m, n, parallel ? getThreads() : 1, 72, 256, 6, 8);
+  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
   const total = kernelExports().gemmF32Tasks(m, n, tm, tn) as number;
   runTasks(
     "gemmF32Task",
