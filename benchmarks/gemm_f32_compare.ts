@@ -28,7 +28,7 @@ import * as cur from "../kernels/mod.ts";
 
 const args = parseArgs({
   options: {
-    base: { type: "string", default: "HEAD" },
+    base: { type: "string", default: "HEAD" }, // the kernels to compare against
     rounds: { type: "string", default: "7" },
     threads: { type: "string", default: "1,2" },
     quick: { type: "boolean", default: false },
