@@ -156,18 +156,21 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-// Same results on both sides (a sanity check, not the test: kernels/matmul_test.ts is).
+// Same results on both sides (a sanity check, not the test: kernels/matmul_test.ts is), and
+// whether they are the same bits (same summation order).
+let sameBits = true;
 for (let i = 0; i < SHAPES.length; i++) {
   const s = SHAPES[i];
   const out = sides.map((side) => {
     const p = side.ptrs[i];
     new Float32Array(side.ks.memoryBuffer(), p.c, s.m * s.n).fill(0);
-    side.ks.setThreads(1);
+    side.ks.setThreads(2);
     side.ks.matmulAt(p.a, p.b, p.c, s.m, s.n, s.k, s.layout, false);
     return new Float32Array(side.ks.memoryBuffer(), p.c, s.m * s.n).slice();
   });
   let worst = 0;
   for (let j = 0; j < out[0].length; j++) {
+    if (!Object.is(out[0][j], out[1][j])) sameBits = false;
     worst = Math.max(worst, Math.abs(out[0][j] - out[1][j]) / (1e-3 + Math.abs(out[0][j])));
   }
   if (worst > 1e-4) throw new Error(`${s.name}: the two kernels disagree (rel ${worst})`);
@@ -185,6 +188,7 @@ const cpu = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) =>
   l.startsWith("model name")
 );
 log(`${cpu}; Deno ${Deno.version.deno}; base ${baseRev} vs this checkout; ${ROUNDS} rounds`);
+log(`results: ${sameBits ? "the same bits" : "within 1e-4 but not the same bits"} on both sides`);
 log(`uptime before: ${uptime()}`);
 
 // Warm-up: V8 first runs WebAssembly from its baseline compiler and swaps in the optimized
@@ -239,7 +243,9 @@ for (let ti = 0; ti < THREADS.length; ti++) {
   }
 }
 if (args.values.json) {
-  console.log(JSON.stringify({ base: baseRev, rounds: ROUNDS, uptime: after, rows }, null, 2));
+  console.log(
+    JSON.stringify({ base: baseRev, rounds: ROUNDS, sameBits, uptime: after, rows }, null, 2),
+  );
 } else {
   console.log(
     "| shape | M×N×K layout | threads | base GFLOP/s | new GFLOP/s | new/base | " +
