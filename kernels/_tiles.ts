@@ -37,6 +37,13 @@ export function pickTiles(
   return [tm, tn];
 }
 
+/** What packing one float of A or B costs, in multiply-adds (SIMD packing vs 8 FMA lanes). */
+const PACK = 8;
+/** Splits tried per side (64 × 64 tiles is plenty for the 64 threads the pool allows). */
+const MAX_PARTS = 64;
+/** Recent answers: training calls the same few shapes every step. */
+const memo = new Map<string, [number, number]>();
+
 /**
  * Tiles of the f32 GEMM's tasks: one task on one thread; else at least `perThread` tasks per
  * thread (so a thread slowed by another process leaves work to the others) in the split that
@@ -63,11 +70,14 @@ export function gemmTiles(
   perThread = 4,
 ): [number, number] {
   if (threads <= 1) return [Math.max(m, 1), Math.max(n, 1)];
+  const key = `${m},${n},${threads},${mr},${nr},${perThread}`;
+  const known = memo.get(key);
+  if (known) return [known[0], known[1]];
   const side = (len: number, parts: number, unit: number) =>
     Math.max(unit, Math.ceil(len / parts / unit) * unit);
   const microM = Math.ceil(m / mr), microN = Math.ceil(n / nr);
   const want = Math.min(perThread * threads, microM * microN);
-  const limit = 2 * want;
+  const limit = Math.min(2 * want, MAX_PARTS);
   let best: [number, number] = [side(m, 1, mr), side(n, 1, nr)];
   let bestCost = Infinity;
   for (let pm = 1; pm <= Math.min(microM, limit); pm++) {
@@ -79,8 +89,7 @@ export function gemmTiles(
       if (cost < bestCost) [best, bestCost] = [[tm, tn], cost];
     }
   }
-  return best;
+  if (memo.size >= 256) memo.clear();
+  memo.set(key, best);
+  return [best[0], best[1]];
 }
-
-/** What packing one float of A or B costs, in multiply-adds (SIMD packing vs 8 FMA lanes). */
-const PACK = 8;
