@@ -4,7 +4,7 @@
  * @module
  */
 import { arena, getThreads, memoryBuffer, runTasks } from "./runtime.ts";
-import { pickTiles } from "./_tiles.ts";
+import { gemmTiles } from "./_tiles.ts";
 import { checkDim, checkF32 } from "./_validate.ts";
 import { kernelExports } from "./runtime.ts";
 
@@ -26,10 +26,15 @@ export interface MatmulOptions {
 const LAYOUTS: Record<string, number> = { nn: 0, nt: 1, tn: 2 };
 
 /**
- * Below this many multiply-adds (~0.1 ms on one core) a GEMM runs on the calling thread only:
- * waking workers would cost more than it saves.
+ * Below this many multiply-adds a GEMM runs on the calling thread only. A second thread pays
+ * when the one-thread time T1 exceeds about 1.5 times the latency L with which a sleeping worker
+ * joins a job: it finishes in about (T1 + L) / 2 plus its last task. benchmarks/pool_dispatch.ts
+ * measured L ≈ 140 µs in its best round on the 2-core VM at load average 9 (dispatch itself,
+ * posting the job and waking the worker, costs 0.3–4 µs); 2^22 multiply-adds take ≈ 190 µs on
+ * one core at 22 G multiply-adds/s. Every training GEMM of the tiny and small presets is larger
+ * (≥ 33 M).
  */
-const PARALLEL_MIN_MACS = 1 << 21;
+const PARALLEL_MIN_MACS = 1 << 22;
 
 /**
  * f32 GEMM: out[m, n] = op(A)·op(B), or out += op(A)·op(B) with `accumulate`. Register-tiled
@@ -132,7 +137,7 @@ export function matmulAt(
 ): void {
   if (m === 0 || n === 0) return;
   const parallel = m * n * k >= PARALLEL_MIN_MACS;
-  const [tm, tn] = pickTiles(m, n, parallel ? getThreads() : 1, 72, 256, 6, 8);
+  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
   const total = kernelExports().gemmF32Tasks(m, n, tm, tn) as number;
   runTasks(
     "gemmF32Task",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { assertAllClose } from "../tests/_util/assert.ts";
+import { assertAllClose, assertBitsEqual } from "../tests/_util/assert.ts";
 import { type GemmLayout, matmul, matmulReference, setThreads } from "./mod.ts";
+import { gemmTiles } from "./_tiles.ts";
 
 // A tiny counter-based generator, so failures reproduce.
 function rand(len: number, seed: number): Float32Array {
@@ -51,6 +52,14 @@ const SHAPES: [number, number, number][] = [
   [130, 70, 300],
   [2, 600, 3],
   [300, 2, 513],
+  // full 6 x 8 panels with K not a multiple of the 4-deep packing transpose
+  [6, 8, 6],
+  [12, 16, 7],
+  [18, 24, 3],
+  // several MC (72-row) and NC (256-column) blocks inside one task, last K-block of 3
+  [150, 520, 259],
+  [127, 129, 131],
+  [129, 33, 127],
 ];
 
 for (const threads of [1, 2]) {
@@ -65,6 +74,20 @@ for (const threads of [1, 2]) {
     }
   });
 }
+
+Deno.test("matmul gives the same bits on 1 and 2 threads (tiling does not change the sums)", () => {
+  // Shapes above the pool's threshold (2^22 multiply-adds), so two threads split them.
+  for (const [m, n, k] of [[131, 259, 131], [129, 127, 259], [2048, 24, 130], [40, 700, 300]]) {
+    for (const layout of ["nn", "nt", "tn"] as const) {
+      const a = rand(m * k, m + k), b = rand(k * n, n + k);
+      setThreads(1);
+      const one = matmul(a, b, m, n, k, { layout });
+      setThreads(2);
+      const two = matmul(a, b, m, n, k, { layout });
+      assertBitsEqual(two, one, `${layout} ${m}x${n}x${k}`);
+    }
+  }
+});
 
 Deno.test("matmul on random shapes within 1e-5 relative", () => {
   setThreads(2);
@@ -130,4 +153,23 @@ Deno.test("the pool restarts workers that ended while idle", async () => {
   setThreads(1);
   // each output sums over k in the same order whatever the tiling: identical bits
   assertAllClose(matmul(a, b, m, n, k), first, { rtol: 0 });
+});
+
+Deno.test("gemmTiles: one task on one thread, else even micro-tile multiples covering C", () => {
+  assert.deepEqual(gemmTiles(2048, 384, 1, 6, 8), [2048, 384]);
+  for (const [m, n] of [[2048, 384], [384, 128], [128, 384], [1024, 1024], [7, 3], [6, 8]]) {
+    for (const threads of [2, 3, 8]) {
+      const [tm, tn] = gemmTiles(m, n, threads, 6, 8);
+      assert.equal(tm % 6, 0, `${m}x${n}/${threads}: tm ${tm}`);
+      assert.equal(tn % 8, 0, `${m}x${n}/${threads}: tn ${tn}`);
+      const tasks = Math.ceil(m / tm) * Math.ceil(n / tn);
+      // as many tasks as asked for, unless C has fewer micro-tiles than that
+      assert.ok(tasks >= Math.min(4 * threads, Math.ceil(m / 6) * Math.ceil(n / 8)), `${tasks}`);
+    }
+  }
+  // squarish tiles: the longer side is split more
+  assert.deepEqual(gemmTiles(384, 128, 2, 6, 8), [96, 64]);
+  assert.deepEqual(gemmTiles(128, 384, 2, 6, 8), [66, 96]);
+  // 8 tasks, a multiple of the 2 threads, rather than 9 squarer ones
+  assert.deepEqual(gemmTiles(1024, 1024, 2, 6, 8), [258, 512]);
 });

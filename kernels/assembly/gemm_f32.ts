@@ -1,8 +1,9 @@
 // f32 GEMM CPU twin (AssemblyScript -> WebAssembly SIMD). Goto-style blocking: every task owns
-// one MC x NC tile of C, packs its own A and B panels into per-thread scratch and runs a 6 x 8
-// register-tiled micro-kernel over them. Tasks never share writable memory, so the worker pool
-// needs no barrier inside a GEMM. Pointers are byte offsets into the shared memory that the
-// JavaScript side manages; this module allocates nothing.
+// one tile of C (any size; the pool picks a few large ones per thread), walks it in NC-column x
+// KC-deep blocks of B, packed once per block into per-thread scratch, and MC-row blocks of A,
+// and runs a 6 x 8 register-tiled micro-kernel over the packed panels. Tasks never share
+// writable memory, so the worker pool needs no barrier inside a GEMM. Pointers are byte offsets
+// into the shared memory that the JavaScript side manages; this module allocates nothing.
 
 export const MR: i32 = 6;
 export const NR: i32 = 8;
@@ -33,6 +34,18 @@ export function usesRelaxedSimd(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
 
+// Stores the transpose of the 4 x 4 block of rows r0..r3 (4 floats each): row i of the result
+// (r0[i], r1[i], r2[i], r3[i]) at d + i * stride bytes.
+@inline function transpose4Store(r0: v128, r1: v128, r2: v128, r3: v128, d: usize, stride: i32): void {
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  const st = <usize>stride;
+  v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(d + st, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(d + 2 * st, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * st, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
 // Packs A(ic.., pc..) into MR-row panels, k-major: dst[p][kk][r], zero-padded past mc.
 function packA(
   layout: i32, a: usize, m: i32, k: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize,
@@ -57,8 +70,32 @@ function packA(
           src += <usize>m * 4;
         }
       }
+    } else if (rows == MR) {
+      // A stored [m, k]: four k of each of the MR rows per step, transposed in registers.
+      const s0 = a + (<usize>(ic + p) * <usize>k + <usize>pc) * 4;
+      const ld = <usize>k * 4;
+      let kk = 0;
+      for (; kk + 4 <= kc; kk += 4) {
+        const o = <usize>kk * 4;
+        const r0 = v128.load(s0 + o), r1 = v128.load(s0 + ld + o);
+        const r2 = v128.load(s0 + 2 * ld + o), r3 = v128.load(s0 + 3 * ld + o);
+        const r4 = v128.load(s0 + 4 * ld + o), r5 = v128.load(s0 + 5 * ld + o);
+        const d = panel + <usize>(kk * MR) * 4;
+        transpose4Store(r0, r1, r2, r3, d, MR * 4);
+        const lo = i32x4.shuffle(r4, r5, 0, 4, 1, 5), hi = i32x4.shuffle(r4, r5, 2, 6, 3, 7);
+        v128.store64_lane(d, lo, 0, 16);
+        v128.store64_lane(d, lo, 1, 16 + MR * 4);
+        v128.store64_lane(d, hi, 0, 16 + 2 * MR * 4);
+        v128.store64_lane(d, hi, 1, 16 + 3 * MR * 4);
+      }
+      for (; kk < kc; kk++) {
+        const d = panel + <usize>(kk * MR) * 4;
+        for (let r = 0; r < MR; r++) {
+          store<f32>(d + <usize>r * 4, load<f32>(s0 + <usize>r * ld + <usize>kk * 4));
+        }
+      }
     } else {
-      // A stored [m, k]: gather one element from each of MR rows.
+      // A stored [m, k], a partial panel: gather one element from each row, zeros below.
       for (let r = 0; r < MR; r++) {
         const d = panel + <usize>r * 4;
         if (r < rows) {
@@ -96,8 +133,33 @@ function packB(
           src += <usize>n * 4;
         }
       }
+    } else if (cols == NR) {
+      // B stored [n, k] (the "nt" layout), a full panel: four k of each of the NR rows per
+      // step, transposed in registers.
+      const s0 = b + (<usize>(jc + p) * <usize>k + <usize>pc) * 4;
+      const ld = <usize>k * 4;
+      let kk = 0;
+      for (; kk + 4 <= kc; kk += 4) {
+        const o = <usize>kk * 4;
+        const d = panel + <usize>(kk * NR) * 4;
+        transpose4Store(
+          v128.load(s0 + o), v128.load(s0 + ld + o), v128.load(s0 + 2 * ld + o),
+          v128.load(s0 + 3 * ld + o), d, NR * 4,
+        );
+        const s4 = s0 + 4 * ld;
+        transpose4Store(
+          v128.load(s4 + o), v128.load(s4 + ld + o), v128.load(s4 + 2 * ld + o),
+          v128.load(s4 + 3 * ld + o), d + 16, NR * 4,
+        );
+      }
+      for (; kk < kc; kk++) {
+        const d = panel + <usize>(kk * NR) * 4;
+        for (let c = 0; c < NR; c++) {
+          store<f32>(d + <usize>c * 4, load<f32>(s0 + <usize>c * ld + <usize>kk * 4));
+        }
+      }
     } else {
-      // B stored [n, k] (the "nt" layout): each column is a contiguous row.
+      // B stored [n, k] (the "nt" layout), a partial panel: each column is a contiguous row.
       for (let c = 0; c < NR; c++) {
         const d = panel + <usize>c * 4;
         if (c < cols) {
@@ -156,53 +218,67 @@ function packB(
 }
 
 /**
- * Computes task `t` (one tm x tn tile of C; tm <= MC a multiple of MR, tn <= NC a multiple of
- * NR, so that small products still split over threads) of C[m, n] (+)= op(A) · op(B).
- * accumulate != 0 adds to C's contents; otherwise C is overwritten.
+ * Computes task `t` of C[m, n] (+)= op(A) · op(B): the t-th tm x tn tile of C, tiles in row-major
+ * order. Any tm, tn >= 1 give correct results; multiples of MR and NR keep partial micro-tiles
+ * to the matrix edges. Inside the tile, each NC x KC block of B is packed once and reused by
+ * every MC-row block of A. accumulate != 0 adds to C's contents; otherwise C is overwritten.
  */
 export function gemmF32Task(
   layout: i32, a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, accumulate: i32, tm: i32,
   tn: i32, t: i32, scratch: usize,
 ): void {
   const tilesN = (n + tn - 1) / tn;
-  const ic = (t / tilesN) * tm;
-  const jc = (t % tilesN) * tn;
-  const mc = min(tm, m - ic);
-  const nc = min(tn, n - jc);
+  const i0 = (t / tilesN) * tm;
+  const j0 = (t % tilesN) * tn;
+  const i1 = min(i0 + tm, m);
+  const j1 = min(j0 + tn, n);
   const ap = scratch;
   const bp = scratch + <usize>(MC * KC) * 4;
   const edge = bp + <usize>(KC * NC) * 4;
   const ldc = <usize>n;
   if (k == 0) {
     if (accumulate == 0) {
-      for (let i = 0; i < mc; i++) memory.fill(c + (<usize>(ic + i) * ldc + <usize>jc) * 4, 0, <usize>nc * 4);
+      for (let i = i0; i < i1; i++) memory.fill(c + (<usize>i * ldc + <usize>j0) * 4, 0, <usize>(j1 - j0) * 4);
     }
     return;
   }
-  for (let pc = 0; pc < k; pc += KC) {
-    const kc = min(KC, k - pc);
-    const add = accumulate != 0 || pc > 0;
-    packB(layout, b, n, k, jc, nc, pc, kc, bp);
-    packA(layout, a, m, k, ic, mc, pc, kc, ap);
-    for (let jr = 0; jr < nc; jr += NR) {
-      const nr = min(NR, nc - jr);
-      const bpanel = bp + <usize>(jr * kc) * 4;
-      for (let ir = 0; ir < mc; ir += MR) {
-        const mr = min(MR, mc - ir);
-        const apanel = ap + <usize>(ir * kc) * 4;
-        const cptr = c + (<usize>(ic + ir) * ldc + <usize>(jc + jr)) * 4;
-        if (mr == MR && nr == NR) {
-          micro(kc, apanel, bpanel, cptr, ldc, add);
-        } else {
-          // Edge tile: compute the full MR x NR block into scratch, then copy the valid part.
-          micro(kc, apanel, bpanel, edge, <usize>NR, false);
-          for (let i = 0; i < mr; i++) {
-            const crow = cptr + <usize>i * ldc * 4;
-            const erow = edge + <usize>(i * NR) * 4;
-            for (let j = 0; j < nr; j++) {
-              const v = load<f32>(erow + <usize>j * 4);
-              store<f32>(crow + <usize>j * 4, add ? load<f32>(crow + <usize>j * 4) + v : v);
-            }
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const add = accumulate != 0 || pc > 0;
+      packB(layout, b, n, k, jc, nc, pc, kc, bp);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
+        packA(layout, a, m, k, ic, mc, pc, kc, ap);
+        macro(ap, bp, c + (<usize>ic * ldc + <usize>jc) * 4, ldc, mc, nc, kc, add, edge);
+      }
+    }
+  }
+}
+
+// C block [mc, nc] (+)= packed A block · packed B block, one micro-tile at a time.
+function macro(
+  ap: usize, bp: usize, c: usize, ldc: usize, mc: i32, nc: i32, kc: i32, add: bool, edge: usize,
+): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const bpanel = bp + <usize>(jr * kc) * 4;
+    for (let ir = 0; ir < mc; ir += MR) {
+      const mr = min(MR, mc - ir);
+      const apanel = ap + <usize>(ir * kc) * 4;
+      const cptr = c + (<usize>ir * ldc + <usize>jr) * 4;
+      if (mr == MR && nr == NR) {
+        micro(kc, apanel, bpanel, cptr, ldc, add);
+      } else {
+        // Edge tile: compute the full MR x NR block into scratch, then copy the valid part.
+        micro(kc, apanel, bpanel, edge, <usize>NR, false);
+        for (let i = 0; i < mr; i++) {
+          const crow = cptr + <usize>i * ldc * 4;
+          const erow = edge + <usize>(i * NR) * 4;
+          for (let j = 0; j < nr; j++) {
+            const v = load<f32>(erow + <usize>j * 4);
+            store<f32>(crow + <usize>j * 4, add ? load<f32>(crow + <usize>j * 4) + v : v);
           }
         }
       }
