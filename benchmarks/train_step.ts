@@ -148,7 +148,21 @@ console.log(
     `${rounds} interleaved rounds (medians); load average ${load()}`,
 );
 const peers: { python: string; attention: string; compiled: boolean }[] = [];
+// Interpreters without torch are left out with one line (the default list has two guesses).
+const hasTorch = (python: string): boolean => {
+  try {
+    const r = new Deno.Command(python, { args: ["-c", "import torch"], stderr: "null" })
+      .outputSync();
+    return r.success;
+  } catch {
+    return false;
+  }
+};
 for (const python of values.python!.split(",")) {
+  if (!hasTorch(python)) {
+    console.log(`  ${python}: no torch there, left out`);
+    continue;
+  }
   for (const attention of ["manual", "sdpa"]) {
     peers.push({ python, attention, compiled: false });
     if (values["torch-compile"]) peers.push({ python, attention, compiled: true });
