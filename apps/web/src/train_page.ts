@@ -209,7 +209,9 @@ function send(m: ToWorker): void {
 function readSettings() {
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
   const s = {
-    preset: "tiny",
+    // The page trains `tiny`; `?preset=smoke` (2 layers, context 16) is for quick browser tests
+    // on slow software WebGPU adapters.
+    preset: params.get("preset") === "smoke" ? "smoke" : "tiny",
     steps: num("steps"),
     batch: num("batch"),
     lr: num("lr"),
@@ -359,7 +361,7 @@ const adapterCheck = (async () => {
   }
   hook.webgpu = webgpu;
   $("webgpu").textContent = adapterFound
-    ? `${webgpu}: training runs on it (the engine's webgpu backend) unless you choose CPU.`
+    ? `${webgpu}: Device auto trains on it (the engine's webgpu backend).`
     : `${webgpu}: training runs on the CPU${
       crossOriginIsolated ? "" : ", which this page cannot use (see above)"
     }.`;
