@@ -1,6 +1,7 @@
 // One WGSL compute kernel as data: its uniform parameters (named, 4-byte scalars, at binding 0),
-// its storage bindings (1..n, all read_write so that two ranges of one buffer can be bound to
-// one dispatch) and its body. The uniform struct is generated from the parameter list, so the
+// its storage bindings (1..n, all read_write; so one buffer may not appear at two bindings of
+// a dispatch, which WebGPU forbids for writable bindings: callers bind distinct buffers) and its
+// body. The uniform struct is generated from the parameter list, so the
 // host encodes parameters by name and cannot disagree with the shader about their order.
 
 /** A scalar type of a uniform parameter. */

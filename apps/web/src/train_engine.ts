@@ -2,14 +2,24 @@
  * The train page's one door to the training engine. Everything the page and its worker need
  * from `@fp4lab/train` goes through this module: the engine's `createTrainer` (the CLI's step,
  * one rank: AdamW with f32 master weights, warm-up then cosine to 10%, a dynamic loss scale,
- * clipping at 1) on the `cpu` backend; a WebGPU backend is a `backend` option away.
+ * clipping at 1) on the `webgpu` backend when the browser gives a WebGPU adapter, else on the
+ * `cpu` backend ({@link openDevice} picks, with hard time limits on the WebGPU requests).
  *
  * Runs in Deno too: the browser tests train the same steps here and in each browser.
  *
  * @module
  */
-import { hfConfig, presetByName, RECIPES, setThreads, type Trainer } from "@fp4lab/train";
-import { createTrainer } from "@fp4lab/train";
+import {
+  type Backend,
+  createTrainer,
+  createWebGpuBackend,
+  hfConfig,
+  presetByName,
+  RECIPES,
+  setThreads,
+  type Trainer,
+  type WebGpuBackend,
+} from "@fp4lab/train";
 import { getThreads, usesRelaxedSimd } from "@fp4lab/kernels";
 import { seedKey, uniformAt } from "@fp4lab/fp4-format";
 import { writeSafetensors } from "@fp4lab/quant-granularity";
@@ -71,6 +81,123 @@ export const TINY_DEFAULTS: Readonly<Omit<RunSettings, "recipe">> = Object.freez
 
 /** Where the compute happens, for the page: the CPU kernels, their SIMD flavour, threads. */
 export function deviceDescription(): string {
+  return cpuDescription();
+}
+
+/** Which device the page asks for: `auto` (WebGPU when it works, else the CPU), or one of them. */
+export type DeviceChoice = "auto" | "webgpu" | "cpu";
+
+/** The device a run trains on, as {@link openDevice} found it. */
+export interface EngineDevice {
+  /** `webgpu` or `cpu` */
+  readonly kind: "webgpu" | "cpu";
+  /** the WebGPU backend (shared by the recipes' trainers); undefined on the CPU */
+  readonly backend?: WebGpuBackend;
+  /** for the page: the adapter, or the CPU kernels and threads */
+  readonly description: string;
+  /** why the device is not the one asked for or not the fastest (empty when nothing to say) */
+  readonly notice: string;
+}
+
+/** Options of {@link openDevice}. */
+export interface OpenDeviceOptions {
+  /** CPU threads (the kernels' worker pool size) */
+  readonly threads: number;
+  /** whether SharedArrayBuffer is available (the CPU backend needs it) */
+  readonly isolated: boolean;
+  /** hard limit on each WebGPU request (a wrong browser flag makes requestAdapter hang forever) */
+  readonly timeoutMs?: number;
+}
+
+function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what} gave no answer within ${ms / 1000} s`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Opens the WebGPU backend: adapter, device (with the adapter's full buffer limits) and the
+ * backend's numerics probe, each under a hard time limit.
+ *
+ * @throws {Error} saying what is missing (no `navigator.gpu`, no adapter, a request that hung)
+ */
+export async function openWebGpu(timeoutMs = 10_000): Promise<WebGpuBackend> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) throw new Error("this browser has no WebGPU (navigator.gpu is undefined)");
+  const adapter = await withLimit(
+    gpu.requestAdapter(),
+    timeoutMs,
+    "navigator.gpu.requestAdapter()",
+  );
+  if (!adapter) throw new Error("navigator.gpu.requestAdapter() found no adapter");
+  const device = await withLimit(
+    adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+      },
+    }),
+    timeoutMs,
+    "adapter.requestDevice()",
+  );
+  const backend = await withLimit(createWebGpuBackend({ device }), timeoutMs, "the numerics probe");
+  const i = adapter.info;
+  const name = [i?.vendor, i?.architecture, i?.description].filter(Boolean).join(" / ") ||
+    "unnamed adapter";
+  return Object.assign(backend, { device: name });
+}
+
+/** "WebGPU: adapter ..." with what its arithmetic does where adapters may differ. */
+export function webGpuDescription(backend: WebGpuBackend): string {
+  const n = backend.numerics;
+  return `WebGPU: ${backend.device}${backend.dot4 ? ", dot4I8Packed" : ""}; subnormal results ${
+    n.subnormals === "flushed" ? "flushed to zero" : "kept"
+  }, a*b+c ${n.multiplyAdd}`;
+}
+
+/**
+ * The device to train on: WebGPU when asked (or on `auto`) and it opens, else the CPU kernels
+ * (which need SharedArrayBuffer, so a cross-origin isolated page).
+ *
+ * @throws {Error} when neither works, saying why each does not
+ */
+export async function openDevice(
+  choice: DeviceChoice,
+  options: OpenDeviceOptions,
+): Promise<EngineDevice> {
+  let gpuProblem = "";
+  if (choice !== "cpu") {
+    try {
+      const backend = await openWebGpu(options.timeoutMs);
+      return { kind: "webgpu", backend, description: webGpuDescription(backend), notice: "" };
+    } catch (e) {
+      gpuProblem = (e as Error).message;
+    }
+  }
+  if (!options.isolated) {
+    throw new Error(
+      `${
+        gpuProblem ? `WebGPU: ${gpuProblem}. ` : ""
+      }The CPU backend needs SharedArrayBuffer, which the browser gives only to a cross-origin isolated page.`,
+    );
+  }
+  setThreads(options.threads);
+  const notice = gpuProblem
+    ? `WebGPU ${
+      choice === "webgpu" ? "was chosen but " : ""
+    }is not available here (${gpuProblem}): training on the CPU instead.`
+    : "";
+  return { kind: "cpu", description: cpuDescription(), notice };
+}
+
+function cpuDescription(): string {
   return `CPU: WebAssembly SIMD${usesRelaxedSimd() ? " (relaxed)" : ""}, ${getThreads()} thread${
     getThreads() === 1 ? "" : "s"
   }`;
@@ -106,11 +233,12 @@ export function sampleWindows(
 }
 
 /**
- * A new run: the model initialised from the seed, AdamW over its parameters.
+ * A new run: the model initialised from the seed, AdamW over its parameters, on `backend` (a
+ * WebGPU backend from {@link openDevice}; default: a new `cpu` backend).
  *
  * @throws {RangeError} for an unknown preset or recipe, or non-positive counts
  */
-export function createRun(settings: RunSettings): TrainingRun {
+export function createRun(settings: RunSettings, backend?: Backend): TrainingRun {
   const config = presetByName(settings.preset);
   const recipe = RECIPES[settings.recipe];
   if (!recipe) throw new RangeError(`unknown recipe "${settings.recipe}"`);
@@ -128,6 +256,7 @@ export function createRun(settings: RunSettings): TrainingRun {
     lr: settings.lr,
     steps: settings.steps,
     seed: settings.seed,
+    backend,
   });
   return {
     settings,

@@ -4,6 +4,8 @@ import { readSafetensors } from "@fp4lab/quant-granularity";
 import {
   checkpointFiles,
   createRun,
+  openDevice,
+  openWebGpu,
   sampleWindows,
   setEngineThreads,
   trainStep,
@@ -62,4 +64,72 @@ Deno.test("train engine: the checkpoint is a Hugging Face LLaMA folder", async (
   const state = JSON.parse(new TextDecoder().decode(zip["ckpt/trainer_state.json"]));
   assert.equal(state.step, 2);
   assert.equal(state.records.length, 2);
+});
+
+// A navigator.gpu whose requestAdapter never answers (what a wrong browser flag does).
+async function withHangingGpu<T>(fn: () => Promise<T>): Promise<T> {
+  const hang = { requestAdapter: () => new Promise(() => {}) };
+  Object.defineProperty(navigator, "gpu", { value: hang, configurable: true });
+  try {
+    return await fn();
+  } finally {
+    delete (navigator as unknown as { gpu?: unknown }).gpu;
+  }
+}
+
+Deno.test("train engine: a hanging requestAdapter times out and auto falls back to the CPU", async () => {
+  await withHangingGpu(async () => {
+    await assert.rejects(
+      () => openWebGpu(50),
+      /navigator\.gpu\.requestAdapter\(\) gave no answer within 0\.05 s/,
+    );
+    const d = await openDevice("auto", { threads: 1, isolated: true, timeoutMs: 50 });
+    assert.equal(d.kind, "cpu");
+    assert.equal(d.backend, undefined);
+    assert.match(d.description, /^CPU: WebAssembly SIMD.*, 1 thread$/);
+    assert.match(
+      d.notice,
+      /^WebGPU is not available here \(.*gave no answer.*\): training on the CPU/,
+    );
+    const w = await openDevice("webgpu", { threads: 1, isolated: true, timeoutMs: 50 });
+    assert.match(w.notice, /^WebGPU was chosen but is not available here/);
+    // Without SharedArrayBuffer the CPU backend is no way out: one error naming both problems.
+    await assert.rejects(
+      () => openDevice("auto", { threads: 1, isolated: false, timeoutMs: 50 }),
+      /WebGPU: .*gave no answer.*The CPU backend needs SharedArrayBuffer/,
+    );
+  });
+  setEngineThreads(navigator.hardwareConcurrency);
+  const cpu = await openDevice("cpu", { threads: 2, isolated: true });
+  assert.deepEqual([cpu.kind, cpu.notice], ["cpu", ""]);
+  assert.match(cpu.description, /2 threads$/);
+  setEngineThreads(navigator.hardwareConcurrency);
+});
+
+const hasAdapter = await navigator.gpu?.requestAdapter().then((a) => a !== null, () => false);
+Deno.test({
+  name: "train engine: on WebGPU (Deno's adapter) a run trains and says which adapter",
+  ignore: !hasAdapter,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await openDevice("auto", { threads: 1, isolated: true });
+    assert.equal(d.kind, "webgpu");
+    assert.match(d.description, /^WebGPU: .+; subnormal results (kept|flushed)/);
+    try {
+      const runs = ["fp4", "bf16"].map((recipe) => createRun({ ...smoke, recipe }, d.backend));
+      const cpu = createRun({ ...smoke, recipe: "fp4" });
+      for (let s = 0; s < 2; s++) for (const r of [...runs, cpu]) await trainStep(r, text);
+      // One backend for both recipes; the GPU run tracks the CPU run (the CLI's e2e rule, 5e-3).
+      for (let s = 0; s < 2; s++) {
+        const g = runs[0].records[s].loss, c = cpu.records[s].loss;
+        assert.ok(Math.abs(g - c) <= 5e-3 * c, `step ${s + 1}: webgpu ${g}, cpu ${c}`);
+      }
+      const files = await checkpointFiles(runs[0]);
+      assert.ok(readSafetensors(files["model.safetensors"]).tensors["lm_head.weight"]);
+      for (const r of runs) r.trainer.dispose();
+    } finally {
+      d.backend!.dispose();
+    }
+  },
 });

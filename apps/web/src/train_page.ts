@@ -1,7 +1,8 @@
-// train.html: the tiny preset trained live, fp4 beside bf16, in a worker (the engine in its
-// CPU kernels: WebAssembly SIMD on a SharedArrayBuffer worker pool, which needs a
-// cross-origin-isolated page).
+// train.html: the tiny preset trained live, fp4 beside bf16, in a worker: on the engine's webgpu
+// backend when the browser gives an adapter, else on its cpu backend (WebAssembly SIMD on a
+// SharedArrayBuffer worker pool, which needs a cross-origin-isolated page).
 import type { FromWorker, ToWorker } from "./train_protocol.ts";
+import type { DeviceChoice } from "./train_engine.ts";
 import { metricsCsv, type RecipeProgress, reportJson } from "./train_report.ts";
 import { type ChartView, drawChart } from "./charts.ts";
 
@@ -31,9 +32,26 @@ const hook: {
   progress: typeof progress;
   state: TrainState;
   device: string;
+  /** the backend the worker opened: "webgpu" or "cpu" ("" before it has) */
+  backend: string;
+  /** why the device is not the one asked for */
+  notice: string;
+  /** WebGPU only: whether the adapter keeps subnormal results ("kept" or "flushed") */
+  subnormals: string | null;
+  /** what the page's own WebGPU check found */
+  webgpu: string;
   error: string;
   checkpoint?: { name: string; zip: ArrayBuffer };
-} = { progress, state, device: "", error: "" };
+} = {
+  progress,
+  state,
+  device: "",
+  backend: "",
+  notice: "",
+  subnormals: null,
+  webgpu: "",
+  error: "",
+};
 (globalThis as unknown as { __train: typeof hook }).__train = hook;
 
 function setState(s: typeof state): void {
@@ -47,7 +65,7 @@ function setState(s: typeof state): void {
     done: "Done.",
     error: "Stopped by an error.",
   }[s];
-  startButton.disabled = s === "running" || s === "paused" || !crossOriginIsolated;
+  startButton.disabled = s === "running" || s === "paused" || !canStart();
   pauseButton.disabled = s !== "running" && s !== "paused";
   pauseButton.textContent = s === "paused" ? "Resume" : "Pause";
   pauseButton.setAttribute("aria-pressed", String(s === "paused"));
@@ -144,7 +162,12 @@ function onMessage(m: FromWorker): void {
   if (m.type === "ready") {
     device = m.device;
     hook.device = device;
+    hook.backend = m.kind;
+    hook.notice = m.notice;
+    hook.subnormals = m.subnormals;
     $("device").textContent = device;
+    $("device-notice").hidden = m.notice === "";
+    $("device-notice").textContent = m.notice;
   } else if (m.type === "data") {
     dataSource = m.source;
     $("data-source").textContent = `${m.source} (${(m.trainBytes / 1e6).toFixed(2)} MB)`;
@@ -186,7 +209,9 @@ function send(m: ToWorker): void {
 function readSettings() {
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
   const s = {
-    preset: "tiny",
+    // The page trains `tiny`; `?preset=smoke` (2 layers, context 16) is for quick browser tests
+    // on slow software WebGPU adapters.
+    preset: params.get("preset") === "smoke" ? "smoke" : "tiny",
     steps: num("steps"),
     batch: num("batch"),
     lr: num("lr"),
@@ -201,7 +226,8 @@ function readSettings() {
   const recipes = [...document.querySelectorAll<HTMLInputElement>("input[name=recipe]:checked")]
     .map((b) => b.value);
   if (recipes.length === 0) throw new RangeError("choose at least one recipe");
-  return { settings: s, recipes, threads: num("threads") };
+  const deviceChoice = $<HTMLSelectElement>("device-choice").value as DeviceChoice;
+  return { settings: s, recipes, threads: num("threads"), device: deviceChoice };
 }
 
 function start(): void {
@@ -218,7 +244,15 @@ function start(): void {
   chart = undefined;
   pending = [];
   $("loss-chart").replaceChildren();
-  settings = { ...chosen.settings, recipes: chosen.recipes, threads: chosen.threads };
+  settings = {
+    ...chosen.settings,
+    recipes: chosen.recipes,
+    threads: chosen.threads,
+    device: chosen.device,
+  };
+  device = "opening...";
+  hook.device = hook.backend = hook.notice = "";
+  $("device").textContent = device;
   worker = new Worker(new URL("src/train_worker.js", document.baseURI), { type: "module" });
   worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
   worker.onerror = (e) => {
@@ -226,7 +260,7 @@ function start(): void {
     hook.error = e.message;
     setState("error");
   };
-  send({ type: "init", threads: chosen.threads });
+  send({ type: "init", threads: chosen.threads, device: chosen.device });
   send({
     type: "start",
     settings: chosen.settings,
@@ -278,36 +312,70 @@ for (const id of ["steps", "batch", "lr", "seed"]) {
   if (v !== null) $<HTMLInputElement>(id).value = v;
 }
 
-// Cross-origin isolation and WebGPU: say what is missing and what runs instead.
+// Cross-origin isolation and WebGPU: say what is missing and what runs instead. The page's own
+// adapter check only informs (and enables Start on a page that is not isolated); the worker opens
+// the device it trains on, with its own time limits.
+let adapterFound = false;
+/** Something can train here: the CPU kernels (isolated page) or a WebGPU adapter. */
+function canStart(): boolean {
+  return crossOriginIsolated || adapterFound;
+}
+const deviceSelect = $<HTMLSelectElement>("device-choice");
+const wantedDevice = params.get("device");
+if (wantedDevice === "auto" || wantedDevice === "webgpu" || wantedDevice === "cpu") {
+  deviceSelect.value = wantedDevice;
+}
 if (!crossOriginIsolated) {
+  deviceSelect.querySelector<HTMLOptionElement>("option[value=cpu]")!.disabled = true;
+  if (deviceSelect.value === "cpu") deviceSelect.value = "auto";
+  threadsSelect.disabled = true;
   $("isolation").hidden = false;
   $("isolation").textContent =
-    "This page is not cross-origin isolated, so the browser withholds SharedArrayBuffer, which the CPU kernels' worker pool needs: training cannot start. Serve the site with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (deno task web does; see the README for other hosts). The planner and formats pages work without them.";
+    "This page is not cross-origin isolated, so the browser withholds SharedArrayBuffer, which the CPU backend's worker pool needs: training can run only on WebGPU. Serve the site with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (deno task web does; see the README for other hosts) to train on the CPU too. The planner and formats pages work without them.";
 }
-(async () => {
+const adapterCheck = (async () => {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   if (!gpu) {
-    webgpu = "no WebGPU in this browser";
+    webgpu = "not in this browser (navigator.gpu is undefined)";
   } else {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const adapter = await Promise.race([
         gpu.requestAdapter(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("timed out")), 8000)),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("no answer within 8 s")), 8000);
+        }),
       ]) as { info?: { vendor?: string; architecture?: string; description?: string } } | null;
       const i = adapter?.info;
+      adapterFound = adapter != null;
       webgpu = adapter
         ? `adapter ${
           [i?.vendor, i?.architecture, i?.description].filter(Boolean).join(" / ") || "(unnamed)"
         }`
-        : "no adapter";
+        : "no adapter (requestAdapter() returned null)";
     } catch (e) {
-      webgpu = `requestAdapter failed: ${(e as Error).message}`;
+      webgpu = `requestAdapter() failed: ${(e as Error).message}`;
+    } finally {
+      clearTimeout(timer);
     }
   }
-  $("webgpu").textContent =
-    `${webgpu}. This page trains on the CPU kernels; the engine's WebGPU backend (deno task train --device webgpu) is not wired into the page yet.`;
+  hook.webgpu = webgpu;
+  $("webgpu").textContent = adapterFound
+    ? `${webgpu}: Device auto trains on it (the engine's webgpu backend).`
+    : `${webgpu}: training runs on the CPU${
+      crossOriginIsolated ? "" : ", which this page cannot use (see above)"
+    }.`;
+  if (!canStart()) {
+    $("isolation").textContent +=
+      " This browser has no WebGPU adapter either, so training cannot start here.";
+  }
+  setState(state);
 })();
 
 setState("idle");
 renderTable();
-if (params.get("autostart") === "1" && crossOriginIsolated) start();
+if (params.get("autostart") === "1") {
+  adapterCheck.then(() => {
+    if (canStart()) start();
+  });
+}

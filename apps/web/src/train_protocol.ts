@@ -1,9 +1,9 @@
 // Messages between the train page and its worker.
-import type { RunSettings, StepRecord } from "./train_engine.ts";
+import type { DeviceChoice, RunSettings, StepRecord } from "./train_engine.ts";
 
 /** Page to worker. */
 export type ToWorker =
-  | { type: "init"; threads: number }
+  | { type: "init"; threads: number; device: DeviceChoice }
   | {
     type: "start";
     settings: Omit<RunSettings, "recipe">;
@@ -17,7 +17,16 @@ export type ToWorker =
 
 /** Worker to page. */
 export type FromWorker =
-  | { type: "ready"; device: string }
+  | {
+    type: "ready";
+    /** the device in words */
+    device: string;
+    kind: "webgpu" | "cpu";
+    /** why it is not the one asked for (empty when it is) */
+    notice: string;
+    /** WebGPU only: whether the adapter keeps subnormal results */
+    subnormals: "kept" | "flushed" | null;
+  }
   | { type: "data"; source: string; trainBytes: number; valBytes: number }
   | {
     type: "step";

@@ -5,8 +5,8 @@ import { zipSync } from "fflate";
 import {
   checkpointFiles,
   createRun,
-  deviceDescription,
-  setEngineThreads,
+  type EngineDevice,
+  openDevice,
   type TrainingRun,
   trainStep,
   validate,
@@ -19,6 +19,8 @@ const post = (m: FromWorker, transfer: Transferable[] = []) =>
 let paused = false;
 let wake: (() => void) | undefined;
 const runs = new Map<string, TrainingRun>();
+// The device chosen at init; start waits for it.
+let device: Promise<EngineDevice> | undefined;
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const r = await fetch(url);
@@ -33,8 +35,10 @@ async function start(m: Extract<ToWorker, { type: "start" }>): Promise<void> {
     fetch(`${m.dataUrl}brown.json`).then((r) => r.json()),
   ]);
   post({ type: "data", source: info.source, trainBytes: train.length, valBytes: val.length });
+  if (!device) throw new Error("start before init");
+  const { backend } = await device;
   runs.clear();
-  for (const recipe of m.recipes) runs.set(recipe, createRun({ ...m.settings, recipe }));
+  for (const recipe of m.recipes) runs.set(recipe, createRun({ ...m.settings, recipe }, backend));
   post({ type: "state", state: "running" });
   for (let s = 0; s < m.settings.steps; s++) {
     for (const [recipe, run] of runs) {
@@ -66,8 +70,19 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   try {
     if (m.type === "init") {
-      setEngineThreads(m.threads);
-      post({ type: "ready", device: deviceDescription() });
+      device = openDevice(m.device, {
+        threads: m.threads,
+        isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+      });
+      device.then((d) =>
+        post({
+          type: "ready",
+          device: d.description,
+          kind: d.kind,
+          notice: d.notice,
+          subnormals: d.backend?.numerics.subnormals ?? null,
+        })
+      ).catch((err) => post({ type: "error", message: (err as Error).message }));
     } else if (m.type === "start") {
       start(m).catch((err) => post({ type: "error", message: (err as Error).message }));
     } else if (m.type === "pause") {

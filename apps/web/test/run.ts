@@ -7,7 +7,9 @@
  *
  * Every wait has a hard limit and polls; every browser is killed in `finally`. Results go to a
  * JUnit XML file (`--junit-path`, read by .ci/junit_summary.ts) and the screenshots to `--out`
- * (default .ci/browser/). Exit 0 when everything passed, 1 otherwise, 2 on bad flags.
+ * (default .ci/browser/). `--only train,isolation` runs just those parts of each browser's run
+ * (packages, planner, formats, train, layout, isolation); `--browsers firefox` one browser.
+ * Exit 0 when everything passed, 1 otherwise, 2 on bad flags.
  *
  * @module
  */
@@ -29,7 +31,14 @@ import {
 import { type CaseResult, junitXml } from "./junit.ts";
 import { ENVIRONMENT_PROBE, SUBNORMAL_PROBE } from "./probes.ts";
 import { compareTensor, generateTensor, PER_CHANNEL, SCHEMES } from "../src/formats.ts";
-import { createRun, deviceDescription, trainStep } from "../src/train_engine.ts";
+import {
+  createRun,
+  deviceDescription,
+  openWebGpu,
+  trainStep,
+  webGpuDescription,
+} from "../src/train_engine.ts";
+import { findTorchPython } from "../../../tests/_util/torch.ts";
 import { readSafetensors } from "@fp4lab/quant-granularity";
 import { unzipSync } from "fflate";
 
@@ -56,6 +65,7 @@ const { values: flags } = (() => {
         "junit-path": { type: "string" },
         out: { type: "string" },
         "skip-build": { type: "boolean" },
+        only: { type: "string" },
       },
       strict: true,
     });
@@ -73,6 +83,17 @@ for (const w of wanted) {
   }
 }
 const inCI = Deno.env.get("CI") === "true";
+/** The parts of each browser's run (`--only train,isolation` runs just those; the environment
+ * checks always run). */
+const SECTIONS = ["packages", "planner", "formats", "train", "layout", "isolation"];
+const only = flags.only?.split(",").map((s) => s.trim());
+for (const o of only ?? []) {
+  if (!SECTIONS.includes(o)) {
+    console.error(`test:browser: unknown --only section "${o}" (${SECTIONS.join(", ")})`);
+    Deno.exit(2);
+  }
+}
+const section = (name: string) => !only || only.includes(name);
 
 /** Relative tolerance of the planner's fit against the CLI (an iterative solver; see its check). */
 const FIT_RTOL = 1e-6;
@@ -82,38 +103,176 @@ const FTZ_EXACT_TEST = "WGSL quantize + pack gives the CPU twin's codes bit for 
 const FTZ_TOLERANT_TEST = "WGSL quantize + pack equals the CPU twin, allowing only flushed";
 
 /** The training steps checked in each browser against Deno. */
-const TRAIN = { steps: 20, batch: 4, recipes: ["fp4", "bf16"] } as const;
+const TRAIN = { steps: 20, recipes: ["fp4", "bf16"] } as const;
 /**
- * |browser loss - Deno loss| allowed at every step. Same engine, same WebAssembly kernels, same
- * data: only the JavaScript engines' Math.exp/log/pow may differ in the last bit (and relaxed
- * SIMD's FMA may be fused or not by the spec's choice). Measured on the CI machine: 0 in
- * Chromium (V8, like Deno), at most 4.4e-16 in Firefox, over 20 steps of fp4 and bf16.
+ * The train page's runs: WebGPU first (its checkpoint is read back from the GPU and loaded in
+ * transformers), then the CPU backend with a pause and a resume. WebGPU trains the `smoke` preset
+ * (`?preset=smoke`): the software adapters these tests have are slow, SwiftShader (Chromium) took
+ * about 28 s per step of `tiny` at batch 1 on a loaded 2-core machine (4 tokens/s), lavapipe 3 s.
+ */
+const TRAIN_PLANS = [
+  { device: "webgpu", preset: "smoke", batch: 2, pause: false, checkpoint: true },
+  { device: "cpu", preset: "tiny", batch: 4, pause: true, checkpoint: false },
+] as const;
+/**
+ * |browser loss - Deno loss| allowed at every step on the CPU backend. Same engine, same
+ * WebAssembly kernels, same data: only the JavaScript engines' Math.exp/log/pow may differ in the
+ * last bit (and relaxed SIMD's FMA may be fused or not by the spec's choice). Measured on the CI
+ * machine: 0 in Chromium (V8, like Deno), at most 4.4e-16 in Firefox, over 20 steps of fp4 and
+ * bf16.
  */
 const TRAIN_LOSS_TOLERANCE = 1e-9;
+/**
+ * Relative |browser loss - Deno loss| allowed at every step on WebGPU: the rule of the CLI's
+ * `--device webgpu` end-to-end test for a quantized recipe (tests/trainer_webgpu_e2e_test.ts: 20
+ * steps against the CPU, fp4 within 5e-3; fp32, which rounds nothing, within 1e-4). Another
+ * adapter compiles the same WGSL to other code (a multiply and an add fused or not, subnormals
+ * flushed or kept), f32 sums may differ in the last bits, and a value next to a rounding boundary
+ * of a quantized operand then rounds the other way; bf16 rounds every GEMM operand too, so it
+ * gets the quantized rule. Measured (20 steps of smoke, batch 2, fp4 and bf16): Firefox (wgpu on
+ * lavapipe, like Deno) within 1.6e-16 of Deno, Chromium (Dawn on SwiftShader, which flushes
+ * subnormals) within 6.5e-4.
+ */
+const GPU_LOSS_RTOL: Record<string, number> = { fp4: 5e-3, bf16: 5e-3 };
 
 interface DenoTrainRun {
   losses: Record<string, number[]>;
   tokensPerSec: Record<string, number>;
   device: string;
 }
-let denoTrain: DenoTrainRun | undefined;
-/** The same steps in Deno, on the site's data slice: computed once, shared by the browsers. */
-async function denoTraining(): Promise<DenoTrainRun> {
-  if (denoTrain) return denoTrain;
-  const train = await Deno.readFile(join(ROOT, "apps/web/dist/data/brown-train.txt"));
-  const runs = TRAIN.recipes.map((recipe) =>
-    createRun({ preset: "tiny", recipe, steps: TRAIN.steps, batch: TRAIN.batch, lr: 3e-3, seed: 1 })
-  );
-  // Interleaved as the page's worker runs them.
-  for (let s = 0; s < TRAIN.steps; s++) for (const run of runs) await trainStep(run, train);
-  denoTrain = {
-    losses: Object.fromEntries(runs.map((r) => [r.settings.recipe, r.records.map((x) => x.loss)])),
-    tokensPerSec: Object.fromEntries(
-      runs.map((r) => [r.settings.recipe, (TRAIN.steps * r.tokensPerStep) / r.trainSeconds]),
-    ),
-    device: deviceDescription(),
-  };
-  return denoTrain;
+interface BrowserTrainRun extends DenoTrainRun {
+  error: string;
+  backend: string;
+  notice: string;
+  subnormals: "kept" | "flushed" | null;
+}
+const denoTrain = new Map<string, Promise<DenoTrainRun>>();
+/** The WebGPU runs' losses per browser, compared across browsers at the end. */
+const browserGpuLosses = new Map<
+  string,
+  { losses: Record<string, number[]>; subnormals: string | null }
+>();
+/**
+ * The same steps in Deno on the same backend (WebGPU: Deno's adapter, lavapipe here), on the
+ * site's data slice: computed once per device and batch, shared by the browsers.
+ */
+function denoTraining(
+  device: "webgpu" | "cpu",
+  preset: string,
+  batch: number,
+): Promise<DenoTrainRun> {
+  const key = `${device} ${preset} ${batch}`;
+  if (!denoTrain.has(key)) {
+    const run = (async () => {
+      const train = await Deno.readFile(join(ROOT, "apps/web/dist/data/brown-train.txt"));
+      const backend = device === "webgpu" ? await openWebGpu(30_000) : undefined;
+      try {
+        const runs = TRAIN.recipes.map((recipe) =>
+          createRun(
+            { preset, recipe, steps: TRAIN.steps, batch, lr: 3e-3, seed: 1 },
+            backend,
+          )
+        );
+        // Interleaved as the page's worker runs them.
+        for (let s = 0; s < TRAIN.steps; s++) for (const run of runs) await trainStep(run, train);
+        for (const run of runs) if (backend) run.trainer.dispose();
+        return {
+          losses: Object.fromEntries(
+            runs.map((r) => [r.settings.recipe, r.records.map((x) => x.loss)]),
+          ),
+          tokensPerSec: Object.fromEntries(
+            runs.map((r) => [r.settings.recipe, (TRAIN.steps * r.tokensPerStep) / r.trainSeconds]),
+          ),
+          device: backend ? webGpuDescription(backend) : deviceDescription(),
+        };
+      } finally {
+        backend?.dispose();
+      }
+    })();
+    denoTrain.set(key, run);
+    run.catch(() => denoTrain.delete(key));
+  }
+  return denoTrain.get(key)!;
+}
+
+/**
+ * The largest difference between two runs' losses (absolute on the CPU, relative on WebGPU);
+ * throws at the first step outside the tolerance.
+ */
+function compareLosses(
+  got: Record<string, number[]>,
+  want: Record<string, number[]>,
+  device: "webgpu" | "cpu",
+): number {
+  let worst = 0;
+  for (const recipe of TRAIN.recipes) {
+    const a = got[recipe] ?? [], b = want[recipe];
+    if (a.length !== b.length) throw new Error(`${recipe}: ${a.length} steps, want ${b.length}`);
+    for (let i = 0; i < a.length; i++) {
+      const d = device === "cpu" ? Math.abs(a[i] - b[i]) : Math.abs(a[i] - b[i]) / Math.abs(b[i]);
+      worst = Math.max(worst, d);
+      const tol = device === "cpu" ? TRAIN_LOSS_TOLERANCE : GPU_LOSS_RTOL[recipe];
+      if (!(d <= tol)) {
+        throw new Error(
+          `${device} ${recipe} step ${i + 1}: browser ${a[i]}, Deno ${b[i]} (${
+            device === "cpu" ? "" : "relative "
+          }|d| ${d.toExponential(2)} > ${tol})`,
+        );
+      }
+    }
+  }
+  return worst;
+}
+
+/**
+ * The unzipped checkpoint folder, as Hugging Face reads it: tests/torch/eval_ref.py checks the
+ * tensor names and shapes of LlamaForCausalLM, computes the loss on a text with its own float64
+ * LLaMA and with `LlamaForCausalLM.from_pretrained(folder)`; the two must agree (1e-5 relative).
+ * Without PyTorch or transformers it says so (a failure in CI, which installs both).
+ */
+async function transformersLoads(files: Record<string, Uint8Array>): Promise<string> {
+  const python = findTorchPython();
+  if (python === null) {
+    if (inCI) throw new Error("CI installs PyTorch and transformers");
+    return "transformers not checked: no python3 with torch here";
+  }
+  const dir = await Deno.makeTempDir({ prefix: "web_checkpoint_" });
+  try {
+    let folder = "";
+    for (const [path, bytes] of Object.entries(files)) {
+      await Deno.mkdir(join(dir, dirname(path)), { recursive: true });
+      await Deno.writeFile(join(dir, path), bytes);
+      folder = join(dir, dirname(path));
+    }
+    const text = join(dir, "eval.txt");
+    await Deno.writeTextFile(text, "The jury said the case was closed. ".repeat(40));
+    const out = await withTimeout(
+      new Deno.Command(python, {
+        args: [join(ROOT, "tests/torch/eval_ref.py"), folder, text],
+        stdout: "piped",
+        stderr: "piped",
+      }).output(),
+      180_000,
+      "eval_ref.py",
+    );
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim().slice(-400));
+    const ref = JSON.parse(new TextDecoder().decode(out.stdout));
+    if (ref.problems?.length) throw new Error(`eval_ref.py: ${ref.problems.join("; ")}`);
+    if (ref.hf_loss === null || ref.hf_loss === undefined) {
+      if (inCI) throw new Error("CI installs transformers");
+      return `names and shapes are LlamaForCausalLM's, loss ${
+        ref.loss.toFixed(5)
+      } (independent PyTorch LLaMA); transformers not installed`;
+    }
+    if (!(Math.abs(ref.hf_loss - ref.loss) <= 1e-5 * ref.loss)) {
+      throw new Error(`transformers loss ${ref.hf_loss}, independent PyTorch LLaMA ${ref.loss}`);
+    }
+    return `LlamaForCausalLM.from_pretrained loads it: loss ${
+      ref.hf_loss.toFixed(5)
+    } (independent float64 LLaMA ${ref.loss.toFixed(5)})`;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 const results: CaseResult[] = [];
 const launched = new Set<Browser>();
@@ -304,388 +463,449 @@ async function runBrowser(kind: BrowserKind, base: string): Promise<void> {
     );
     await screenshot(page, suite, "index");
 
-    // The package test suites, unchanged, in the page and in a worker.
-    const suites = await check(suite, "package tests load and finish", 400_000, async () => {
-      await page.goto(`${base}/tests.html${inCI ? "?ci=1" : ""}`);
-      await until(page, "globalThis.__testResults", 380_000);
-      return await page.evaluate("globalThis.__testResults") as {
-        page: { name: string; status: string; ms: number; error?: string }[];
-        worker: { name: string; status: string; ms: number; error?: string }[];
-        workerError?: string;
-      };
-    }, (r) => `${r.page.length} tests in the page, ${r.worker.length} in a worker`);
-    if (suites) {
-      for (const [where, list] of [["page", suites.page], ["worker", suites.worker]] as const) {
-        const tolerant = list.find((t) => t.name.startsWith(FTZ_TOLERANT_TEST));
-        for (const t of list) {
-          let status: CaseResult["status"] = t.status === "passed"
-            ? "passed"
-            : t.status === "ignored"
-            ? "skipped"
-            : "failed";
-          let message = t.error;
-          // The one known deviation: on an adapter that flushes subnormal products (the probe
-          // above says so), the package's bit-exact BF16 check with a non-unit scale cannot
-          // hold. It is reported as skipped, saying why, only when the tolerant check of the
-          // same kernels passed in the same place; any other failure stays a failure.
-          if (
-            status === "failed" && t.name === FTZ_EXACT_TEST && probe?.flushes === true &&
-            /^AssertionError: BF16/.test(t.error ?? "") && tolerant?.status === "passed"
-          ) {
-            status = "skipped";
-            message =
-              `known: this adapter flushes subnormal products to zero (probe), so BF16 codes of x*scale < 2^-126 read 0 (${t.error}); "${tolerant.name}" passed with exactly that tolerance`;
-          }
-          record({ suite, name: `${where}: ${t.name}`, status, seconds: t.ms / 1000, message });
-        }
-      }
-      if (suites.workerError) {
-        record({
-          suite,
-          name: "worker starts",
-          status: "failed",
-          seconds: 0,
-          message: suites.workerError,
-        });
-      }
-      await screenshot(page, suite, "tests");
-    }
-
-    // The planner page gives what `deno task plan --json` gives.
-    for (const query of PLANNER_QUERIES) {
-      await check(suite, `planner ${query} equals deno task plan --json`, 90_000, async () => {
-        await page.goto(`${base}/planner.html${query}`);
-        await until(page, `document.getElementById("status")?.dataset.state === "done"`, 60_000);
-        const pageJson = JSON.parse(await page.$eval("#json", (e) => e.textContent ?? ""));
-        const args = JSON.parse(
-          await page.$eval("#cli", (e) => (e as HTMLElement).dataset.args ?? "[]"),
-        );
-        const cli = await planJson(args);
-        const diff = firstDifference(pageJson, cli);
-        if (diff) throw new Error(diff);
-        const charted = await page.$eval("#chart", (e) => e.querySelector("svg") !== null);
-        if (!charted) throw new Error("no chart drawn");
-      });
-    }
-    await check(
-      suite,
-      `planner fit on the example runs equals deno task plan fit --json (numbers within ${FIT_RTOL} relative, iterations within 2)`,
-      180_000,
-      async () => {
-        await page.goto(`${base}/planner.html?cmd=fit`);
-        await page.click("#fields button");
-        await until(
-          page,
-          `document.getElementById("status")?.dataset.state === "done" && document.getElementById("json").textContent !== ""`,
-          150_000,
-        );
-        const pageJson = JSON.parse(await page.$eval("#json", (e) => e.textContent ?? ""));
-        const args = JSON.parse(
-          await page.$eval("#cli", (e) => (e as HTMLElement).dataset.args ?? "[]"),
-        );
-        const runs = await page.$eval("#f-runs", (e) => (e as HTMLTextAreaElement).value);
-        const dir = await Deno.makeTempDir();
-        try {
-          await Deno.writeTextFile(join(dir, "runs.csv"), runs);
-          const cli = await planJson(args, dir) as Record<string, unknown>;
-          // The solver may stop one iteration earlier or later on such a difference.
-          const di = Math.abs((pageJson.iterations as number) - (cli.iterations as number));
-          if (!(di <= 2)) {
-            throw new Error(`iterations: page ${pageJson.iterations}, CLI ${cli.iterations}`);
-          }
-          const diff = firstDifference(
-            { ...pageJson, iterations: 0 },
-            { ...cli, iterations: 0 },
-            "$",
-            FIT_RTOL,
-          );
-          if (diff) throw new Error(diff);
-        } finally {
-          await Deno.remove(dir, { recursive: true });
-        }
-      },
-    );
-    await check(
-      suite,
-      "planner: a bad input names the flag, a slider moves the numbers",
-      60_000,
-      async () => {
-        await page.goto(`${base}/planner.html?cmd=loss&params=-5`);
-        await until(page, `document.getElementById("status")?.dataset.state === "error"`, 30_000);
-        const error = await page.$eval("#error", (e) => e.textContent ?? "");
-        if (!/--params must be a positive number/.test(error)) {
-          throw new Error(`error shown: "${error}"`);
-        }
-        await page.goto(`${base}/planner.html?cmd=loss`);
-        await until(page, `document.getElementById("status")?.dataset.state === "done"`, 30_000);
-        const before = await page.$eval("#json", (e) => JSON.parse(e.textContent ?? "{}").loss);
-        // Keyboard: focus the N slider and press the right arrow five times.
-        await page.focus("#f-params-s0");
-        for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
-        await until(
-          page,
-          `document.getElementById("f-params").value === "1.78e9" && JSON.parse(document.getElementById("json").textContent).params === 1.78e9`,
-          30_000,
-        );
-        const after = await page.$eval("#json", (e) => JSON.parse(e.textContent ?? "{}").loss);
-        if (!(after < before)) {
-          throw new Error(`a bigger model should predict a lower loss: ${before} -> ${after}`);
-        }
-        if (!page.url().includes("params=1.78e9")) {
-          throw new Error(`the URL did not follow: ${page.url()}`);
-        }
-      },
-    );
-    await page.goto(`${base}/planner.html?cmd=dcrit`);
-    await until(page, `document.getElementById("status")?.dataset.state === "done"`, 30_000).catch(
-      () => {},
-    );
-    await screenshot(page, suite, "planner");
-
-    // The formats page: numbers in every format, and the scheme table against Deno.
-    await check(suite, "formats: numbers in every format", 60_000, async () => {
-      await page.goto(`${base}/formats.html`);
-      await until(
-        page,
-        `document.getElementById("numbers-section")?.dataset.state === "done"`,
-        30_000,
-      );
-      await page.$eval("#numbers", (e) => {
-        (e as HTMLTextAreaElement).value = "100 2.5";
-        e.dispatchEvent(new Event("input", { bubbles: true }));
-      });
-      await until(
-        page,
-        `document.querySelector("#numbers-table td")?.textContent === "100"`,
-        30_000,
-      );
-      const rows = await page.$$eval(
-        "#numbers-table tr",
-        (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)),
-      );
-      const e2m1 = rows.find((r) => r[0] === "100" && r[1] === "E2M1");
-      if (!e2m1 || e2m1[2] !== "6" || e2m1[3] !== "0x7" || e2m1[7] !== "saturated") {
-        throw new Error(`100 in E2M1: ${JSON.stringify(e2m1)}`);
-      }
-      const tie = rows.find((r) => r[0] === "2.5" && r[1] === "E2M1");
-      if (!tie || tie[2] !== "2") {
-        throw new Error(`2.5 in E2M1 (ties to even): ${JSON.stringify(tie)}`);
-      }
-      const bf16 = rows[rows.findIndex((r) => r[0] === "2.5") + 6];
-      if (!bf16 || bf16[1] !== "BF16" || bf16[3] !== "0x4020") {
-        throw new Error(`2.5 in BF16: ${JSON.stringify(bf16)}`);
-      }
-    });
-    await check(
-      suite,
-      "formats: scheme error table equals the Deno computation",
-      90_000,
-      async () => {
-        await until(
-          page,
-          `document.getElementById("tensor-section")?.dataset.state === "done"`,
-          60_000,
-        );
-        const shown = await page.$$eval(
-          "#error-table tr",
-          (trs) =>
-            trs.slice(1).map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)),
-        );
-        const names = [
-          ...Object.keys(SCHEMES).slice(0, 2),
-          PER_CHANNEL,
-          ...Object.keys(SCHEMES).slice(2),
-        ];
-        const x = generateTensor({
-          distribution: "student-t",
-          rows: 64,
-          cols: 256,
-          df: 3,
-          outlierChannels: 4,
-          outlierScale: 20,
-          seed: 0,
-        });
-        const want = compareTensor(x, 64, 256, names).map((r) => [
-          r.scheme,
-          r.mse.toExponential(3),
-          r.sqnrDb.toFixed(2),
-        ]);
-        const got = shown.map((r) => r.slice(0, 3));
-        const diff = firstDifference(got, want);
-        if (diff) {
-          throw new Error(diff);
-        }
-        const charts = await page.$$eval(".chart svg", (s) => s.length);
-        if (charts < 2) throw new Error(`${charts} charts drawn, want 2`);
-      },
-    );
-    await screenshot(page, suite, "formats");
-
-    // Training: 20 steps of fp4 and bf16 on the train page, against the same steps in Deno.
-    const trained = await check(
-      suite,
-      `train: ${TRAIN.steps} steps of ${
-        TRAIN.recipes.join(" and ")
-      } (tiny, batch ${TRAIN.batch}) equal the Deno run within ${TRAIN_LOSS_TOLERANCE}`,
-      600_000,
-      async () => {
-        const want = await denoTraining();
-        await page.goto(
-          `${base}/train.html?steps=${TRAIN.steps}&batch=${TRAIN.batch}&autostart=1`,
-        );
-        // Pause after a few steps, check nothing moves, resume.
-        await until(
-          page,
-          `(globalThis.__train?.progress.fp4?.records.length ?? 0) >= 3 || globalThis.__train?.state === "error"`,
-          300_000,
-        );
-        await page.click("#pause");
-        await until(
-          page,
-          `globalThis.__train.state === "paused" || globalThis.__train.state === "error"`,
-          60_000,
-        );
-        const held = await page.evaluate(
-          `globalThis.__train.progress.fp4.records.length`,
-        ) as number;
-        // A negative check needs some time to pass: one second in which no step may land.
-        await new Promise((r) => setTimeout(r, 1000));
-        const still = await page.evaluate(
-          `globalThis.__train.progress.fp4.records.length`,
-        ) as number;
-        if (still !== held) throw new Error(`paused at step ${held}, but step ${still} ran`);
-        await page.click("#pause");
-        await until(
-          page,
-          `globalThis.__train.state === "done" || globalThis.__train.state === "error"`,
-          540_000,
-        );
-        const got = await page.evaluate(
-          `JSON.stringify({ error: __train.error, device: __train.device,
-          losses: Object.fromEntries(Object.entries(__train.progress).map(([k, p]) => [k, p.records.map((r) => r.loss)])),
-          tokensPerSec: Object.fromEntries(Object.entries(__train.progress).map(([k, p]) => [k, p.tokensPerSec])) })`,
-        ) as string;
-        const r = JSON.parse(got) as DenoTrainRun & { error: string };
-        if (r.error) throw new Error(r.error);
-        let worst = 0;
-        for (const recipe of TRAIN.recipes) {
-          const a = r.losses[recipe] ?? [], b = want.losses[recipe];
-          if (a.length !== b.length) {
-            throw new Error(`${recipe}: ${a.length} steps, want ${b.length}`);
-          }
-          for (let i = 0; i < a.length; i++) {
-            const d = Math.abs(a[i] - b[i]);
-            worst = Math.max(worst, d);
-            if (!(d <= TRAIN_LOSS_TOLERANCE)) {
-              throw new Error(`${recipe} step ${i + 1}: browser ${a[i]}, Deno ${b[i]} (|d| ${d})`);
+    if (section("packages")) {
+      // The package test suites, unchanged, in the page and in a worker.
+      const suites = await check(suite, "package tests load and finish", 400_000, async () => {
+        await page.goto(`${base}/tests.html${inCI ? "?ci=1" : ""}`);
+        await until(page, "globalThis.__testResults", 380_000);
+        return await page.evaluate("globalThis.__testResults") as {
+          page: { name: string; status: string; ms: number; error?: string }[];
+          worker: { name: string; status: string; ms: number; error?: string }[];
+          workerError?: string;
+        };
+      }, (r) => `${r.page.length} tests in the page, ${r.worker.length} in a worker`);
+      if (suites) {
+        for (const [where, list] of [["page", suites.page], ["worker", suites.worker]] as const) {
+          const tolerant = list.find((t) => t.name.startsWith(FTZ_TOLERANT_TEST));
+          for (const t of list) {
+            let status: CaseResult["status"] = t.status === "passed"
+              ? "passed"
+              : t.status === "ignored"
+              ? "skipped"
+              : "failed";
+            let message = t.error;
+            // The one known deviation: on an adapter that flushes subnormal products (the probe
+            // above says so), the package's bit-exact BF16 check with a non-unit scale cannot
+            // hold. It is reported as skipped, saying why, only when the tolerant check of the
+            // same kernels passed in the same place; any other failure stays a failure.
+            if (
+              status === "failed" && t.name === FTZ_EXACT_TEST && probe?.flushes === true &&
+              /^AssertionError: BF16/.test(t.error ?? "") && tolerant?.status === "passed"
+            ) {
+              status = "skipped";
+              message =
+                `known: this adapter flushes subnormal products to zero (probe), so BF16 codes of x*scale < 2^-126 read 0 (${t.error}); "${tolerant.name}" passed with exactly that tolerance`;
             }
+            record({ suite, name: `${where}: ${t.name}`, status, seconds: t.ms / 1000, message });
           }
         }
-        return { worst, r, want };
-      },
-      ({ worst, r, want }) =>
-        `largest |d loss| ${worst.toExponential(2)}; tokens/s fp4 ${
-          r.tokensPerSec.fp4.toFixed(0)
-        } bf16 ${r.tokensPerSec.bf16.toFixed(0)} on ${r.device}; Deno: fp4 ${
-          want.tokensPerSec.fp4.toFixed(0)
-        } bf16 ${want.tokensPerSec.bf16.toFixed(0)} on ${want.device}`,
-    );
-    if (trained) {
-      await check(
-        suite,
-        "train: the checkpoint downloads as a Hugging Face folder (zip)",
-        120_000,
-        async () => {
-          await page.select("#checkpoint-recipe", "fp4");
-          await page.click("#download-checkpoint");
-          await until(page, `globalThis.__train.checkpoint !== undefined`, 60_000);
-          const b64 = await page.evaluate(
-            `(() => { const b = new Uint8Array(__train.checkpoint.zip); let s = "";
-          for (let i = 0; i < b.length; i += 32768) s += String.fromCharCode(...b.subarray(i, i + 32768));
-          return __train.checkpoint.name + " " + btoa(s); })()`,
-          ) as string;
-          const [name, data] = b64.split(" ");
-          const files = unzipSync(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
-          const st = readSafetensors(files[`${name}/model.safetensors`]);
-          for (
-            const t of [
-              "model.embed_tokens.weight",
-              "model.layers.3.mlp.down_proj.weight",
-              "lm_head.weight",
-            ]
-          ) {
-            if (!st.tensors[t]) throw new Error(`${t} missing from model.safetensors`);
-          }
-          const config = JSON.parse(new TextDecoder().decode(files[`${name}/config.json`]));
-          if (config.architectures?.[0] !== "LlamaForCausalLM") {
-            throw new Error("config.json is not LLaMA");
-          }
-          const state = JSON.parse(new TextDecoder().decode(files[`${name}/trainer_state.json`]));
-          if (state.step !== TRAIN.steps) throw new Error(`trainer_state.json step ${state.step}`);
-          const report = await page.evaluate(
-            `JSON.stringify(globalThis.__trainReport())`,
-          ) as string;
-          if (JSON.parse(report).recipes.bf16.steps !== TRAIN.steps) {
-            throw new Error("report incomplete");
-          }
-          return name;
-        },
-        (name) => `${name}.zip`,
-      );
+        if (suites.workerError) {
+          record({
+            suite,
+            name: "worker starts",
+            status: "failed",
+            seconds: 0,
+            message: suites.workerError,
+          });
+        }
+        await screenshot(page, suite, "tests");
+      }
     }
-    await screenshot(page, suite, "train");
-
-    // Phone-sized screens: nothing wider than the screen.
-    await page.setViewport({ width: 390, height: 844 });
-    for (const p of ["planner.html?cmd=loss", "formats.html", "train.html"]) {
+    if (section("planner")) {
+      // The planner page gives what `deno task plan --json` gives.
+      for (const query of PLANNER_QUERIES) {
+        await check(suite, `planner ${query} equals deno task plan --json`, 90_000, async () => {
+          await page.goto(`${base}/planner.html${query}`);
+          await until(page, `document.getElementById("status")?.dataset.state === "done"`, 60_000);
+          const pageJson = JSON.parse(await page.$eval("#json", (e) => e.textContent ?? ""));
+          const args = JSON.parse(
+            await page.$eval("#cli", (e) => (e as HTMLElement).dataset.args ?? "[]"),
+          );
+          const cli = await planJson(args);
+          const diff = firstDifference(pageJson, cli);
+          if (diff) throw new Error(diff);
+          const charted = await page.$eval("#chart", (e) => e.querySelector("svg") !== null);
+          if (!charted) throw new Error("no chart drawn");
+        });
+      }
       await check(
         suite,
-        `phone-sized layout (390 px): ${p} has no horizontal scroll`,
-        120_000,
+        `planner fit on the example runs equals deno task plan fit --json (numbers within ${FIT_RTOL} relative, iterations within 2)`,
+        180_000,
         async () => {
-          await page.goto(`${base}/${p}`);
+          await page.goto(`${base}/planner.html?cmd=fit`);
+          await page.click("#fields button");
           await until(
             page,
-            `[...document.querySelectorAll("[data-state]")].every((e) => e.dataset.state === "done" || e.id === "train-status")`,
-            100_000,
+            `document.getElementById("status")?.dataset.state === "done" && document.getElementById("json").textContent !== ""`,
+            150_000,
           );
-          const width = await page.evaluate("document.documentElement.scrollWidth") as number;
-          if (width > 390) throw new Error(`${p} is ${width} px wide`);
-          await screenshot(page, suite, `phone-${p.split(".")[0]}`);
-        },
-      );
-    }
-    await page.setViewport({ width: 1200, height: 900 });
-    if (kind.name === "chromium") {
-      await check(
-        suite,
-        "train: without isolation headers the page says why and does not start",
-        60_000,
-        async () => {
-          const plain = serveSite(join(ROOT, "apps/web/dist"), {
-            port: 0,
-            quiet: true,
-            isolate: false,
-          });
+          const pageJson = JSON.parse(await page.$eval("#json", (e) => e.textContent ?? ""));
+          const args = JSON.parse(
+            await page.$eval("#cli", (e) => (e as HTMLElement).dataset.args ?? "[]"),
+          );
+          const runs = await page.$eval("#f-runs", (e) => (e as HTMLTextAreaElement).value);
+          const dir = await Deno.makeTempDir();
           try {
-            await page.goto(`http://127.0.0.1:${plain.addr.port}/train.html`);
-            await until(page, `document.getElementById("isolation")?.hidden === false`, 30_000);
-            const text = await page.$eval("#isolation", (e) => e.textContent ?? "");
-            if (!/not cross-origin isolated/.test(text)) throw new Error(`message: ${text}`);
-            if (!(await page.$eval("#start", (e) => (e as HTMLButtonElement).disabled))) {
-              throw new Error("Start is enabled");
+            await Deno.writeTextFile(join(dir, "runs.csv"), runs);
+            const cli = await planJson(args, dir) as Record<string, unknown>;
+            // The solver may stop one iteration earlier or later on such a difference.
+            const di = Math.abs((pageJson.iterations as number) - (cli.iterations as number));
+            if (!(di <= 2)) {
+              throw new Error(`iterations: page ${pageJson.iterations}, CLI ${cli.iterations}`);
             }
-            await page.goto(`http://127.0.0.1:${plain.addr.port}/planner.html`);
-            await until(
-              page,
-              `document.getElementById("status")?.dataset.state === "done"`,
-              30_000,
+            const diff = firstDifference(
+              { ...pageJson, iterations: 0 },
+              { ...cli, iterations: 0 },
+              "$",
+              FIT_RTOL,
             );
+            if (diff) throw new Error(diff);
           } finally {
-            await plain.shutdown();
+            await Deno.remove(dir, { recursive: true });
           }
         },
       );
+      await check(
+        suite,
+        "planner: a bad input names the flag, a slider moves the numbers",
+        60_000,
+        async () => {
+          await page.goto(`${base}/planner.html?cmd=loss&params=-5`);
+          await until(page, `document.getElementById("status")?.dataset.state === "error"`, 30_000);
+          const error = await page.$eval("#error", (e) => e.textContent ?? "");
+          if (!/--params must be a positive number/.test(error)) {
+            throw new Error(`error shown: "${error}"`);
+          }
+          await page.goto(`${base}/planner.html?cmd=loss`);
+          await until(page, `document.getElementById("status")?.dataset.state === "done"`, 30_000);
+          const before = await page.$eval("#json", (e) => JSON.parse(e.textContent ?? "{}").loss);
+          // Keyboard: focus the N slider and press the right arrow five times.
+          await page.focus("#f-params-s0");
+          for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
+          await until(
+            page,
+            `document.getElementById("f-params").value === "1.78e9" && JSON.parse(document.getElementById("json").textContent).params === 1.78e9`,
+            30_000,
+          );
+          const after = await page.$eval("#json", (e) => JSON.parse(e.textContent ?? "{}").loss);
+          if (!(after < before)) {
+            throw new Error(`a bigger model should predict a lower loss: ${before} -> ${after}`);
+          }
+          if (!page.url().includes("params=1.78e9")) {
+            throw new Error(`the URL did not follow: ${page.url()}`);
+          }
+        },
+      );
+      await page.goto(`${base}/planner.html?cmd=dcrit`);
+      await until(page, `document.getElementById("status")?.dataset.state === "done"`, 30_000)
+        .catch(
+          () => {},
+        );
+      await screenshot(page, suite, "planner");
+    }
+    if (section("formats")) {
+      // The formats page: numbers in every format, and the scheme table against Deno.
+      await check(suite, "formats: numbers in every format", 60_000, async () => {
+        await page.goto(`${base}/formats.html`);
+        await until(
+          page,
+          `document.getElementById("numbers-section")?.dataset.state === "done"`,
+          30_000,
+        );
+        await page.$eval("#numbers", (e) => {
+          (e as HTMLTextAreaElement).value = "100 2.5";
+          e.dispatchEvent(new Event("input", { bubbles: true }));
+        });
+        await until(
+          page,
+          `document.querySelector("#numbers-table td")?.textContent === "100"`,
+          30_000,
+        );
+        const rows = await page.$$eval(
+          "#numbers-table tr",
+          (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)),
+        );
+        const e2m1 = rows.find((r) => r[0] === "100" && r[1] === "E2M1");
+        if (!e2m1 || e2m1[2] !== "6" || e2m1[3] !== "0x7" || e2m1[7] !== "saturated") {
+          throw new Error(`100 in E2M1: ${JSON.stringify(e2m1)}`);
+        }
+        const tie = rows.find((r) => r[0] === "2.5" && r[1] === "E2M1");
+        if (!tie || tie[2] !== "2") {
+          throw new Error(`2.5 in E2M1 (ties to even): ${JSON.stringify(tie)}`);
+        }
+        const bf16 = rows[rows.findIndex((r) => r[0] === "2.5") + 6];
+        if (!bf16 || bf16[1] !== "BF16" || bf16[3] !== "0x4020") {
+          throw new Error(`2.5 in BF16: ${JSON.stringify(bf16)}`);
+        }
+      });
+      await check(
+        suite,
+        "formats: scheme error table equals the Deno computation",
+        90_000,
+        async () => {
+          await until(
+            page,
+            `document.getElementById("tensor-section")?.dataset.state === "done"`,
+            60_000,
+          );
+          const shown = await page.$$eval(
+            "#error-table tr",
+            (trs) =>
+              trs.slice(1).map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)),
+          );
+          const names = [
+            ...Object.keys(SCHEMES).slice(0, 2),
+            PER_CHANNEL,
+            ...Object.keys(SCHEMES).slice(2),
+          ];
+          const x = generateTensor({
+            distribution: "student-t",
+            rows: 64,
+            cols: 256,
+            df: 3,
+            outlierChannels: 4,
+            outlierScale: 20,
+            seed: 0,
+          });
+          const want = compareTensor(x, 64, 256, names).map((r) => [
+            r.scheme,
+            r.mse.toExponential(3),
+            r.sqnrDb.toFixed(2),
+          ]);
+          const got = shown.map((r) => r.slice(0, 3));
+          const diff = firstDifference(got, want);
+          if (diff) {
+            throw new Error(diff);
+          }
+          const charts = await page.$$eval(".chart svg", (s) => s.length);
+          if (charts < 2) throw new Error(`${charts} charts drawn, want 2`);
+        },
+      );
+      await screenshot(page, suite, "formats");
+    }
+    if (section("train")) {
+      // Training: 20 steps of fp4 and bf16 on the train page, on WebGPU and on the CPU backend,
+      // against the same steps in Deno on the same backend.
+      for (const plan of TRAIN_PLANS) {
+        const tol = plan.device === "cpu"
+          ? `within ${TRAIN_LOSS_TOLERANCE}`
+          : `within ${GPU_LOSS_RTOL.fp4} relative`;
+        const trained = await check(
+          suite,
+          `train on ${plan.device}: ${TRAIN.steps} steps of ${
+            TRAIN.recipes.join(" and ")
+          } (${plan.preset}, batch ${plan.batch}) equal the Deno run on ${plan.device} ${tol}`,
+          plan.device === "cpu" ? 600_000 : 900_000,
+          async () => {
+            const want = await denoTraining(plan.device, plan.preset, plan.batch);
+            await page.goto(
+              `${base}/train.html?preset=${plan.preset}&steps=${TRAIN.steps}&batch=${plan.batch}&device=${plan.device}&autostart=1`,
+            );
+            if (plan.pause) {
+              // Pause after a few steps, check nothing moves, resume.
+              await until(
+                page,
+                `(globalThis.__train?.progress.fp4?.records.length ?? 0) >= 3 || globalThis.__train?.state === "error"`,
+                300_000,
+              );
+              await page.click("#pause");
+              await until(
+                page,
+                `globalThis.__train.state === "paused" || globalThis.__train.state === "error"`,
+                60_000,
+              );
+              const held = await page.evaluate(
+                `globalThis.__train.progress.fp4.records.length`,
+              ) as number;
+              // A negative check needs some time to pass: one second in which no step may land.
+              await new Promise((r) => setTimeout(r, 1000));
+              const still = await page.evaluate(
+                `globalThis.__train.progress.fp4.records.length`,
+              ) as number;
+              if (still !== held) throw new Error(`paused at step ${held}, but step ${still} ran`);
+              await page.click("#pause");
+            }
+            await until(
+              page,
+              `globalThis.__train.state === "done" || globalThis.__train.state === "error"`,
+              plan.device === "cpu" ? 540_000 : 840_000,
+            );
+            const got = await page.evaluate(
+              `JSON.stringify({ error: __train.error, device: __train.device, backend: __train.backend,
+            notice: __train.notice, subnormals: __train.subnormals,
+            losses: Object.fromEntries(Object.entries(__train.progress).map(([k, p]) => [k, p.records.map((r) => r.loss)])),
+            tokensPerSec: Object.fromEntries(Object.entries(__train.progress).map(([k, p]) => [k, p.tokensPerSec])) })`,
+            ) as string;
+            const r = JSON.parse(got) as BrowserTrainRun;
+            if (r.error) throw new Error(r.error);
+            // No silent fallback: the page trained on the device asked for.
+            if (r.backend !== plan.device) {
+              throw new Error(`asked for ${plan.device}, trained on ${r.backend}: ${r.notice}`);
+            }
+            const worst = compareLosses(r.losses, want.losses, plan.device);
+            let vsCpu: number | undefined;
+            if (plan.device === "webgpu") {
+              // The CLI's end-to-end rule too: the GPU run tracks the CPU run.
+              vsCpu = compareLosses(
+                r.losses,
+                (await denoTraining("cpu", plan.preset, plan.batch)).losses,
+                "webgpu",
+              );
+              browserGpuLosses.set(suite, { losses: r.losses, subnormals: r.subnormals });
+            }
+            return { worst, vsCpu, r, want };
+          },
+          ({ worst, vsCpu, r, want }) =>
+            `largest |d loss| ${plan.device === "cpu" ? "" : "relative "}${worst.toExponential(2)}${
+              vsCpu === undefined ? "" : ` (against Deno's cpu run: ${vsCpu.toExponential(2)})`
+            }${
+              r.subnormals === "flushed"
+                ? "; this adapter flushes subnormal results to zero (the backend's probe): the GPU losses include its effect, within the tolerance"
+                : r.subnormals === "kept"
+                ? "; this adapter keeps subnormals"
+                : ""
+            }; tokens/s fp4 ${r.tokensPerSec.fp4.toFixed(0)} bf16 ${
+              r.tokensPerSec.bf16.toFixed(0)
+            } on ${r.device}; Deno: fp4 ${want.tokensPerSec.fp4.toFixed(0)} bf16 ${
+              want.tokensPerSec.bf16.toFixed(0)
+            } on ${want.device}`,
+        );
+        await screenshot(page, suite, `train-${plan.device}`);
+        if (trained && plan.checkpoint) {
+          await check(
+            suite,
+            `train on ${plan.device}: the checkpoint downloads as a Hugging Face folder (zip) that transformers loads`,
+            240_000,
+            async () => {
+              await page.select("#checkpoint-recipe", "fp4");
+              await page.click("#download-checkpoint");
+              await until(page, `globalThis.__train.checkpoint !== undefined`, 60_000);
+              const b64 = await page.evaluate(
+                `(() => { const b = new Uint8Array(__train.checkpoint.zip); let s = "";
+            for (let i = 0; i < b.length; i += 32768) s += String.fromCharCode(...b.subarray(i, i + 32768));
+            return __train.checkpoint.name + " " + btoa(s); })()`,
+              ) as string;
+              const [name, data] = b64.split(" ");
+              const files = unzipSync(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
+              const st = readSafetensors(files[`${name}/model.safetensors`]);
+              for (
+                const t of [
+                  "model.embed_tokens.weight",
+                  "model.layers.1.mlp.down_proj.weight",
+                  "lm_head.weight",
+                ]
+              ) {
+                if (!st.tensors[t]) throw new Error(`${t} missing from model.safetensors`);
+              }
+              const config = JSON.parse(new TextDecoder().decode(files[`${name}/config.json`]));
+              if (config.architectures?.[0] !== "LlamaForCausalLM") {
+                throw new Error("config.json is not LLaMA");
+              }
+              const state = JSON.parse(
+                new TextDecoder().decode(files[`${name}/trainer_state.json`]),
+              );
+              if (state.step !== TRAIN.steps) {
+                throw new Error(`trainer_state.json step ${state.step}`);
+              }
+              const report = await page.evaluate(
+                `JSON.stringify(globalThis.__trainReport())`,
+              ) as string;
+              if (JSON.parse(report).recipes.bf16.steps !== TRAIN.steps) {
+                throw new Error("report incomplete");
+              }
+              return `${name}.zip; ${await transformersLoads(files)}`;
+            },
+            (what) => what,
+          );
+        }
+      }
+      await screenshot(page, suite, "train");
+    }
+    if (section("layout")) {
+      // Phone-sized screens: nothing wider than the screen.
+      await page.setViewport({ width: 390, height: 844 });
+      for (const p of ["planner.html?cmd=loss", "formats.html", "train.html"]) {
+        await check(
+          suite,
+          `phone-sized layout (390 px): ${p} has no horizontal scroll`,
+          120_000,
+          async () => {
+            await page.goto(`${base}/${p}`);
+            await until(
+              page,
+              `[...document.querySelectorAll("[data-state]")].every((e) => e.dataset.state === "done" || e.id === "train-status")`,
+              100_000,
+            );
+            const width = await page.evaluate("document.documentElement.scrollWidth") as number;
+            if (width > 390) throw new Error(`${p} is ${width} px wide`);
+            await screenshot(page, suite, `phone-${p.split(".")[0]}`);
+          },
+        );
+      }
+      await page.setViewport({ width: 1200, height: 900 });
+    }
+    if (section("isolation")) {
+      if (kind.name === "chromium") {
+        await check(
+          suite,
+          "train: without isolation headers the page says why, offers no CPU, and trains on WebGPU",
+          240_000,
+          async () => {
+            const plain = serveSite(join(ROOT, "apps/web/dist"), {
+              port: 0,
+              quiet: true,
+              isolate: false,
+            });
+            try {
+              await page.goto(`http://127.0.0.1:${plain.addr.port}/train.html`);
+              await until(page, `document.getElementById("isolation")?.hidden === false`, 30_000);
+              const text = await page.$eval("#isolation", (e) => e.textContent ?? "");
+              if (!/not cross-origin isolated.*only on WebGPU/.test(text)) {
+                throw new Error(`message: ${text}`);
+              }
+              if (
+                !(await page.$eval(
+                  "#device-choice option[value=cpu]",
+                  (e) => (e as HTMLOptionElement).disabled,
+                ))
+              ) throw new Error("the CPU device is offered");
+              // The adapter check decides Start: this Chromium has one (SwiftShader).
+              await until(page, `globalThis.__train?.webgpu !== ""`, 30_000);
+              if (await page.$eval("#start", (e) => (e as HTMLButtonElement).disabled)) {
+                throw new Error("Start is disabled although WebGPU has an adapter");
+              }
+              // One step of each recipe on WebGPU (smoke: SwiftShader is slow), without
+              // SharedArrayBuffer.
+              await page.goto(
+                `http://127.0.0.1:${plain.addr.port}/train.html?preset=smoke&steps=1&batch=1&autostart=1`,
+              );
+              await until(
+                page,
+                `globalThis.__train?.state === "done" || globalThis.__train?.state === "error"`,
+                200_000,
+              );
+              const r = JSON.parse(
+                await page.evaluate(
+                  `JSON.stringify({ e: __train.error, b: __train.backend, n: Object.values(__train.progress).map((p) => p.records.length) })`,
+                ) as string,
+              );
+              if (r.e) throw new Error(r.e);
+              if (r.b !== "webgpu" || r.n.join() !== "1,1") {
+                throw new Error(`trained on ${r.b}, steps ${r.n}`);
+              }
+              await page.goto(`http://127.0.0.1:${plain.addr.port}/planner.html`);
+              await until(
+                page,
+                `document.getElementById("status")?.dataset.state === "done"`,
+                30_000,
+              );
+            } finally {
+              await plain.shutdown();
+            }
+          },
+        );
+      }
     }
     if (errors.length) {
       record({
@@ -704,6 +924,37 @@ async function runBrowser(kind: BrowserKind, base: string): Promise<void> {
       launched.delete(browser);
     }
   }
+}
+
+/**
+ * The WebGPU losses of the two browsers side by side: where one adapter flushes subnormal results
+ * and the other keeps them, this is how far apart the flush (with the other compiler) puts them.
+ * Reported, not asserted beyond the per-browser checks against Deno.
+ */
+function compareBrowsersOnWebGpu(): void {
+  const [a, b] = [browserGpuLosses.get("chromium"), browserGpuLosses.get("firefox")];
+  if (!a || !b) return;
+  let worst = 0, identical = true;
+  for (const recipe of TRAIN.recipes) {
+    a.losses[recipe].forEach((x, i) => {
+      const y = b.losses[recipe][i];
+      if (x !== y) identical = false;
+      worst = Math.max(worst, Math.abs(x - y) / Math.abs(y));
+    });
+  }
+  record({
+    suite: "site",
+    name: "train on webgpu: Chromium's losses beside Firefox's (reported)",
+    status: "passed",
+    seconds: 0,
+    message: `${
+      identical ? "identical" : `largest relative difference ${worst.toExponential(2)}`
+    }; subnormal results: Chromium ${a.subnormals}, Firefox ${b.subnormals}${
+      a.subnormals !== b.subnormals && !identical
+        ? " (the difference includes the flush and the two WGSL compilers; it cannot be split between them here)"
+        : ""
+    }`,
+  });
 }
 
 async function main(): Promise<number> {
@@ -736,6 +987,7 @@ async function main(): Promise<number> {
     for (const kind of BROWSERS.filter((b) => wanted.includes(b.name))) {
       await runBrowser(kind, base);
     }
+    compareBrowsersOnWebGpu();
   } finally {
     await server?.shutdown();
     clearTimeout(watchdog);

@@ -141,6 +141,19 @@ export class GpuRuntime {
         `${kernel.name}: ${bindings.length} bindings, expected ${kernel.bindings.length}`,
       );
     }
+    // WebGPU forbids one buffer at two writable bindings of a dispatch (all storage bindings are
+    // read_write here). Dawn (Chromium) rejects it; wgpu (Deno, Firefox) lets it pass, so check
+    // here to fail the same way everywhere.
+    for (let i = 1; i < bindings.length; i++) {
+      const j = bindings.indexOf(bindings[i]);
+      if (j < i) {
+        throw new Error(
+          `${kernel.name}: one buffer bound as ${kernel.bindings[j].split(":")[0].trim()} and ${
+            kernel.bindings[i].split(":")[0].trim()
+          } (WebGPU forbids writable storage aliasing)`,
+        );
+      }
+    }
     const pipeline = this.#pipeline(kernel);
     if (this.#slots === SLOTS) this.flush();
     const slot = this.#slots++;

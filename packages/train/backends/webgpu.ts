@@ -26,7 +26,6 @@ import {
   ATTENTION_BACKWARD_Q_WGSL,
   ATTENTION_FORWARD_WGSL,
   CLIP_FACTOR_WGSL,
-  COPY_WGSL,
   CROSS_ENTROPY_WGSL,
   DGE_WGSL,
   EMBEDDING_BACKWARD_WGSL,
@@ -244,7 +243,25 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
     ts: readonly Tensor[],
     params: Record<string, number>,
     groups: readonly [number, number?, number?],
-  ) => rt.dispatch(k, ts.map(B), params, groups);
+  ) => {
+    // WebGPU forbids one buffer at two writable bindings of a dispatch (every storage binding
+    // here is read_write), so a buffer met again at a later binding (an input read twice, or an
+    // input that is also the output, e.g. add(a, a, b)) is bound as a snapshot of the whole
+    // buffer, offsets unchanged. Every kernel binds what it writes before what it only reads;
+    // the two where a written binding could come second (the all-reduce hop, the OCC histogram)
+    // never alias it.
+    const bufs = ts.map(B);
+    const snapshots: GPUBuffer[] = [];
+    for (let i = 1; i < bufs.length; i++) {
+      if (bufs.indexOf(bufs[i]) < i) {
+        const copy = rt.create(bufs[i].size);
+        rt.copy(bufs[i], 0, copy, 0, bufs[i].size);
+        snapshots.push(bufs[i] = copy);
+      }
+    }
+    rt.dispatch(k, bufs, params, groups);
+    for (const b of snapshots) rt.release(b);
+  };
   const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];
   const fill = (t: Tensor, value: number) => {
     const bits = t.dtype === "i32" ? (value | 0) >>> 0 : f32Bits(value);
@@ -295,16 +312,23 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
       go: grid?.offset ?? 0,
       flags: (out ? 1 : 0) | (grid ? 2 : 0) | (codes ? 4 : 0),
     };
-    const dummy = src;
+    // Unused bindings get buffers of their own, and an in-place quantization reads a copy of its
+    // source: WebGPU forbids one buffer at two writable bindings of a dispatch.
+    const x = (out && out.buffer === src.buffer) || (grid && grid.buffer === src.buffer)
+      ? alloc(n)
+      : src;
+    if (x !== src) copy(x, src, n);
+    base.xo = x.offset;
     if (granularity === "none") {
       if (codes) throw new RangeError("quantizeCodes needs a scaled scheme");
-      run(QUANT_APPLY_WGSL, [src, out ?? dummy, grid ?? dummy, dummy, dummy], {
+      run(QUANT_APPLY_WGSL, [x, out ?? dummy(0), grid ?? dummy(1), dummy(2), dummy(3)], {
         ...base,
         br: 1,
         bc: cols,
         gc: 1,
         mode: 0,
       }, groups1d(rows * words));
+      if (x !== src) free(x);
       return { blockRows: 1, blockCols: cols, groupCols: 1, groups: rows };
     }
     let br: number, bc: number;
@@ -359,18 +383,24 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
       eo: scales.offset + G,
       ts: scales.offset + 2 * G,
     }, groups1d(G));
-    run(QUANT_APPLY_WGSL, [src, out ?? dummy, grid ?? dummy, scales, codes?.codes ?? dummy], {
-      ...base,
-      br,
-      bc,
-      gc,
-      mode: ruleId === 0 ? 1 : ruleId === 1 ? 2 : 3,
-      so: scales.offset,
-      eo: scales.offset + G,
-      ts: scales.offset + 2 * G,
-      co: codes?.codes.offset ?? 0,
-    }, groups1d(rows * words));
+    run(
+      QUANT_APPLY_WGSL,
+      [x, out ?? dummy(0), grid ?? dummy(1), scales, codes?.codes ?? dummy(3)],
+      {
+        ...base,
+        br,
+        bc,
+        gc,
+        mode: ruleId === 0 ? 1 : ruleId === 1 ? 2 : 3,
+        so: scales.offset,
+        eo: scales.offset + G,
+        ts: scales.offset + 2 * G,
+        co: codes?.codes.offset ?? 0,
+      },
+      groups1d(rows * words),
+    );
     if (!codes) free(scales);
+    if (x !== src) free(x);
     return { blockRows: br, blockCols: bc, groupCols: gc, groups: G };
   };
 
@@ -379,9 +409,24 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
     if (dst.buffer !== src.buffer) {
       rt.copy(B(src), src.offset * 4, B(dst), dst.offset * 4, n * 4);
     } else if (dst.offset !== src.offset) {
-      run(COPY_WGSL, [dst, src], { n, dst_o: dst.offset, src_o: src.offset }, groups1d(n));
+      // Within one buffer: through a second one (a buffer may not be both sides of a copy, nor
+      // two writable bindings of a dispatch).
+      const tmp = alloc(n);
+      rt.copy(B(src), src.offset * 4, B(tmp), 0, n * 4);
+      rt.copy(B(tmp), 0, B(dst), dst.offset * 4, n * 4);
+      free(tmp);
     }
   };
+  // A tensor's values in a buffer of their own (offset 0), for an input that a dispatch's
+  // output shares a buffer with.
+  const own = (t: Tensor): Tensor => {
+    const c = alloc(t.length, t.dtype);
+    copy(c, t);
+    return c;
+  };
+  // Stand-ins for a kernel's unused bindings, one buffer each (see quantizeInto).
+  const dummies: Tensor[] = [];
+  const dummy = (k: number): Tensor => (dummies[k] ??= alloc(1));
 
   const readF32 = async (t: Tensor, at: number, n: number) =>
     new Float32Array(await rt.readLater(B(t), (t.offset + at) * 4, n * 4));
@@ -595,7 +640,8 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
       if (scope === "tensor") {
         fillAt(state, 1, kLo);
         fillAt(state, 3, kHi);
-        const hist = { ...state, offset: state.offset + 4, length: 512 };
+        // The histogram in a buffer of its own: OCC_HIST writes it while reading state.
+        const hist = alloc(512, "i32");
         for (let pass = 0; pass < 4; pass++) {
           fill(hist, 0);
           run(OCC_HIST_WGSL, [src, state, hist], {
@@ -612,21 +658,25 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
             [1],
           );
         }
+        free(hist);
       }
-      run(OCC_ROW_WGSL, [src, clamped, values, columns, counts, state], {
+      // In place (clamped = src): the clamp reads a copy (see run).
+      const x = clamped.buffer === src.buffer ? own(src) : src;
+      run(OCC_ROW_WGSL, [x, clamped, values, columns, counts, state], {
         rows,
         cols,
         k_lo: kLo,
         k_hi: kHi,
         cap,
         mode: scope === "tensor" ? 1 : 0,
-        xo: src.offset,
+        xo: x.offset,
         co: clamped.offset,
         rv: values.offset,
         rc: columns.offset,
         rn: counts.offset,
         so: state.offset,
       }, groups1d(rows, 1));
+      if (x !== src) free(x);
       free(state);
       let sparsity: Promise<number> | null = null;
       return {
@@ -898,13 +948,16 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
         run(SUMSQ_WGSL, [g, part], { n: g.length, o: g.offset, po: part.offset + po }, sizes[i]);
         po += g0(...sizes[i]);
       });
-      const so = part.offset + Math.max(1, total);
-      run(CLIP_FACTOR_WGSL, [part, part], { nparts: total, max_norm: maxNorm, so }, [1]);
+      // The norm and the factor in a buffer of their own: a dispatch may not bind one buffer
+      // twice.
+      const state = alloc(2);
+      run(CLIP_FACTOR_WGSL, [part, state], { nparts: total, max_norm: maxNorm, so: 0 }, [1]);
       for (const g of grads) {
-        run(SCALE_BY_WGSL, [g, part], { n: g.length, o: g.offset, so: so + 1 }, groups1d(g.length));
+        run(SCALE_BY_WGSL, [g, state], { n: g.length, o: g.offset, so: 1 }, groups1d(g.length));
       }
-      const p = readF32(part, Math.max(1, total), 1);
+      const p = readF32(state, 0, 1);
       free(part);
+      free(state);
       return (await p)[0];
     },
     async fp8AllReduce(rankGrads) {
@@ -927,7 +980,9 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
         const bounds = Array.from({ length: R + 1 }, (_, c) => Math.floor((c * n) / R));
         const hop = (from: number, to: number, chunk: number, add: boolean) => {
           const lo = bounds[chunk], len = bounds[chunk + 1] - lo;
-          const s = rankGrads[from][t], d = rankGrads[to][t];
+          const d = rankGrads[to][t];
+          // A rank's hop onto itself reads a copy (d is written; see run).
+          const s = from === to ? own(rankGrads[from][t]) : rankGrads[from][t];
           run(AR_HOP_WGSL, [s, d, meta], {
             n: len,
             so: s.offset + lo,
@@ -936,6 +991,7 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
             add: add ? 1 : 0,
             nan: 0,
           }, groups1d(len));
+          if (from === to) free(s);
         };
         for (let s = 0; s < R - 1; s++) {
           for (let r = 0; r < R; r++) hop(r, mod(r + 1), mod(r - s), true);
@@ -945,13 +1001,14 @@ function makeBackend(rt: GpuRuntime, numerics: GpuNumerics, callerDevice: boolea
           for (let r = 0; r < R; r++) hop(r, mod(r + 1), mod(r + 1 - s), false);
         }
         for (let r = 0; r < R; r++) {
-          const d = rankGrads[r][t];
+          const d = rankGrads[r][t], s = own(d);
           run(
             AR_HOP_WGSL,
-            [d, d, meta],
-            { n, so: d.offset, dso: d.offset, mo, add: 0, nan: 1 },
+            [s, d, meta],
+            { n, so: s.offset, dso: d.offset, mo, add: 0, nan: 1 },
             groups1d(n),
           );
+          free(s);
         }
       }
       const p = rt.readLater(B(meta), meta.offset * 4, 16 * T);

@@ -38,6 +38,9 @@ import {
 } from "@fp4lab/train";
 import { createWebGpuBackend, type WebGpuBackend } from "./webgpu.ts";
 import { checkConformance } from "./_conformance.ts";
+import { GpuRuntime } from "./_gpu_runtime.ts";
+import { ADD_WGSL } from "@fp4lab/kernels";
+import { requestGpu } from "@fp4lab/gemm-webgpu";
 import { createReferenceBackend } from "./host.ts";
 import type { Backend } from "../backend.ts";
 import { LLAMA_PRESETS } from "../config.ts";
@@ -819,6 +822,30 @@ Deno.test(
         `${recipe} gradient relative error ${Math.sqrt(diff / norm)}`,
       );
     }
+  },
+);
+
+Deno.test(
+  "webgpu: no dispatch binds one buffer twice (Chromium's Dawn rejects it; wgpu lets it pass, so the runtime refuses it too), yet add in place and with one input twice are right",
+  gpuOpts,
+  async () => {
+    const rt = new GpuRuntime(await requestGpu());
+    const one = rt.create(64), two = rt.create(64);
+    assert.throws(
+      () => rt.dispatch(ADD_WGSL, [one, one, two], { n: 4 }, [1]),
+      /^Error: add: one buffer bound as o and a \(WebGPU forbids writable storage aliasing\)$/,
+    );
+    rt.destroy();
+    const be = await gpu();
+    const a = be.alloc(3), b = be.alloc(3);
+    be.write(a, new Float32Array([1, 2, 3]));
+    be.write(b, new Float32Array([10, 20, 30]));
+    be.add(a, a, b);
+    be.add(b, a, a);
+    assert.deepEqual([...await be.read(a)], [11, 22, 33]);
+    assert.deepEqual([...await be.read(b)], [22, 44, 66]);
+    be.free(a);
+    be.free(b);
   },
 );
 
