@@ -253,7 +253,7 @@ const RESIDENT: readonly [string, string, string, string, KernelEntry["agreement
   [
     "occ-residual-matmul",
     "residualMatmulTask",
-    "out += ΔA·Wᵀ, f64 sums in entry order",
+    "out += ΔA·Wᵀ (W given transposed), f64 sums in entry order",
     "@fp4lab/outlier-comp csrMatmul",
     "bit-identical",
   ],

@@ -182,53 +182,58 @@ export function occClampTask(
   }
 }
 
+@inline function hiHalf(x: v128): v128 {
+  return i32x4.shuffle(x, x, 2, 3, 0, 1);
+}
+
 /**
  * out[r, j] = f32(out[r, j] + Σ_e ΔA[r, c_e] · W[j, c_e]) with the sum in f64 in entry order
- * (csrMatmul's "nt" order, bit for bit) for output columns [t·per, (t+1)·per) and every row;
- * rows without entries are skipped. A task's block of W rows stays in L1 while every row's few
- * residual entries stream past in order, and its writes to out are contiguous.
+ * (csrMatmul's "nt" order, bit for bit: each product rounded to f64, added to a sum that starts
+ * at +0) for rows [t·per, (t+1)·per) and every output column; rows without entries are skipped.
+ * W comes transposed, wT [K, N], so an entry's weights for eight neighbouring outputs are one
+ * contiguous 32-byte load, summed on f64x2 lanes. A task walks whole rows of out (streamed, one
+ * read and one write each) and reads whole rows of wT (K·N·4 bytes in all: in L2).
  */
 export function residualMatmulTask(
-  out: usize, rv: usize, rc: usize, counts: usize, cap: i32, w: usize, rows: i32, N: i32, K: i32,
+  out: usize, rv: usize, rc: usize, counts: usize, cap: i32, wT: usize, rows: i32, N: i32,
   per: i32, t: i32, scratch: usize,
 ): void {
-  const j0 = t * per, j1 = min(N, j0 + per);
-  for (let r = 0; r < rows; r++) {
+  const r1 = min(rows, t * per + per);
+  const ns = <usize>N * 4;
+  const zero = f64x2.splat(0);
+  for (let r = t * per; r < r1; r++) {
     const n = load<i32>(counts + <usize>r * 4);
     if (n == 0) continue;
     const vals = rv + <usize>r * <usize>cap * 4;
     const idx = rc + <usize>r * <usize>cap * 4;
-    const orow = out + <usize>r * <usize>N * 4;
-    const ks = <usize>K * 4;
-    if (n == 1) {
-      const v = <f64>load<f32>(vals);
-      let wp = w + <usize>j0 * ks + <usize>load<i32>(idx) * 4;
-      for (let j = j0; j < j1; j++) {
-        const s = v * <f64>load<f32>(wp);
-        store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
-        wp += ks;
+    const orow = out + <usize>r * ns;
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      let s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+      const col = wT + <usize>j * 4;
+      for (let e = 0; e < n; e++) {
+        const v = f64x2.splat(<f64>load<f32>(vals + <usize>e * 4));
+        const p = col + <usize>load<i32>(idx + <usize>e * 4) * ns;
+        const a = v128.load(p), b = v128.load(p, 16);
+        s0 = f64x2.add(s0, f64x2.mul(v, f64x2.promote_low_f32x4(a)));
+        s1 = f64x2.add(s1, f64x2.mul(v, f64x2.promote_low_f32x4(hiHalf(a))));
+        s2 = f64x2.add(s2, f64x2.mul(v, f64x2.promote_low_f32x4(b)));
+        s3 = f64x2.add(s3, f64x2.mul(v, f64x2.promote_low_f32x4(hiHalf(b))));
       }
-      continue;
+      const o = orow + <usize>j * 4;
+      const x = v128.load(o), y = v128.load(o, 16);
+      const x0 = f32x4.demote_f64x2_zero(f64x2.add(f64x2.promote_low_f32x4(x), s0));
+      const x1 = f32x4.demote_f64x2_zero(f64x2.add(f64x2.promote_low_f32x4(hiHalf(x)), s1));
+      const y0 = f32x4.demote_f64x2_zero(f64x2.add(f64x2.promote_low_f32x4(y), s2));
+      const y1 = f32x4.demote_f64x2_zero(f64x2.add(f64x2.promote_low_f32x4(hiHalf(y)), s3));
+      v128.store(o, i32x4.shuffle(x0, x1, 0, 1, 4, 5));
+      v128.store(o, i32x4.shuffle(y0, y1, 0, 1, 4, 5), 16);
     }
-    if (n == 2) {
-      // (0 + v0·w0) + v1·w1 is v0·w0 + v1·w1 exactly: the reference's order
-      const v0 = <f64>load<f32>(vals), v1 = <f64>load<f32>(vals, 4);
-      let w0 = w + <usize>j0 * ks + <usize>load<i32>(idx) * 4;
-      let w1 = w + <usize>j0 * ks + <usize>load<i32>(idx, 4) * 4;
-      for (let j = j0; j < j1; j++) {
-        const s = v0 * <f64>load<f32>(w0) + v1 * <f64>load<f32>(w1);
-        store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
-        w0 += ks;
-        w1 += ks;
-      }
-      continue;
-    }
-    for (let j = j0; j < j1; j++) {
-      const wrow = w + <usize>j * <usize>K * 4;
+    for (; j < N; j++) {
       let s: f64 = 0;
       for (let e = 0; e < n; e++) {
         s += <f64>load<f32>(vals + <usize>e * 4) *
-          <f64>load<f32>(wrow + <usize>load<i32>(idx + <usize>e * 4) * 4);
+          <f64>load<f32>(wT + <usize>load<i32>(idx + <usize>e * 4) * ns + <usize>j * 4);
       }
       store<f32>(orow + <usize>j * 4, <f32>(<f64>load<f32>(orow + <usize>j * 4) + s));
     }

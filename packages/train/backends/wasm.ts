@@ -826,14 +826,25 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     occClamp,
     residualMatmul(out: Tensor, residual: OutlierResidual, w: Tensor, n: number): void {
       const r = residualOf(residual);
-      // Tasks own blocks of 16 output columns (16 rows of W: 8 KiB at K = 128, in L1).
-      const per = 16, tasks = Math.ceil(n / per);
+      const k = r.cols;
+      // The kernel reads W transposed ([K, N]): eight neighbouring outputs' weights for one
+      // residual entry are then one contiguous load. Transposing W (N·K) is cheap beside the
+      // product (rows · N · entries per row).
+      const wT = heapAlloc(n * k * 4);
       runTasks(
-        "residualMatmulTask",
-        [addr(out), r.values, r.columns, r.counts, r.cap, addr(w), r.rows, n, r.cols, per],
-        tasks,
-        tasks > 1 && r.rows * n >= PARALLEL_MIN_WORK,
+        "transposeTask",
+        [wT, addr(w), n, k],
+        Math.ceil(n / 32),
+        n * k >= PARALLEL_MIN_ELEMENTS,
       );
+      // Tasks own blocks of rows: out is streamed row by row, wT (K·N) stays in cache.
+      rowwise(
+        "residualMatmulTask",
+        [addr(out), r.values, r.columns, r.counts, r.cap, wT, r.rows, n],
+        r.rows,
+        n * 8,
+      );
+      heapFree(wT);
     },
     residualAdd(dense: Tensor, residual: OutlierResidual): void {
       const r = residualOf(residual);

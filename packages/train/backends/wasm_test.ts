@@ -274,17 +274,19 @@ eachThreads("OCC clamp, residual product and residual add equal outlier-comp", a
       const name = `${scope} ${rows}x${cols}`;
       assertBitsEqual(await get(be, clamped), want.clamped, `${name} clamped`);
       assert.equal(await res.sparsity, want.sparsity, `${name} sparsity`);
-      const n = 13;
-      const w = randn(n * cols, 3);
-      const base = randn(rows * n, 4);
-      const out = put(be, base);
-      be.residualMatmul(out, res, put(be, w), n);
-      const expect = csrMatmul(want.residual, w, n, base.slice(), true, "nt");
-      const got = await get(be, out);
-      // rows without outliers are skipped (the reference adds +0 there, turning -0 into +0)
-      for (let i = 0; i < got.length; i++) if (Object.is(got[i], -0)) got[i] = 0;
-      for (let i = 0; i < expect.length; i++) if (Object.is(expect[i], -0)) expect[i] = 0;
-      assertBitsEqual(got, expect, `${name} residual product`);
+      // 13 outputs: one task, a SIMD block and a scalar tail; 77: three column blocks
+      for (const n of [13, 77]) {
+        const w = randn(n * cols, 3);
+        const base = randn(rows * n, 4);
+        const out = put(be, base);
+        be.residualMatmul(out, res, put(be, w), n);
+        const expect = csrMatmul(want.residual, w, n, base.slice(), true, "nt");
+        const got = await get(be, out);
+        // rows without outliers are skipped (the reference adds +0 there, turning -0 into +0)
+        for (let i = 0; i < got.length; i++) if (Object.is(got[i], -0)) got[i] = 0;
+        for (let i = 0; i < expect.length; i++) if (Object.is(expect[i], -0)) expect[i] = 0;
+        assertBitsEqual(got, expect, `${name} residual product n=${n}`);
+      }
       const dense = put(be, want.clamped);
       be.residualAdd(dense, res);
       const added = want.clamped.slice();
