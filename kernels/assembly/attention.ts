@@ -271,11 +271,39 @@ export function attentionBackwardTask(
       const drow = dPb + <usize>i * sr;
       const srow = dS + <usize>tt * sr;
       // f64 as the reference: dot = Σ P·dP in order, dS = f32((P · (dP − dot)) · scale)
+      // (products of two f32 are exact in f64, so computing them on lanes changes nothing; the
+      // sum stays in element order)
       let dot: f64 = 0;
-      for (let j = 0; j < n; j++) {
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const pv = v128.load(prow + <usize>j * 4), dv = v128.load(drow + <usize>j * 4);
+        const a = f64x2.mul(f64x2.promote_low_f32x4(pv), f64x2.promote_low_f32x4(dv));
+        const b = f64x2.mul(f64x2.promote_low_f32x4(hiHalf(pv)), f64x2.promote_low_f32x4(hiHalf(dv)));
+        dot += f64x2.extract_lane(a, 0);
+        dot += f64x2.extract_lane(a, 1);
+        dot += f64x2.extract_lane(b, 0);
+        dot += f64x2.extract_lane(b, 1);
+      }
+      for (; j < n; j++) {
         dot += <f64>load<f32>(prow + <usize>j * 4) * <f64>load<f32>(drow + <usize>j * 4);
       }
-      for (let j = 0; j < n; j++) {
+      const dotv = f64x2.splat(dot), scv = f64x2.splat(scale);
+      for (j = 0; j + 4 <= n; j += 4) {
+        const pv = v128.load(prow + <usize>j * 4), dv = v128.load(drow + <usize>j * 4);
+        const a = f64x2.mul(
+          f64x2.mul(f64x2.promote_low_f32x4(pv), f64x2.sub(f64x2.promote_low_f32x4(dv), dotv)),
+          scv,
+        );
+        const b = f64x2.mul(
+          f64x2.mul(
+            f64x2.promote_low_f32x4(hiHalf(pv)),
+            f64x2.sub(f64x2.promote_low_f32x4(hiHalf(dv)), dotv),
+          ),
+          scv,
+        );
+        v128.store(srow + <usize>j * 4, join(a, b));
+      }
+      for (; j < n; j++) {
         const p = <f64>load<f32>(prow + <usize>j * 4);
         store<f32>(srow + <usize>j * 4, <f32>(p * (<f64>load<f32>(drow + <usize>j * 4) - dot) * scale));
       }
