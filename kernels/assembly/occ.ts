@@ -147,17 +147,27 @@ export function occTensorThresholds(src: usize, n: i32, kLo: i32, kHi: i32, work
  * Clamp rows [t·per, (t+1)·per): per row thresholds (or the given pair when tensor != 0, at
  * thr[0..2]), clamped values into dst, residual entries v − threshold into the row's slots of
  * rv (f32) / rc (i32 columns), rows x cap, their number into counts[row].
+ *
+ * With codes != 0 the clamped row is not stored: it is quantized as it is made (E2M1, one
+ * absmax scale per row, nearest-even: quantTask's arithmetic), its packed codes go to codes
+ * (ceil(cols/2) bytes a row), its scale to scales[row], and dst receives the dequantized values
+ * with the residual added back (what quantTask then residualAddTask write), so the clamped copy
+ * never goes through memory.
  */
 export function occClampTask(
   dst: usize, src: usize, rows: i32, cols: i32, kLo: i32, kHi: i32, tensor: i32, thr: usize,
-  rv: usize, rc: usize, counts: usize, cap: i32, per: i32, t: i32, scratch: usize,
+  rv: usize, rc: usize, counts: usize, cap: i32, codes: usize, scales: usize, per: i32, t: i32,
+  scratch: usize,
 ): void {
   const r1 = min(rows, t * per + per);
   const pair = scratch;
   const work = scratch + 16;
+  // fused: the clamped row and its byte codes live in scratch after the selection buffer
+  const rowBuf = work + ((<usize>cols * 4 + 63) & ~63);
+  const rowCodes = rowBuf + ((<usize>cols * 4 + 63) & ~63);
   for (let r = t * per; r < r1; r++) {
     const row = src + <usize>r * <usize>cols * 4;
-    const out = dst + <usize>r * <usize>cols * 4;
+    const out = codes != 0 ? rowBuf : dst + <usize>r * <usize>cols * 4;
     if (tensor != 0) {
       store<f32>(pair, load<f32>(thr));
       store<f32>(pair, load<f32>(thr, 4), 4);
@@ -179,7 +189,93 @@ export function occClampTask(
     }
     for (; c < cols; c++) n = clampOne(row, out, c, lo, hi, vals, idx, n);
     store<i32>(counts + <usize>r * 4, n);
+    if (codes != 0) {
+      const deq = dst + <usize>r * <usize>cols * 4;
+      quantRowE2M1(rowBuf, cols, deq, codes + <usize>r * <usize>((cols + 1) >> 1), rowCodes,
+        scales + <usize>r * 4);
+      for (let e = 0; e < n; e++) {
+        const p = deq + <usize>load<i32>(idx + <usize>e * 4) * 4;
+        store<f32>(p, load<f32>(p) + load<f32>(vals + <usize>e * 4));
+      }
+    }
   }
+}
+
+/**
+ * One row of quantTask for E2M1 with one absmax scale per row and nearest-even rounding (the
+ * same operations in the same order): scale = amax / 6 (1 when amax is 0, ±Inf or NaN), codes
+ * packed two to a byte (low nibble first), dequantized values y · scale.
+ */
+function quantRowE2M1(
+  row: usize, cols: i32, deq: usize, dstCodes: usize, rowCodes: usize, scaleOut: usize,
+): void {
+  const maxv: f32 = 6;
+  let mv = i32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    mv = i32x4.max_u(mv, v128.and(v128.load(row + <usize>c * 4), i32x4.splat(0x7fffffff)));
+  }
+  let m = max(max(i32x4.extract_lane(mv, 0) as u32, i32x4.extract_lane(mv, 1) as u32),
+    max(i32x4.extract_lane(mv, 2) as u32, i32x4.extract_lane(mv, 3) as u32));
+  for (; c < cols; c++) m = max(m, load<u32>(row + <usize>c * 4) & 0x7fffffff);
+  const amax = reinterpret<f32>(m);
+  let s: f32 = amax > 0 && amax < Infinity ? amax / maxv : 1;
+  if (s == 0) s = 1;
+  store<f32>(scaleOut, s);
+  const sv = f32x4.splat(s);
+  c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    const o = <usize>c * 4;
+    const y = rneE2M1(f32x4.div(v128.load(row + o), sv));
+    const k = codesE2M1(y);
+    const kb = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(k, k), i16x8.splat(0));
+    store<u32>(rowCodes + <usize>c, i32x4.extract_lane(kb, 0));
+    v128.store(deq + o, f32x4.mul(y, sv));
+  }
+  for (; c < cols; c++) {
+    const o = <usize>c * 4;
+    const yv = rneE2M1(f32x4.splat(load<f32>(row + o) / s));
+    store<u8>(rowCodes + <usize>c, <u8>i32x4.extract_lane(codesE2M1(yv), 0));
+    store<f32>(deq + o, f32x4.extract_lane(yv, 0) * s);
+  }
+  const pairs = cols >> 1;
+  let j = 0;
+  for (; j + 8 <= pairs; j += 8) {
+    const v = v128.load(rowCodes + <usize>(2 * j));
+    const ev = i8x16.shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    const od = i8x16.shuffle(v, v, 1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    v128.store64_lane(dstCodes + <usize>j, v128.or(ev, i16x8.shl(od, 4)), 0);
+  }
+  for (; j < pairs; j++) {
+    store<u8>(dstCodes + <usize>j,
+      load<u8>(rowCodes + <usize>(2 * j)) | (load<u8>(rowCodes + <usize>(2 * j + 1)) << 4));
+  }
+  if (cols & 1) store<u8>(dstCodes + <usize>pairs, load<u8>(rowCodes + <usize>(cols - 1)));
+}
+
+// quant_ops.ts's rne4 for E2M1 (1 mantissa bit, emin 0, max 6)
+@inline function rneE2M1(x: v128): v128 {
+  const a = v128.and(x, i32x4.splat(0x7fffffff));
+  const field = i32x4.max_s(i32x4.shr_u(a, 23), i32x4.splat(127));
+  const magicField = i32x4.min_s(i32x4.add(field, i32x4.splat(22)), i32x4.splat(254));
+  const magic = v128.or(i32x4.shl(magicField, 23), i32x4.splat(0x400000));
+  const r = f32x4.min(f32x4.sub(f32x4.add(a, magic), magic), f32x4.splat(6));
+  return v128.or(r, v128.and(x, i32x4.splat(0x80000000)));
+}
+
+// quant_ops.ts's codes4 for E2M1 (2 exponent bits, 1 mantissa bit, bias 1)
+@inline function codesE2M1(y: v128): v128 {
+  const a = v128.and(y, i32x4.splat(0x7fffffff));
+  const field = i32x4.shr_u(a, 23);
+  const normal = i32x4.ge_s(field, i32x4.splat(127));
+  const magN = v128.or(
+    i32x4.shl(i32x4.add(field, i32x4.splat(1 - 127)), 1),
+    v128.and(i32x4.shr_u(a, 22), i32x4.splat(1)),
+  );
+  const sub = f32x4.mul(a, i32x4.splat((1 - 0 + 127) << 23));
+  const magS = i32x4.trunc_sat_f32x4_u(sub);
+  const mag = v128.bitselect(magN, magS, normal);
+  return v128.or(mag, i32x4.shl(i32x4.shr_u(y, 31), 3));
 }
 
 @inline function hiHalf(x: v128): v128 {
