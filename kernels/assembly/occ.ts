@@ -61,6 +61,33 @@ function selectPair(src: usize, n: i32, kLo: i32, kHi: i32, work: usize, out: us
 }
 
 /**
+ * Keeps v among the nLow smallest (low, ascending) and the nHigh largest (high, descending)
+ * values seen; returns the number of slots moved (the scan's work budget).
+ */
+@inline function insertExtreme(v: f32, low: usize, nLow: i32, high: usize, nHigh: i32): i32 {
+  let moved = 0;
+  if (v < load<f32>(low + <usize>(nLow - 1) * 4)) {
+    let i = nLow - 1;
+    while (i > 0 && load<f32>(low + <usize>(i - 1) * 4) > v) {
+      store<f32>(low + <usize>i * 4, load<f32>(low + <usize>(i - 1) * 4));
+      i--;
+    }
+    moved += nLow - i;
+    store<f32>(low + <usize>i * 4, v);
+  }
+  if (v > load<f32>(high + <usize>(nHigh - 1) * 4)) {
+    let i = nHigh - 1;
+    while (i > 0 && load<f32>(high + <usize>(i - 1) * 4) < v) {
+      store<f32>(high + <usize>i * 4, load<f32>(high + <usize>(i - 1) * 4));
+      i--;
+    }
+    moved += nHigh - i;
+    store<f32>(high + <usize>i * 4, v);
+  }
+  return moved;
+}
+
+/**
  * The row's thresholds by one scan keeping the kLo + 1 smallest and cols − kHi largest values
  * (as outlier-comp's scanExtremes; exact), falling back to selection when the buffers churn.
  */
@@ -77,38 +104,29 @@ function rowThresholds(
   for (let i = 0; i < nHigh; i++) store<f32>(high + <usize>i * 4, -Infinity);
   let lowMax: f32 = Infinity, highMin: f32 = -Infinity;
   let budget = 16 * cols;
-  for (let p = 0; p < cols; p++) {
-    if ((p & 3) == 0 && p + 4 <= cols) {
-      // Four at a time while every value lies between the current extremes (most of a row).
-      const v4 = v128.load(row + <usize>p * 4);
-      const inside = v128.and(f32x4.ge(v4, f32x4.splat(lowMax)), f32x4.le(v4, f32x4.splat(highMin)));
-      if (i32x4.all_true(inside)) {
-        p += 3;
-        continue;
-      }
-    }
-    const v = load<f32>(row + <usize>p * 4);
-    if (v >= lowMax && v <= highMin) continue;
-    if (v < lowMax) {
-      let i = nLow - 1;
-      while (i > 0 && load<f32>(low + <usize>(i - 1) * 4) > v) {
-        store<f32>(low + <usize>i * 4, load<f32>(low + <usize>(i - 1) * 4));
-        i--;
-      }
-      budget -= nLow - i;
-      store<f32>(low + <usize>i * 4, v);
+  let p = 0;
+  // Four at a time: a value between the current extremes changes nothing (and stays between
+  // them: they only move outwards), so only the lanes outside are visited, in order.
+  for (; p + 4 <= cols; p += 4) {
+    const v4 = v128.load(row + <usize>p * 4);
+    const inside = v128.and(f32x4.ge(v4, f32x4.splat(lowMax)), f32x4.le(v4, f32x4.splat(highMin)));
+    let mask = ~i32x4.bitmask(inside) & 15;
+    while (mask != 0) {
+      const lane = ctz(mask);
+      mask &= mask - 1;
+      budget -= insertExtreme(load<f32>(row + <usize>(p + lane) * 4), low, nLow, high, nHigh);
       lowMax = load<f32>(low + <usize>(nLow - 1) * 4);
-    }
-    if (v > highMin) {
-      let i = nHigh - 1;
-      while (i > 0 && load<f32>(high + <usize>(i - 1) * 4) < v) {
-        store<f32>(high + <usize>i * 4, load<f32>(high + <usize>(i - 1) * 4));
-        i--;
-      }
-      budget -= nHigh - i;
-      store<f32>(high + <usize>i * 4, v);
       highMin = load<f32>(high + <usize>(nHigh - 1) * 4);
     }
+    if (budget < 0) {
+      selectPair(row, cols, kLo, kHi, work, out);
+      return;
+    }
+  }
+  for (; p < cols; p++) {
+    budget -= insertExtreme(load<f32>(row + <usize>p * 4), low, nLow, high, nHigh);
+    lowMax = load<f32>(low + <usize>(nLow - 1) * 4);
+    highMin = load<f32>(high + <usize>(nHigh - 1) * 4);
     if (budget < 0) {
       selectPair(row, cols, kLo, kHi, work, out);
       return;
