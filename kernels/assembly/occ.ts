@@ -242,6 +242,43 @@ function quantRowE2M1(
   store<f32>(scaleOut, s);
   const sv = f32x4.splat(s);
   c = 0;
+  // Sixteen at a time: |y|·2 is an integer 0..12 on the E2M1 grid, turned into the magnitude code
+  // by one byte lookup, and the codes are packed straight into nibbles (a block holding a NaN
+  // takes the four-at-a-time path, whose codes for NaN this lookup does not reproduce).
+  const lut = i8x16(0, 1, 2, 3, 4, 0, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0);
+  const absMask = i32x4.splat(0x7fffffff), two = f32x4.splat(2);
+  for (; c + 16 <= cols; c += 16) {
+    const o = <usize>c * 4;
+    const y0 = rneE2M1(f32x4.div(v128.load(row + o), sv));
+    const y1 = rneE2M1(f32x4.div(v128.load(row + o, 16), sv));
+    const y2 = rneE2M1(f32x4.div(v128.load(row + o, 32), sv));
+    const y3 = rneE2M1(f32x4.div(v128.load(row + o, 48), sv));
+    const nan = v128.or(v128.or(f32x4.ne(y0, y0), f32x4.ne(y1, y1)), v128.or(f32x4.ne(y2, y2), f32x4.ne(y3, y3)));
+    if (v128.any_true(nan)) break;
+    v128.store(deq + o, f32x4.mul(y0, sv));
+    v128.store(deq + o, f32x4.mul(y1, sv), 16);
+    v128.store(deq + o, f32x4.mul(y2, sv), 32);
+    v128.store(deq + o, f32x4.mul(y3, sv), 48);
+    const m = i8x16.narrow_i16x8_u(
+      i16x8.narrow_i32x4_u(
+        i32x4.trunc_sat_f32x4_u(f32x4.mul(v128.and(y0, absMask), two)),
+        i32x4.trunc_sat_f32x4_u(f32x4.mul(v128.and(y1, absMask), two)),
+      ),
+      i16x8.narrow_i32x4_u(
+        i32x4.trunc_sat_f32x4_u(f32x4.mul(v128.and(y2, absMask), two)),
+        i32x4.trunc_sat_f32x4_u(f32x4.mul(v128.and(y3, absMask), two)),
+      ),
+    );
+    const sgn = i8x16.narrow_i16x8_u(
+      i16x8.narrow_i32x4_u(i32x4.shr_u(y0, 31), i32x4.shr_u(y1, 31)),
+      i16x8.narrow_i32x4_u(i32x4.shr_u(y2, 31), i32x4.shr_u(y3, 31)),
+    );
+    const k = v128.or(i8x16.swizzle(lut, m), i8x16.shl(sgn, 3));
+    const ev = i8x16.shuffle(k, k, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    const od = i8x16.shuffle(k, k, 1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    v128.store64_lane(dstCodes + <usize>(c >> 1), v128.or(ev, i16x8.shl(od, 4)), 0);
+  }
+  const c16 = c; // codes of [0, c16) are packed already
   for (; c + 4 <= cols; c += 4) {
     const o = <usize>c * 4;
     const y = rneE2M1(f32x4.div(v128.load(row + o), sv));
@@ -257,7 +294,7 @@ function quantRowE2M1(
     store<f32>(deq + o, f32x4.extract_lane(yv, 0) * s);
   }
   const pairs = cols >> 1;
-  let j = 0;
+  let j = c16 >> 1;
   for (; j + 8 <= pairs; j += 8) {
     const v = v128.load(rowCodes + <usize>(2 * j));
     const ev = i8x16.shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);

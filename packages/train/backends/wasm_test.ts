@@ -736,6 +736,27 @@ eachThreads(
       be.freeQuantized(ow);
       be.freeResidual(fused.residual);
     }
+    // a NaN (a diverged run): the fused codes, values and residual are those of the three calls
+    {
+      const rows = 6, cols = 70;
+      const x = randn(rows * cols, 99);
+      x[2 * cols + 17] = NaN;
+      const tx = put(be, x), w = put(be, randn(5 * cols, 98, 0.05));
+      const wd = be.alloc(5 * cols), ow = be.quantizeCodes(w, 5, cols, specW, 2, wd);
+      const clamped = be.alloc(rows * cols), d1 = be.alloc(rows * cols), d2 = be.alloc(rows * cols);
+      const r1 = be.occClamp(clamped, tx, rows, cols, 0.99, "row");
+      const q1 = be.quantizeCodes(clamped, rows, cols, spec, 1, d1);
+      be.residualAdd(d1, r1);
+      const f = be.occQuantizeCodes!(tx, rows, cols, 0.99, "row", spec, 1, d2)!;
+      assertBitsEqual(await get(be, d2), await get(be, d1), "NaN row: values");
+      const o1 = be.alloc(rows * 5), o2 = be.alloc(rows * 5);
+      be.fp4Matmul(o1, q1, ow);
+      be.fp4Matmul(o2, f.q, ow);
+      assertBitsEqual(await get(be, o2), await get(be, o1), "NaN row: codes and scales");
+      for (const q of [q1, f.q, ow]) be.freeQuantized(q);
+      be.freeResidual(r1);
+      be.freeResidual(f.residual);
+    }
     // schemes it does not fuse: null, and the caller makes the three calls
     const t = put(be, randn(8 * 64, 1)), d = be.alloc(8 * 64);
     assert.equal(be.occQuantizeCodes!(t, 8, 64, 0.99, "tensor", spec, 1, d), null);
