@@ -246,14 +246,14 @@ const RESIDENT: readonly [string, string, string, string, KernelEntry["agreement
   [
     "occ-clamp",
     "occClampTask",
-    "exact per-row (or tensor) quantile clamp, residual in row slots",
+    "exact per-row (or tensor) quantile clamp, residual in row slots; optionally the clamped rows quantized to E2M1 codes (row absmax) in the same pass",
     "@fp4lab/outlier-comp clampOutliers",
     "bit-identical",
   ],
   [
     "occ-residual-matmul",
     "residualMatmulTask",
-    "out += ΔA·Wᵀ, f64 sums in entry order",
+    "out += ΔA·Wᵀ (W given transposed), f64 sums in entry order",
     "@fp4lab/outlier-comp csrMatmul",
     "bit-identical",
   ],

@@ -107,6 +107,23 @@ function packTransposed(src: usize, stride: usize, T: i32, hd: i32, dst: usize, 
   return reinterpret<f32>((b + 0x7fff + ((b >> 16) & 1)) & 0xffff0000);
 }
 
+@inline function roundBf16x4(x: v128): v128 {
+  const r = i32x4.add(
+    i32x4.add(x, i32x4.splat(0x7fff)),
+    v128.and(i32x4.shr_u(x, 16), i32x4.splat(1)),
+  );
+  return v128.and(r, i32x4.splat(0xffff0000));
+}
+
+@inline function hiHalf(x: v128): v128 {
+  return i32x4.shuffle(x, x, 2, 3, 0, 1);
+}
+
+/** Two f64x2 rounded to f32 into one f32x4 (lanes a0, a1, b0, b1). */
+@inline function join(a: v128, b: v128): v128 {
+  return i32x4.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 1, 4, 5);
+}
+
 /** Per-thread scratch bytes the forward task needs. */
 export function attentionForwardScratch(T: i32, hd: i32): i32 {
   const Tp = (T + 7) & ~7;
@@ -152,16 +169,39 @@ export function attentionForwardTask(
       const n = tt + 1;
       const srow = S + <usize>(i * Tp) * 4;
       const prow = P + <usize>tt * <usize>T * 4;
-      // (the maximum is taken over the unrounded f64 products, as the reference does)
-      let mx: f64 = -Infinity;
-      for (let j = 0; j < n; j++) {
+      // (the maximum is taken over the unrounded f64 products, as the reference does; pmax is
+      // the reference's `if (s > max) max = s`, and which zero wins cannot change s − max)
+      const scv = f64x2.splat(scale);
+      let mxv = f64x2.splat(-Infinity);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const x = v128.load(srow + <usize>j * 4);
+        const a = f64x2.mul(f64x2.promote_low_f32x4(x), scv);
+        const b = f64x2.mul(f64x2.promote_low_f32x4(hiHalf(x)), scv);
+        v128.store(srow + <usize>j * 4, join(a, b));
+        mxv = f64x2.pmax(f64x2.pmax(mxv, a), b);
+      }
+      let mx: f64 = f64x2.extract_lane(mxv, 0);
+      if (f64x2.extract_lane(mxv, 1) > mx) mx = f64x2.extract_lane(mxv, 1);
+      for (; j < n; j++) {
         const sj = <f64>load<f32>(srow + <usize>j * 4) * scale;
         store<f32>(srow + <usize>j * 4, <f32>sj);
         if (sj > mx) mx = sj;
       }
       const mxd = f64x2.splat(mx);
       let sum: f64 = 0;
-      let j = 0;
+      j = 0;
+      for (; j + 4 <= n; j += 4) {
+        // two independent exp chains; the sum in element order
+        const x = v128.load(srow + <usize>j * 4);
+        const ea = expd2(f64x2.sub(f64x2.promote_low_f32x4(x), mxd));
+        const eb = expd2(f64x2.sub(f64x2.promote_low_f32x4(hiHalf(x)), mxd));
+        v128.store(srow + <usize>j * 4, join(ea, eb));
+        sum += f64x2.extract_lane(ea, 0);
+        sum += f64x2.extract_lane(ea, 1);
+        sum += f64x2.extract_lane(eb, 0);
+        sum += f64x2.extract_lane(eb, 1);
+      }
       for (; j + 2 <= n; j += 2) {
         const x = f64x2.promote_low_f32x4(v128.load64_zero(srow + <usize>j * 4));
         const e = expd2(f64x2.sub(x, mxd));
@@ -175,7 +215,16 @@ export function attentionForwardTask(
         sum += e;
       }
       const inv = 1 / sum;
-      for (j = 0; j < n; j++) {
+      const invv = f64x2.splat(inv);
+      for (j = 0; j + 4 <= n; j += 4) {
+        const x = v128.load(srow + <usize>j * 4);
+        const pv = join(
+          f64x2.mul(f64x2.promote_low_f32x4(x), invv),
+          f64x2.mul(f64x2.promote_low_f32x4(hiHalf(x)), invv),
+        );
+        v128.store(prow + <usize>j * 4, bf16 != 0 ? roundBf16x4(pv) : pv);
+      }
+      for (; j < n; j++) {
         const p = <f32>(<f64>load<f32>(srow + <usize>j * 4) * inv);
         store<f32>(prow + <usize>j * 4, bf16 != 0 ? roundBf16(p) : p);
       }
@@ -222,11 +271,39 @@ export function attentionBackwardTask(
       const drow = dPb + <usize>i * sr;
       const srow = dS + <usize>tt * sr;
       // f64 as the reference: dot = Σ P·dP in order, dS = f32((P · (dP − dot)) · scale)
+      // (products of two f32 are exact in f64, so computing them on lanes changes nothing; the
+      // sum stays in element order)
       let dot: f64 = 0;
-      for (let j = 0; j < n; j++) {
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const pv = v128.load(prow + <usize>j * 4), dv = v128.load(drow + <usize>j * 4);
+        const a = f64x2.mul(f64x2.promote_low_f32x4(pv), f64x2.promote_low_f32x4(dv));
+        const b = f64x2.mul(f64x2.promote_low_f32x4(hiHalf(pv)), f64x2.promote_low_f32x4(hiHalf(dv)));
+        dot += f64x2.extract_lane(a, 0);
+        dot += f64x2.extract_lane(a, 1);
+        dot += f64x2.extract_lane(b, 0);
+        dot += f64x2.extract_lane(b, 1);
+      }
+      for (; j < n; j++) {
         dot += <f64>load<f32>(prow + <usize>j * 4) * <f64>load<f32>(drow + <usize>j * 4);
       }
-      for (let j = 0; j < n; j++) {
+      const dotv = f64x2.splat(dot), scv = f64x2.splat(scale);
+      for (j = 0; j + 4 <= n; j += 4) {
+        const pv = v128.load(prow + <usize>j * 4), dv = v128.load(drow + <usize>j * 4);
+        const a = f64x2.mul(
+          f64x2.mul(f64x2.promote_low_f32x4(pv), f64x2.sub(f64x2.promote_low_f32x4(dv), dotv)),
+          scv,
+        );
+        const b = f64x2.mul(
+          f64x2.mul(
+            f64x2.promote_low_f32x4(hiHalf(pv)),
+            f64x2.sub(f64x2.promote_low_f32x4(hiHalf(dv)), dotv),
+          ),
+          scv,
+        );
+        v128.store(srow + <usize>j * 4, join(a, b));
+      }
+      for (; j < n; j++) {
         const p = <f64>load<f32>(prow + <usize>j * 4);
         store<f32>(srow + <usize>j * 4, <f32>(p * (<f64>load<f32>(drow + <usize>j * 4) - dot) * scale));
       }

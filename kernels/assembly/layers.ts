@@ -399,23 +399,19 @@ export function swigluBackwardTask(
       const k = <usize>f * 4;
       const gv = v128.load(g + k), uv = v128.load(u + k), dv = v128.load(dy + k);
       const dgv = v128.load(dg + k), duv = v128.load(du + k);
-      for (let half = 0; half < 2; half++) {
-        const gg = half == 0 ? lo64(gv) : hi64(gv);
-        const uu = half == 0 ? lo64(uv) : hi64(uv);
-        const yy = half == 0 ? lo64(dv) : hi64(dv);
-        const sig = f64x2.div(one, f64x2.add(one, expd2(f64x2.neg(gg))));
-        const a = f64x2.mul(f64x2.mul(yy, uu), sig);
-        const ng = f64x2.add(
-          half == 0 ? lo64(dgv) : hi64(dgv),
-          f64x2.mul(a, f64x2.add(one, f64x2.mul(gg, f64x2.sub(one, sig)))),
-        );
-        const nu = f64x2.add(half == 0 ? lo64(duv) : hi64(duv), f64x2.mul(f64x2.mul(yy, gg), sig));
-        const o = k + <usize>half * 8;
-        store<f32>(dg + o, <f32>f64x2.extract_lane(ng, 0));
-        store<f32>(dg + o + 4, <f32>f64x2.extract_lane(ng, 1));
-        store<f32>(du + o, <f32>f64x2.extract_lane(nu, 0));
-        store<f32>(du + o + 4, <f32>f64x2.extract_lane(nu, 1));
-      }
+      // Both halves' σ first: two independent exp / divide chains in flight.
+      const g0 = lo64(gv), g1 = hi64(gv);
+      const sig0 = f64x2.div(one, f64x2.add(one, expd2(f64x2.neg(g0))));
+      const sig1 = f64x2.div(one, f64x2.add(one, expd2(f64x2.neg(g1))));
+      const u0 = lo64(uv), u1 = hi64(uv), y0 = lo64(dv), y1 = hi64(dv);
+      const a0 = f64x2.mul(f64x2.mul(y0, u0), sig0);
+      const a1 = f64x2.mul(f64x2.mul(y1, u1), sig1);
+      const ng0 = f64x2.add(lo64(dgv), f64x2.mul(a0, f64x2.add(one, f64x2.mul(g0, f64x2.sub(one, sig0)))));
+      const ng1 = f64x2.add(hi64(dgv), f64x2.mul(a1, f64x2.add(one, f64x2.mul(g1, f64x2.sub(one, sig1)))));
+      const nu0 = f64x2.add(lo64(duv), f64x2.mul(f64x2.mul(y0, g0), sig0));
+      const nu1 = f64x2.add(hi64(duv), f64x2.mul(f64x2.mul(y1, g1), sig1));
+      v128.store(dg + k, join32(ng0, ng1));
+      v128.store(du + k, join32(nu0, nu1));
     }
     for (; f < F; f++) {
       const k = <usize>f * 4;

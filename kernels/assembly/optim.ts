@@ -127,6 +127,24 @@ export function scale64Task(p: usize, n: i32, s: f64, per: i32, out: usize, t: i
 // Plan block (f64 words): lo, loTolerant, hiTolerant, invCell, lastCell, invK, exponent, cap,
 // intervals, then mid[intervals], invHalf[intervals], then cells (i32) [lastCell + 1].
 
+@inline function dgeIn(x: f64, loTol: f64, hiTol: f64): bool {
+  return x >= loTol && x <= hiTol;
+}
+
+/** |x − mid| / half of each lane's grid interval (cell lookup as in dgeTask's scalar loop). */
+@inline function dgeU2(
+  x: v128, lo: f64, invCell: f64, lastCell: i32, cells: usize, mid: usize, invHalf: usize,
+): v128 {
+  const x0 = f64x2.extract_lane(x, 0), x1 = f64x2.extract_lane(x, 1);
+  let c0 = <i32>Math.floor((x0 - lo) * invCell), c1 = <i32>Math.floor((x1 - lo) * invCell);
+  c0 = c0 < 0 ? 0 : c0 > lastCell ? lastCell : c0;
+  c1 = c1 < 0 ? 0 : c1 > lastCell ? lastCell : c1;
+  const j0 = <usize>load<i32>(cells + <usize>c0 * 4), j1 = <usize>load<i32>(cells + <usize>c1 * 4);
+  const m = f64x2(load<f64>(mid + j0 * 8), load<f64>(mid + j1 * 8));
+  const h = f64x2(load<f64>(invHalf + j0 * 8), load<f64>(invHalf + j1 * 8));
+  return f64x2.mul(f64x2.abs(f64x2.sub(x, m)), h);
+}
+
 /**
  * acc[i] = f32(acc[i] + f32(raw[i] · f′(grid[i]))) over a chunk, f′ the DGE factor of dge's
  * applyGradientFactor in f64 (k, cap, the format's intervals): the cell lookup, then
@@ -149,20 +167,20 @@ export function dgeTask(
   let sum: f64 = 0, capped: f64 = 0;
   const ikv = f64x2.splat(invK), exv = f64x2.splat(exponent);
   let i = i0;
-  for (; i + 2 <= i1; i += 2) {
+  // Four elements a round: two independent f64x2 chains (ln, exp) keep the pipelines busy; each
+  // lane's arithmetic and the order of the sums are those of the one-at-a-time loop below.
+  for (; i + 4 <= i1; i += 4) {
     const o = <usize>i * 4;
-    const x = f64x2.promote_low_f32x4(v128.load64_zero(grid + o));
-    const x0 = f64x2.extract_lane(x, 0), x1 = f64x2.extract_lane(x, 1);
-    const in0 = x0 >= loTol && x0 <= hiTol, in1 = x1 >= loTol && x1 <= hiTol;
-    let c0 = <i32>Math.floor((x0 - lo) * invCell), c1 = <i32>Math.floor((x1 - lo) * invCell);
-    c0 = c0 < 0 ? 0 : c0 > lastCell ? lastCell : c0;
-    c1 = c1 < 0 ? 0 : c1 > lastCell ? lastCell : c1;
-    const j0 = <usize>load<i32>(cells + <usize>c0 * 4), j1 = <usize>load<i32>(cells + <usize>c1 * 4);
-    const m = f64x2(load<f64>(mid + j0 * 8), load<f64>(mid + j1 * 8));
-    const h = f64x2(load<f64>(invHalf + j0 * 8), load<f64>(invHalf + j1 * 8));
-    const u = f64x2.mul(f64x2.abs(f64x2.sub(x, m)), h);
-    const f = f64x2.mul(ikv, expd2(f64x2.mul(exv, lnd2(u))));
-    let f0 = in0 ? f64x2.extract_lane(f, 0) : 0, f1 = in1 ? f64x2.extract_lane(f, 1) : 0;
+    const xa = f64x2.promote_low_f32x4(v128.load64_zero(grid + o));
+    const xb = f64x2.promote_low_f32x4(v128.load64_zero(grid + o + 8));
+    const ua = dgeU2(xa, lo, invCell, lastCell, cells, mid, invHalf);
+    const ub = dgeU2(xb, lo, invCell, lastCell, cells, mid, invHalf);
+    const fa = f64x2.mul(ikv, expd2(f64x2.mul(exv, lnd2(ua))));
+    const fb = f64x2.mul(ikv, expd2(f64x2.mul(exv, lnd2(ub))));
+    let f0 = dgeIn(f64x2.extract_lane(xa, 0), loTol, hiTol) ? f64x2.extract_lane(fa, 0) : 0;
+    let f1 = dgeIn(f64x2.extract_lane(xa, 1), loTol, hiTol) ? f64x2.extract_lane(fa, 1) : 0;
+    let f2 = dgeIn(f64x2.extract_lane(xb, 0), loTol, hiTol) ? f64x2.extract_lane(fb, 0) : 0;
+    let f3 = dgeIn(f64x2.extract_lane(xb, 1), loTol, hiTol) ? f64x2.extract_lane(fb, 1) : 0;
     if (f0 > cap) {
       f0 = cap;
       capped += 1;
@@ -171,10 +189,22 @@ export function dgeTask(
       f1 = cap;
       capped += 1;
     }
+    if (f2 > cap) {
+      f2 = cap;
+      capped += 1;
+    }
+    if (f3 > cap) {
+      f3 = cap;
+      capped += 1;
+    }
     sum += f0;
     sum += f1;
+    sum += f2;
+    sum += f3;
     store<f32>(acc + o, load<f32>(acc + o) + <f32>(<f64>load<f32>(raw + o) * f0));
     store<f32>(acc + o + 4, load<f32>(acc + o + 4) + <f32>(<f64>load<f32>(raw + o + 4) * f1));
+    store<f32>(acc + o + 8, load<f32>(acc + o + 8) + <f32>(<f64>load<f32>(raw + o + 8) * f2));
+    store<f32>(acc + o + 12, load<f32>(acc + o + 12) + <f32>(<f64>load<f32>(raw + o + 12) * f3));
   }
   for (; i < i1; i++) {
     const o = <usize>i * 4;

@@ -222,6 +222,24 @@ export interface Backend {
     alpha: number,
     scope: "row" | "tensor",
   ): OutlierResidual;
+  /**
+   * Optional fusion of OCC before the exact FP4 GEMM, equal bit for bit to
+   * `r = occClamp(scratch, src, ...)`, `q = quantizeCodes(scratch, ..., dequantized)`,
+   * `residualAdd(dequantized, r)`: the codes and scales of the clamped `src`, `dequantized` =
+   * their values with the residual added back, and the residual; the clamped copy is never
+   * stored. Returns null when the backend does not fuse this `spec` / `scope` (the caller then
+   * makes the three calls). Backends without it are called the same way as returning null.
+   */
+  occQuantizeCodes?(
+    src: Tensor,
+    rows: number,
+    cols: number,
+    alpha: number,
+    scope: "row" | "tensor",
+    spec: OperandSpec,
+    seed: number,
+    dequantized: Tensor,
+  ): { q: QuantizedOperand; residual: OutlierResidual } | null;
   /** out[M, N] += ΔA·Wᵀ for the residual ΔA [M, K] and W [N, K]. */
   residualMatmul(out: Tensor, residual: OutlierResidual, w: Tensor, n: number): void;
   /** dense[M, K] += ΔA */

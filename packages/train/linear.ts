@@ -200,6 +200,29 @@ export function linearForward(
   // gets ΔA·Ŵᵀ added in f32 and the saved Â gets ΔA back, so the backward GEMMs see Q(A_c) + ΔA.
   let src = a;
   let residual: OutlierResidual | null = null;
+  if (fp4 && recipe.occ && recipe.occ.residual !== "E4M3" && !collect && be.occQuantizeCodes) {
+    // OCC, the activation's codes and Â + ΔA in one pass where the backend fuses them (equal to
+    // the calls below; the statistics steps take those, as they read Â before ΔA returns).
+    const fused = be.occQuantizeCodes(
+      a,
+      M,
+      K,
+      recipe.occ.alpha,
+      recipe.occ.scope,
+      fa,
+      seed("a"),
+      buf.aq!,
+    );
+    if (fused) {
+      const qw = be.quantizeCodes(w, N, K, fw, seed("w"), buf.wq!, buf.wGrid ?? undefined);
+      be.fp4Matmul(out, fused.q, qw);
+      be.freeQuantized(fused.q);
+      be.freeQuantized(qw);
+      be.residualMatmul(out, fused.residual, buf.wq!, N);
+      be.freeResidual(fused.residual);
+      return;
+    }
+  }
   if (recipe.occ && buf.clamped) {
     residual = be.occClamp(buf.clamped, a, M, K, recipe.occ.alpha, recipe.occ.scope);
     src = buf.clamped;

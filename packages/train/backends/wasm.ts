@@ -524,6 +524,58 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     alpha: number,
     scope: "row" | "tensor",
   ): OutlierResidual {
+    return occRun(addr(clamped), src, rows, cols, alpha, scope, 0, 0);
+  }
+
+  // The fused kernel's scheme: E2M1, one absmax scale per row, nearest-even (the fp4 recipe's
+  // forward activation).
+  function fusesOcc(spec: OperandSpec, scope: "row" | "tensor"): boolean {
+    const g = spec.granularity ?? "none";
+    return scope === "row" && spec.format === "E2M1" && (spec.scaleRule ?? "absmax") === "absmax" &&
+      (spec.rounding ?? "nearest-even") === "nearest-even" && spec.blockRows === undefined &&
+      (g === "row" || g === "token" || g === "channel");
+  }
+
+  function occQuantizeCodes(
+    src: Tensor,
+    rows: number,
+    cols: number,
+    alpha: number,
+    scope: "row" | "tensor",
+    spec: OperandSpec,
+    _seed: number,
+    dequantized: Tensor,
+  ): { q: QuantizedOperand; residual: OutlierResidual } | null {
+    if (!fusesOcc(spec, scope)) return null;
+    const rowBytes = Math.ceil(cols / 2);
+    const codeBytes = Math.ceil((rows * rowBytes) / 64) * 64;
+    const scaleRows = Math.ceil(rows / 8) * 8;
+    const block = heapAlloc(codeBytes + scaleRows * 4);
+    const q: WasmQuantized = {
+      rows,
+      cols,
+      codes: block,
+      scales: block + codeBytes,
+      blockRows: 1,
+      blockCols: cols,
+      tensorScale: 1,
+      block,
+    };
+    const residual = occRun(addr(dequantized), src, rows, cols, alpha, scope, q.codes, q.scales);
+    quantized.add(q);
+    return { q, residual };
+  }
+
+  function occRun(
+    dst: number,
+    src: Tensor,
+    rows: number,
+    cols: number,
+    alpha: number,
+    scope: "row" | "tensor",
+    codes: number,
+    scales: number,
+  ): OutlierResidual {
     const n = rows * cols;
     const group = scope === "row" ? cols : n;
     const [kLo, kHi] = quantileRanks(group, alpha);
@@ -537,11 +589,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       kx.occTensorThresholds(addr(src), n, kLo, kHi, tmp, thr);
       heapFree(tmp);
     }
-    ensureScratch(cols * 4 + 64);
+    // selection buffer; fused: also the clamped row and its byte codes
+    ensureScratch(cols * 9 + 256);
     rowwise(
       "occClampTask",
       [
-        addr(clamped),
+        dst,
         addr(src),
         rows,
         cols,
@@ -553,6 +606,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
         columns,
         counts,
         cap,
+        codes,
+        scales,
       ],
       rows,
       cols,
@@ -825,16 +880,28 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       return Promise.resolve(statsFrom(out, rows, cols));
     },
     occClamp,
+    occQuantizeCodes,
     residualMatmul(out: Tensor, residual: OutlierResidual, w: Tensor, n: number): void {
       const r = residualOf(residual);
-      // Tasks own blocks of 16 output columns (16 rows of W: 8 KiB at K = 128, in L1).
-      const per = 16, tasks = Math.ceil(n / per);
+      const k = r.cols;
+      // The kernel reads W transposed ([K, N]): eight neighbouring outputs' weights for one
+      // residual entry are then one contiguous load. Transposing W (N·K) is cheap beside the
+      // product (rows · N · entries per row).
+      const wT = heapAlloc(n * k * 4);
       runTasks(
-        "residualMatmulTask",
-        [addr(out), r.values, r.columns, r.counts, r.cap, addr(w), r.rows, n, r.cols, per],
-        tasks,
-        tasks > 1 && r.rows * n >= PARALLEL_MIN_WORK,
+        "transposeTask",
+        [wT, addr(w), n, k],
+        Math.ceil(n / 32),
+        n * k >= PARALLEL_MIN_ELEMENTS,
       );
+      // Tasks own blocks of rows: out is streamed row by row, wT (K·N) stays in cache.
+      rowwise(
+        "residualMatmulTask",
+        [addr(out), r.values, r.columns, r.counts, r.cap, wT, r.rows, n],
+        r.rows,
+        n * 8,
+      );
+      heapFree(wT);
     },
     residualAdd(dense: Tensor, residual: OutlierResidual): void {
       const r = residualOf(residual);

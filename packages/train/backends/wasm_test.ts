@@ -274,17 +274,19 @@ eachThreads("OCC clamp, residual product and residual add equal outlier-comp", a
       const name = `${scope} ${rows}x${cols}`;
       assertBitsEqual(await get(be, clamped), want.clamped, `${name} clamped`);
       assert.equal(await res.sparsity, want.sparsity, `${name} sparsity`);
-      const n = 13;
-      const w = randn(n * cols, 3);
-      const base = randn(rows * n, 4);
-      const out = put(be, base);
-      be.residualMatmul(out, res, put(be, w), n);
-      const expect = csrMatmul(want.residual, w, n, base.slice(), true, "nt");
-      const got = await get(be, out);
-      // rows without outliers are skipped (the reference adds +0 there, turning -0 into +0)
-      for (let i = 0; i < got.length; i++) if (Object.is(got[i], -0)) got[i] = 0;
-      for (let i = 0; i < expect.length; i++) if (Object.is(expect[i], -0)) expect[i] = 0;
-      assertBitsEqual(got, expect, `${name} residual product`);
+      // 13 outputs: one task, a SIMD block and a scalar tail; 77: three column blocks
+      for (const n of [13, 77]) {
+        const w = randn(n * cols, 3);
+        const base = randn(rows * n, 4);
+        const out = put(be, base);
+        be.residualMatmul(out, res, put(be, w), n);
+        const expect = csrMatmul(want.residual, w, n, base.slice(), true, "nt");
+        const got = await get(be, out);
+        // rows without outliers are skipped (the reference adds +0 there, turning -0 into +0)
+        for (let i = 0; i < got.length; i++) if (Object.is(got[i], -0)) got[i] = 0;
+        for (let i = 0; i < expect.length; i++) if (Object.is(expect[i], -0)) expect[i] = 0;
+        assertBitsEqual(got, expect, `${name} residual product n=${n}`);
+      }
       const dense = put(be, want.clamped);
       be.residualAdd(dense, res);
       const added = want.clamped.slice();
@@ -518,6 +520,14 @@ async function smokeStep(be: Backend, recipe: keyof typeof RECIPES, codesOf: Cod
     operands.push(codesOf(be, q));
     return q;
   };
+  if (be.occQuantizeCodes) {
+    // the fused OCC + activation codes (fp4's forward A) records its operand the same way
+    spy.occQuantizeCodes = (...args) => {
+      const r = be.occQuantizeCodes!(...args);
+      if (r) operands.push(codesOf(be, r.q));
+      return r;
+    };
+  }
   const model = createModel(config, RECIPES[recipe], B, { backend: spy });
   writeParams(model, initialParams(model.layout, 5).map((x) => x * 3));
   const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 37 + 11) % 256);
@@ -680,3 +690,77 @@ eachThreads("layers equal the host cpu backend bit for bit", async (be) => {
   h.forEach((v, i) => assertBitsEqual(r[i], v, names[i]));
   host.dispose();
 });
+
+eachThreads(
+  "OCC fused with the activation's codes equals occClamp, quantizeCodes, residualAdd",
+  async (be) => {
+    const spec = RECIPES.fp4.linear.forward.a, specW = RECIPES.fp4.linear.forward.w;
+    // odd widths (scalar tails, an odd nibble), one shape large enough for the pool
+    for (const [rows, cols] of [[41, 300], [9, 1001], [20, 33], [300, 257]]) {
+      const x = randn(rows * cols, rows + 3 * cols);
+      x.fill(0, 0, cols); // an all-zero row: scale 1
+      x.fill(-2.5, cols, 2 * cols); // a constant row: thresholds equal, no residual
+      const n = 13;
+      const w = randn(n * cols, 5, 0.05);
+      const name = `${rows}x${cols}`;
+      // reference: outlier-comp's clamp, the TypeScript quantizer, ΔA added back, the FP4 GEMM
+      const want = clampOutliers(x, rows, cols, { alpha: 0.99, scope: "row" });
+      const wantDeq = new Float32Array(rows * cols);
+      const qa = quantizeOperandTensor(want.clamped, rows, cols, spec, wantDeq, 1);
+      const { rowOffsets, columnIndices, values } = want.residual;
+      for (let r = 0; r < rows; r++) {
+        for (let e = rowOffsets[r]; e < rowOffsets[r + 1]; e++) {
+          wantDeq[r * cols + columnIndices[e]] += values[e];
+        }
+      }
+      const qw = quantizeOperandTensor(w, n, cols, specW, new Float32Array(n * cols), 2);
+      const tw = put(be, w), dw = be.alloc(n * cols), out = be.alloc(rows * n);
+      const ow = be.quantizeCodes(tw, n, cols, specW, 2, dw);
+      const deq = be.alloc(rows * cols);
+      const fused = be.occQuantizeCodes!(put(be, x), rows, cols, 0.99, "row", spec, 1, deq);
+      assert.ok(fused, "the wasm backend fuses the fp4 recipe's activation");
+      assertBitsEqual(await get(be, deq), wantDeq, `${name} dequantized + residual`);
+      assert.equal(await fused.residual.sparsity, want.sparsity, `${name} sparsity`);
+      // the codes and scales, through the exact GEMM
+      be.fp4Matmul(out, fused.q, ow);
+      assertBitsEqual(await get(be, out), fp4MatmulReference(qa, qw), `${name} codes and scales`);
+      // the residual product reads the fused residual as it reads occClamp's
+      const base = randn(rows * n, 6), acc = put(be, base);
+      be.residualMatmul(acc, fused.residual, dw, n);
+      const expect = csrMatmul(want.residual, await get(be, dw), n, base.slice(), true, "nt");
+      const got = await get(be, acc);
+      for (let i = 0; i < got.length; i++) if (Object.is(got[i], -0)) got[i] = 0;
+      for (let i = 0; i < expect.length; i++) if (Object.is(expect[i], -0)) expect[i] = 0;
+      assertBitsEqual(got, expect, `${name} residual product`);
+      be.freeQuantized(fused.q);
+      be.freeQuantized(ow);
+      be.freeResidual(fused.residual);
+    }
+    // a NaN (a diverged run): the fused codes, values and residual are those of the three calls
+    {
+      const rows = 6, cols = 70;
+      const x = randn(rows * cols, 99);
+      x[2 * cols + 17] = NaN;
+      const tx = put(be, x), w = put(be, randn(5 * cols, 98, 0.05));
+      const wd = be.alloc(5 * cols), ow = be.quantizeCodes(w, 5, cols, specW, 2, wd);
+      const clamped = be.alloc(rows * cols), d1 = be.alloc(rows * cols), d2 = be.alloc(rows * cols);
+      const r1 = be.occClamp(clamped, tx, rows, cols, 0.99, "row");
+      const q1 = be.quantizeCodes(clamped, rows, cols, spec, 1, d1);
+      be.residualAdd(d1, r1);
+      const f = be.occQuantizeCodes!(tx, rows, cols, 0.99, "row", spec, 1, d2)!;
+      assertBitsEqual(await get(be, d2), await get(be, d1), "NaN row: values");
+      const o1 = be.alloc(rows * 5), o2 = be.alloc(rows * 5);
+      be.fp4Matmul(o1, q1, ow);
+      be.fp4Matmul(o2, f.q, ow);
+      assertBitsEqual(await get(be, o2), await get(be, o1), "NaN row: codes and scales");
+      for (const q of [q1, f.q, ow]) be.freeQuantized(q);
+      be.freeResidual(r1);
+      be.freeResidual(f.residual);
+    }
+    // schemes it does not fuse: null, and the caller makes the three calls
+    const t = put(be, randn(8 * 64, 1)), d = be.alloc(8 * 64);
+    assert.equal(be.occQuantizeCodes!(t, 8, 64, 0.99, "tensor", spec, 1, d), null);
+    const mx = RECIPES.mxfp4.linear.forward.a;
+    assert.equal(be.occQuantizeCodes!(t, 8, 64, 0.99, "row", mx, 1, d), null);
+  },
+);
