@@ -655,8 +655,8 @@ export function outliersMarkdown(
   }
   L.push(
     "",
-    "The residual ΔA·W of OCC runs in f32 here; the paper runs it in FP8, which the engine does",
-    "not offer yet.",
+    "The residual ΔA·W of OCC runs in f32 in these runs; the paper runs it in FP8, which recipes",
+    'can ask for with `occ.residual: "E4M3"` (docs/recipes.md).',
     "",
   );
   if (s.natural) {
