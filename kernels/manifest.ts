@@ -292,6 +292,20 @@ const RESIDENT: readonly [string, string, string, string, KernelEntry["agreement
     "@fp4lab/mixed-optim adamwStep",
     "bit-identical",
   ],
+  [
+    "adamw-amax",
+    "adamwAmaxTask",
+    "AdamW's read-only first pass: max |m| and max v of the step per chunk (the new moment scales)",
+    "@fp4lab/mixed-optim adamwStepReference",
+    "bit-identical",
+  ],
+  [
+    "adamw-update-round",
+    "adamwPkgTask",
+    "AdamW in f64 (two lanes) with both moments rounded onto this step's scale in the same pass (E4M3 / FP16 / BF16): mixed-optim's adamwStep",
+    "@fp4lab/mixed-optim adamwStepReference",
+    "bit-identical",
+  ],
 ];
 
 /**

@@ -79,6 +79,9 @@ const TASK_NAMES: readonly string[] = [
   "hadamardTask",
   "operandStatsTask",
   "fakeQuantTask",
+  // @fp4lab/mixed-optim's adamwStep (kernels/assembly/optim_pkg.ts)
+  "adamwAmaxTask",
+  "adamwPkgTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */

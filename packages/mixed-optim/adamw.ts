@@ -9,6 +9,12 @@ import { checkFiniteIn, checkSameShapes, checkTensorList } from "./_check.ts";
 import { type MomentFormat, type MomentScaling, pow2Scale } from "./moment_format.ts";
 import { momentFloatFormat, momentIsScaled } from "./_formats.ts";
 import { resolveAdamWOptions } from "./_options.ts";
+import {
+  kernelAdamwStep,
+  kernelsAvailable,
+  releaseState,
+  type StepConstants,
+} from "./_kernel_step.ts";
 
 /**
  * Options of {@link createAdamW}. Defaults are the FP4 paper's: β 0.9 / 0.95, weight decay 0.1,
@@ -128,6 +134,15 @@ function optionsFor(buffer: Float32Array): QuantizeOptions {
  * kernel does); then each moment is stored in its format, behind a fresh power-of-two scale
  * from its largest magnitude.
  *
+ * Runs on `@fp4lab/kernels` (WebAssembly SIMD, its worker pool for large steps) where the
+ * runtime offers it, bit for bit {@link adamwStepReference}, and on that plain TypeScript
+ * otherwise (no SharedArrayBuffer, e.g. a browser page that is not cross-origin isolated). On
+ * the kernels the moments stay in the kernel set's shared memory between steps: after the first
+ * step `state.m1[t]` and `state.m2[t]` are views of it (same values, same layout; read them
+ * through `state`, and see {@link disposeAdamW}). Parameters and gradients that are themselves
+ * views of that memory (`@fp4lab/kernels`' `heapAlloc` and `memoryBuffer`) are used in place;
+ * others are copied in and the parameters copied back.
+ *
  * Gradients must be finite: check them first (the loss scaler's `unscaleGrads`, or the norm
  * `clipGradNorm` returns) and skip the step when they are not.
  *
@@ -150,16 +165,98 @@ function optionsFor(buffer: Float32Array): QuantizeOptions {
  * ```
  */
 export function adamwStep(state: AdamWState, grads: Float32Array[], lr: number): AdamWState {
-  const { params, beta1, beta2, eps } = state;
+  const c = prepareStep(state, grads, lr);
+  if (kernelsAvailable()) kernelAdamwStep(state, grads, lr, c);
+  else referenceStep(state, grads, lr, c);
+  state.step++;
+  return state;
+}
+
+/**
+ * {@link adamwStep} in plain TypeScript, one tensor after another on the calling thread: the
+ * reference the kernel path is tested against bit for bit (weights, stored moments, scales).
+ * Works on any state, whether its moments are in kernel memory or not.
+ *
+ * @param state the optimizer, updated in place
+ * @param grads one gradient per parameter tensor, same lengths (read only)
+ * @param lr the learning rate for this step, finite and ≥ 0
+ * @returns the same `state`
+ * @throws {TypeError} when `grads` is not an array of Float32Array
+ * @throws {RangeError} for a gradient list that does not match the parameters, or a bad `lr`
+ *
+ * @example
+ * ```ts
+ * import { adamwStep, adamwStepReference, createAdamW } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
+ * const a = new Float32Array([0.5, -0.25, 1]), b = a.slice();
+ * const fast = createAdamW([a]), slow = createAdamW([b]);
+ * const g = new Float32Array([1e-3, -2e-2, 4]);
+ * adamwStep(fast, [g], 0.01);
+ * adamwStepReference(slow, [g], 0.01);
+ * assert.deepEqual(a, b);
+ * assert.deepEqual(fast.m1[0], slow.m1[0]);
+ * ```
+ */
+export function adamwStepReference(
+  state: AdamWState,
+  grads: Float32Array[],
+  lr: number,
+): AdamWState {
+  referenceStep(state, grads, lr, prepareStep(state, grads, lr));
+  state.step++;
+  return state;
+}
+
+/**
+ * Frees the kernel memory that holds an optimizer's moments (see {@link adamwStep}):
+ * `state.m1` and `state.m2` become ordinary arrays with the same values, and the state stays
+ * usable (a later {@link adamwStep} moves them back). Views of the moments taken before are
+ * invalid afterwards. Optional: the memory of a state that is no longer reachable is freed
+ * when it is garbage-collected.
+ *
+ * @param state the optimizer
+ * @returns the same `state`
+ *
+ * @example
+ * ```ts
+ * import { adamwStep, createAdamW, disposeAdamW } from "@fp4lab/mixed-optim";
+ * import assert from "node:assert/strict";
+ * const opt = createAdamW([new Float32Array(3)]);
+ * adamwStep(opt, [new Float32Array([1, 2, 3])], 0.01);
+ * const m1 = opt.m1[0].slice();
+ * disposeAdamW(opt);
+ * assert.ok(opt.m1[0].buffer instanceof ArrayBuffer); // an ordinary array again
+ * assert.deepEqual(opt.m1[0], m1);
+ * ```
+ */
+export function disposeAdamW(state: AdamWState): AdamWState {
+  releaseState(state);
+  return state;
+}
+
+function prepareStep(state: AdamWState, grads: Float32Array[], lr: number): StepConstants {
+  const { params, beta1, beta2 } = state;
   checkSameShapes("state.params", params, "grads", grads);
   checkFiniteIn("lr", lr, 0, Number.MAX_VALUE);
   const t = state.step + 1;
-  const stepSize = lr / (1 - beta1 ** t);
-  const invSqrtBc2 = 1 / Math.sqrt(1 - beta2 ** t);
-  const f1 = momentFloatFormat(state.m1Format);
-  const f2 = momentFloatFormat(state.m2Format);
-  const scaled1 = momentIsScaled(state.m1Format, state.momentScaling);
-  const scaled2 = momentIsScaled(state.m2Format, state.momentScaling);
+  return {
+    stepSize: lr / (1 - beta1 ** t),
+    invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** t),
+    f1: momentFloatFormat(state.m1Format),
+    f2: momentFloatFormat(state.m2Format),
+    scaled1: momentIsScaled(state.m1Format, state.momentScaling),
+    scaled2: momentIsScaled(state.m2Format, state.momentScaling),
+  };
+}
+
+function referenceStep(
+  state: AdamWState,
+  grads: Float32Array[],
+  lr: number,
+  c: StepConstants,
+): void {
+  const { params, beta1, beta2, eps } = state;
+  const { stepSize, invSqrtBc2, f1, f2, scaled1, scaled2 } = c;
   for (let k = 0; k < params.length; k++) {
     const decay = 1 - lr * state.weightDecay[k];
     const m1 = state.m1[k];
@@ -189,8 +286,6 @@ export function adamwStep(state: AdamWState, grads: Float32Array[], lr: number):
     if (f1 !== null) state.m1Scales[k] = store(m1, f1, s1, scaled1 ? amax[0] : 0);
     if (f2 !== null) state.m2Scales[k] = store(m2, f2, s2, scaled2 ? amax[1] : 0);
   }
-  state.step = t;
-  return state;
 }
 
 /**
