@@ -21,6 +21,7 @@ import { applyGradientFactor } from "@fp4lab/dge";
 import {
   type AdamWState,
   adamwStep,
+  adamwStepReference,
   clipGradNorm,
   createAdamW,
   exportAdamWState,
@@ -360,7 +361,12 @@ export function createHostBackend(name: string, device: string, gemms: HostGemms
       };
     },
     adamwStep(opt, grads, lr) {
-      adamwStep((opt as HostOptimizer).state, grads.map(f), lr);
+      // The oracle stays plain TypeScript: mixed-optim's adamwStep runs on the kernel set.
+      (name === "reference" ? adamwStepReference : adamwStep)(
+        (opt as HostOptimizer).state,
+        grads.map(f),
+        lr,
+      );
     },
     adamwExport(opt) {
       return Promise.resolve(exportAdamWState((opt as HostOptimizer).state));
