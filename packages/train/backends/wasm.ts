@@ -144,6 +144,16 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     return workPtr;
   };
   const kx = kernelExports();
+  // The residual product's transposed W, kept between calls and grown on demand.
+  let wTPtr = 0, wTBytes = 0;
+  const transposeScratch = (bytes: number): number => {
+    if (bytes > wTBytes) {
+      if (wTPtr) heapFree(wTPtr);
+      wTBytes = bytes;
+      wTPtr = heapAlloc(wTBytes);
+    }
+    return wTPtr;
+  };
 
   function alloc(length: number, dtype: DType = "f32"): Tensor {
     if (!Number.isSafeInteger(length) || length < 0) {
@@ -825,6 +835,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       dgePlans.clear();
       if (workPtr) heapFree(workPtr);
       workPtr = workBytes = 0;
+      if (wTPtr) heapFree(wTPtr);
+      wTPtr = wTBytes = 0;
     },
 
     fill(t: Tensor, value: number): void {
@@ -886,8 +898,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       const k = r.cols;
       // The kernel reads W transposed ([K, N]): eight neighbouring outputs' weights for one
       // residual entry are then one contiguous load. Transposing W (N·K) is cheap beside the
-      // product (rows · N · entries per row).
-      const wT = heapAlloc(n * k * 4);
+      // product (rows · N · entries per row); its buffer is kept between calls (grown to the
+      // largest layer), so the step allocates nothing here.
+      const wT = transposeScratch(n * k * 4);
       runTasks(
         "transposeTask",
         [wT, addr(w), n, k],
@@ -901,7 +914,6 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
         r.rows,
         n * 8,
       );
-      heapFree(wT);
     },
     residualAdd(dense: Tensor, residual: OutlierResidual): void {
       const r = residualOf(residual);
