@@ -79,6 +79,7 @@ const TASK_NAMES: readonly string[] = [
   "hadamardTask",
   "operandStatsTask",
   "fakeQuantTask",
+  "gemmF32DgeTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */

@@ -5,6 +5,8 @@
 // writable memory, so the worker pool needs no barrier inside a GEMM. Pointers are byte offsets
 // into the shared memory that the JavaScript side manages; this module allocates nothing.
 
+import { dgeSpan } from "./optim";
+
 export const MR: i32 = 6;
 export const NR: i32 = 8;
 export const MC: i32 = 72;
@@ -254,6 +256,66 @@ export function gemmF32Task(
         macro(ap, bp, c + (<usize>ic * ldc + <usize>jc) * 4, ldc, mc, nc, kc, add, edge);
       }
     }
+  }
+}
+
+/** Bytes of per-thread scratch gemmF32DgeTask needs for tiles of tm rows. */
+export function gemmF32DgeScratchBytes(tm: i32): i32 {
+  return gemmF32ScratchBytes() + tm * NC * 4;
+}
+
+/**
+ * gemmF32Task with the DGE factor in its epilogue: acc[m, n] += (op(A)·op(B)) ⊙ f′(grid), f′ the
+ * factor of optim's dgeTask (plan: its plan block), bit for bit what gemmF32Task into a
+ * temporary followed by dgeTask writes. The product's partial sums stay in a per-thread tile
+ * [tm, NC] of scratch after the packed panels (the same K blocks, micro-kernel and order as
+ * gemmF32Task, so every raw value is the same f32); once an MC-row block has seen the last K
+ * block, its rows go through the DGE span while they are in cache. The raw gradient never
+ * reaches memory and no second pass reads it back.
+ */
+export function gemmF32DgeTask(
+  layout: i32, a: usize, b: usize, acc: usize, m: i32, n: i32, k: i32, grid: usize, plan: usize,
+  tm: i32, tn: i32, t: i32, scratch: usize,
+): void {
+  const tilesN = (n + tn - 1) / tn;
+  const i0 = (t / tilesN) * tm;
+  const j0 = (t % tilesN) * tn;
+  const i1 = min(i0 + tm, m);
+  const j1 = min(j0 + tn, n);
+  const ap = scratch;
+  const bp = scratch + <usize>(MC * KC) * 4;
+  const edge = bp + <usize>(KC * NC) * 4;
+  const tile = edge + <usize>(MR * NR) * 4;
+  const ldt = <usize>NC;
+  const ldc = <usize>n;
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
+    if (k == 0) {
+      for (let i = i0; i < i1; i++) memory.fill(tile + <usize>(i - i0) * ldt * 4, 0, <usize>nc * 4);
+      dgeRows(tile, ldt, acc, grid, ldc, i0, i1, i0, jc, nc, plan);
+      continue;
+    }
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      packB(layout, b, n, k, jc, nc, pc, kc, bp);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
+        packA(layout, a, m, k, ic, mc, pc, kc, ap);
+        macro(ap, bp, tile + <usize>(ic - i0) * ldt * 4, ldt, mc, nc, kc, pc > 0, edge);
+        if (pc + kc >= k) dgeRows(tile, ldt, acc, grid, ldc, ic, ic + mc, i0, jc, nc, plan);
+      }
+    }
+  }
+}
+
+// acc rows [r0, r1), columns [jc, jc + nc) += tile ⊙ f′(grid) (tile rows counted from i0).
+function dgeRows(
+  tile: usize, ldt: usize, acc: usize, grid: usize, ldc: usize, r0: i32, r1: i32, i0: i32,
+  jc: i32, nc: i32, plan: usize,
+): void {
+  for (let i = r0; i < r1; i++) {
+    const o = (<usize>i * ldc + <usize>jc) * 4;
+    dgeSpan(acc + o, tile + <usize>(i - i0) * ldt * 4, grid + o, nc, plan, 0);
   }
 }
 

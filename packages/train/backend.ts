@@ -259,6 +259,27 @@ export interface Backend {
     cap: number,
   ): Promise<DgeStats>;
   /**
+   * Optional fusion of the weight-gradient GEMM with DGE, equal bit for bit to
+   * `matmul(tmp, a, b, m, n, k, layout, false)` followed by `dge(acc, tmp, grid, format, dgeK,
+   * cap)`: acc[m, n] += (op(A)·op(B)) ⊙ f′(grid), the factor applied in the GEMM's epilogue so
+   * the raw gradient needs no temporary. Resolves dge's statistics when `stats`, else returns
+   * null. Backends without it are called as the two operations.
+   */
+  matmulDge?(
+    acc: Tensor,
+    a: Tensor,
+    b: Tensor,
+    m: number,
+    n: number,
+    k: number,
+    layout: GemmLayout,
+    grid: Tensor,
+    format: string,
+    dgeK: number,
+    cap: number,
+    stats: boolean,
+  ): Promise<DgeStats> | null;
+  /**
    * In place: each row of t [rows, cols] times a random Hadamard transform of `size` along the
    * row (signs seeded by `seed`).
    */

@@ -62,7 +62,7 @@ interface LinearBuffers {
   dyTq: Tensor | null;
   aT: Tensor | null;
   aTq: Tensor | null;
-  dw: Tensor | null; // weight gradient before DGE
+  dw: Tensor | null; // weight gradient before DGE (backends without matmulDge)
   pending: Promise<void>[];
 }
 
@@ -142,7 +142,8 @@ export function createLinear(
       dyTq: alloc(reqDyT && need(wg.dy), M * N),
       aT: alloc(reqAT, M * K),
       aTq: alloc(reqAT && need(wg.a), M * K),
-      dw: alloc(recipe.dge !== null, N * K),
+      // The raw weight gradient before DGE, unless the backend applies DGE in the GEMM.
+      dw: alloc(recipe.dge !== null && backend.matmulDge === undefined, N * K),
       pending: [],
     },
   };
@@ -351,8 +352,20 @@ export function linearBackward(
   }
   const target = buf.dw ?? dw;
   const acc = buf.dw === null;
+  // DGE in the weight GEMM's epilogue where the backend fuses it (the same bits as the GEMM into
+  // buf.dw followed by dge below).
+  const dge = recipe.dge && buf.wGrid && be.matmulDge ? recipe.dge : null;
+  if (recipe.dge && !dge && !buf.dw) {
+    throw new Error(`${lin.name}: the backend lost matmulDge after the layer was created`);
+  }
+  const weightGemm = (x: Tensor, y: Tensor, layout: "tn" | "nt") => {
+    if (!dge) return be.matmul(target, x, y, N, K, M, layout, acc);
+    const f = recipe.forward.w.format;
+    const stats = be.matmulDge!(dw, x, y, N, K, M, layout, buf.wGrid!, f, dge.k, dge.cap, collect);
+    if (stats) track(lin, stats.then((s) => void (lin.stats.dge = s)));
+  };
   if (wg.dy === "reuse" && wg.a === "reuse") {
-    be.matmul(target, dyUse, buf.aq ?? a, N, K, M, "tn", acc);
+    weightGemm(dyUse, buf.aq ?? a, "tn");
   } else {
     // Requantize along the token axis: transpose so tokens are contiguous, round rows. With a
     // random Hadamard transform, both operands get the same signs (seeded per step and layer).
@@ -383,9 +396,9 @@ export function linearBackward(
         aT = buf.aTq;
       }
     }
-    be.matmul(target, dyT, aT, N, K, M, "nt", acc);
+    weightGemm(dyT, aT, "nt");
   }
-  if (recipe.dge && buf.dw && buf.wGrid) {
+  if (!dge && recipe.dge && buf.dw && buf.wGrid) {
     // DGE: ∂L/∂W = ∂L/∂Ŵ ⊙ f′(W in grid units) (the FP4 paper, arXiv 2501.17116, §3.1).
     const stats = be.dge(
       dw,

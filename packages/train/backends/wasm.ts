@@ -20,6 +20,7 @@ import {
   heapFree,
   kernelExports,
   matmulAt,
+  matmulDgeAt,
   memoryBuffer,
   runTasks,
   setThreads,
@@ -688,6 +689,37 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     return p;
   }
 
+  /** dgeTask over the grid: acc += raw ⊙ f′(grid) (acc = 0: the statistics only). */
+  function dgeRun(
+    acc: number,
+    raw: number,
+    grid: Tensor,
+    format: string,
+    k: number,
+    cap: number,
+  ): Promise<DgeStats> {
+    const n = grid.length;
+    const plan = dgePlan(format, k, cap);
+    const per = ELEMENTS_PER_TASK, total = Math.ceil(n / per);
+    const out = work(total * 16 + 64);
+    runTasks(
+      "dgeTask",
+      [acc, raw, addr(grid), n, plan, per, out],
+      total,
+      n >= PARALLEL_MIN_ELEMENTS / 4,
+    );
+    const r = new Float64Array(memoryBuffer(), out, total * 2);
+    let sum = 0, capped = 0;
+    for (let t = 0; t < total; t++) {
+      sum += r[2 * t];
+      capped += r[2 * t + 1];
+    }
+    return Promise.resolve({
+      meanFactor: n === 0 ? 0 : sum / n,
+      cappedFraction: n === 0 ? 0 : capped / n,
+    });
+  }
+
   // ---- optimizer helpers ----------------------------------------------------------------------
 
   /** Byte ranges of a tensor list, adjacent ranges merged (one job instead of one per tensor). */
@@ -937,26 +969,39 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       k: number,
       cap: number,
     ): Promise<DgeStats> {
-      const n = acc.length;
-      const plan = dgePlan(format, k, cap);
-      const per = ELEMENTS_PER_TASK, total = Math.ceil(n / per);
-      const out = work(total * 16 + 64);
-      runTasks(
-        "dgeTask",
-        [addr(acc), addr(raw), addr(grid), n, plan, per, out],
-        total,
-        n >= PARALLEL_MIN_ELEMENTS / 4,
-      );
-      const r = new Float64Array(memoryBuffer(), out, total * 2);
-      let sum = 0, capped = 0;
-      for (let t = 0; t < total; t++) {
-        sum += r[2 * t];
-        capped += r[2 * t + 1];
+      return dgeRun(addr(acc), addr(raw), grid, format, k, cap);
+    },
+    matmulDge(
+      acc: Tensor,
+      a: Tensor,
+      b: Tensor,
+      m: number,
+      n: number,
+      k: number,
+      layout: GemmLayout,
+      grid: Tensor,
+      format: string,
+      dgeK: number,
+      cap: number,
+      stats: boolean,
+    ): Promise<DgeStats> | null {
+      if (acc.length !== m * n || grid.length !== m * n) {
+        throw new RangeError(`matmulDge: acc and grid must hold m·n = ${m * n} values`);
       }
-      return Promise.resolve({
-        meanFactor: n === 0 ? 0 : sum / n,
-        cappedFraction: n === 0 ? 0 : capped / n,
-      });
+      // The f32 GEMM's tiles and sums, the factor applied in its epilogue (no raw temporary).
+      matmulDgeAt(
+        addr(a),
+        addr(b),
+        addr(acc),
+        m,
+        n,
+        k,
+        layout,
+        addr(grid),
+        dgePlan(format, dgeK, cap),
+      );
+      // The statistics read only the grid: dge's pass without its stores, in its order.
+      return stats ? dgeRun(0, 0, grid, format, dgeK, cap) : null;
     },
     hadamard(t: Tensor, rows: number, cols: number, size: 16 | 32, seed: number): void {
       if (cols % size !== 0) throw new RangeError(`cols ${cols} is not a multiple of ${size}`);

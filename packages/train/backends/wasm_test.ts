@@ -320,6 +320,42 @@ eachThreads("DGE factor applied to the gradient as dge's applyGradientFactor", a
   assert.ok(Math.abs(stats.cappedFraction - want.cappedFraction) <= 2 / w.length);
 });
 
+eachThreads("matmulDge equals matmul then dge, bit for bit, statistics included", async (be) => {
+  // Odd sizes: partial micro-tiles, K past one and two K blocks (256), N past one column block
+  // (256), an empty K, more rows than one A block (72); every layout; accumulating onto a
+  // non-zero gradient.
+  const shapes = [[13, 33, 300], [29, 301, 70], [7, 5, 600], [40, 19, 1], [6, 8, 0], [1, 1, 257]];
+  shapes.push([97, 301, 520]); // above the GEMM's threshold for the pool: several tiles per thread
+  for (const [m, n, k] of shapes) {
+    for (const layout of ["tn", "nt", "nn"] as const) {
+      const name = `${layout} ${m}x${n} over ${k}`;
+      const w = randn(m * n, m + n, 0.05);
+      const grid = new Float32Array(w.length);
+      quantizeOperand(
+        w,
+        m,
+        n,
+        { format: "E2M1", granularity: "row" },
+        new Float32Array(w.length),
+        0,
+        grid,
+      );
+      const a = put(be, randn(m * k, 7 + k)), b = put(be, randn(k * n, 8 + k));
+      const acc0 = randn(m * n, 9), g = put(be, grid);
+      const raw = be.alloc(m * n), want = put(be, acc0);
+      be.matmul(raw, a, b, m, n, k, layout, false);
+      const wantStats = await be.dge(want, raw, g, "E2M1", 5, 3);
+      const got = put(be, acc0);
+      const stats = await be.matmulDge!(got, a, b, m, n, k, layout, g, "E2M1", 5, 3, true);
+      assertBitsEqual(await get(be, got), await get(be, want), name);
+      assert.deepEqual(stats, wantStats, `${name} statistics`);
+      const quiet = put(be, acc0);
+      assert.equal(be.matmulDge!(quiet, a, b, m, n, k, layout, g, "E2M1", 5, 3, false), null);
+      assertBitsEqual(await get(be, quiet), await get(be, want), `${name} without statistics`);
+    }
+  }
+});
+
 eachThreads("random Hadamard transform is bit-identical", async (be) => {
   for (const size of [16, 32] as const) {
     const rows = 19, cols = 96;
