@@ -207,3 +207,82 @@ export function matmulDgeAt(
     parallel,
   );
 }
+
+/**
+ * The f32 GEMM with B given as E2M1 codes and scales, decoded while its panels are packed:
+ * C[m, n] (+)= op(A)·B̂, B̂ [k, n] the values the codes stand for (code value · group scale, then
+ * divided by the tensor scale when it is not 1: the f32 operations of the quantizer's dequantized
+ * copy). Bit for bit {@link matmulAt} on that copy, which then need not exist. Layouts "nn" (A
+ * [m, k]) and "tn" (A [k, m]); B is stored [k, n] either way.
+ *
+ * @param a byte offset of A
+ * @param codes byte offset of B's codes: k rows of ceil(n / 2) bytes, two to a byte, low nibble
+ *   first
+ * @param scales byte offset of B's group scales (f32), row-major, ceil(n / blockCols) per group
+ *   row
+ * @param c byte offset of C
+ * @param m rows of C
+ * @param n columns of C
+ * @param k the reduced dimension
+ * @param layout "nn" or "tn"
+ * @param accumulate add to C instead of overwriting it
+ * @param blockRows rows of B per scale group
+ * @param blockCols columns of B per scale group
+ * @param tensorScale B's tensor scale (1 unless NVFP4)
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heapAlloc, heapFree, matmulCodesAt, memoryBuffer } from "@fp4lab/kernels";
+ * const p = heapAlloc(64);
+ * // A [1, 2] = [1, 2]; B [2, 2] codes [[1, 6], [9, 15]] (0.5, 4, −0.5, −6), scales 2 and 1
+ * new Float32Array(memoryBuffer(), p, 2).set([1, 2]);
+ * new Uint8Array(memoryBuffer(), p + 8, 2).set([0x61, 0xf9]);
+ * new Float32Array(memoryBuffer(), p + 12, 2).set([2, 1]);
+ * matmulCodesAt(p, p + 8, p + 12, p + 20, 1, 2, 2, "nn", false, 1, 2, 1);
+ * // [1·0.5·2 + 2·(−0.5), 1·4·2 + 2·(−6)]
+ * assert.deepEqual(Array.from(new Float32Array(memoryBuffer(), p + 20, 2)), [0, -4]);
+ * heapFree(p);
+ * ```
+ */
+export function matmulCodesAt(
+  a: number,
+  codes: number,
+  scales: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  layout: "nn" | "tn",
+  accumulate: boolean,
+  blockRows: number,
+  blockCols: number,
+  tensorScale: number,
+): void {
+  if (m === 0 || n === 0) return;
+  if (layout !== "nn" && layout !== "tn") {
+    throw new RangeError(`matmulCodesAt: layout must be "nn" or "tn", got ${layout}`);
+  }
+  const parallel = m * n * k >= PARALLEL_MIN_MACS;
+  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
+  runTasks(
+    "gemmF32CodesTask",
+    [
+      LAYOUTS[layout],
+      a,
+      codes,
+      scales,
+      c,
+      m,
+      n,
+      k,
+      accumulate ? 1 : 0,
+      blockRows,
+      blockCols,
+      tensorScale,
+      tm,
+      tn,
+    ],
+    kernelExports().gemmF32Tasks(m, n, tm, tn) as number,
+    parallel,
+  );
+}

@@ -80,6 +80,7 @@ const TASK_NAMES: readonly string[] = [
   "operandStatsTask",
   "fakeQuantTask",
   "gemmF32DgeTask",
+  "gemmF32CodesTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */

@@ -20,6 +20,7 @@ import {
   heapFree,
   kernelExports,
   matmulAt,
+  matmulCodesAt,
   matmulDgeAt,
   memoryBuffer,
   runTasks,
@@ -429,7 +430,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     cols: number,
     spec: OperandSpec,
     seed: number,
-    dequantized: Tensor,
+    dequantized: Tensor | null,
     grid?: Tensor,
   ): QuantizedOperand {
     const plan = planOf(spec, rows, cols);
@@ -437,7 +438,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       throw new RangeError(`quantizeCodes needs a scaled E2M1 spec, got ${JSON.stringify(spec)}`);
     }
     if (!kernelSupports(spec)) {
-      return hostQuantizeCodes(src, rows, cols, spec, seed, dequantized, grid);
+      // The TypeScript quantizer always writes the values: a temporary when none is wanted.
+      const tmp = dequantized ?? alloc(rows * cols);
+      const q = hostQuantizeCodes(src, rows, cols, spec, seed, tmp, grid);
+      if (!dequantized) freeBuffer(tmp);
+      return q;
     }
     const rowBytes = Math.ceil(cols / 2);
     const groupRows = Math.ceil(rows / plan.blockRows);
@@ -452,7 +457,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       cols,
       plan,
       seed,
-      addr(dequantized),
+      dequantized ? addr(dequantized) : 0,
       codes,
       grid ? addr(grid) : 0,
       scales,
@@ -489,9 +494,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     // Scales in the GEMM's epilogue layout: A's per (row, block) row-major, W's block-major.
     // Per-row A with its own block is already laid out so (rows padded at allocation).
     let sA = qa.scales;
-    const mem = memoryBuffer();
     const bytes = (mpad + npad) * nb * 4;
+    // (work may grow the memory: take the buffer after it)
     const tmp = work(bytes + 64);
+    const mem = memoryBuffer();
     if (!(qa.blockRows === 1 && kbA === kb)) {
       const src = new Float32Array(mem, qa.scales, Math.ceil(m / qa.blockRows) * nbA);
       const dst = new Float32Array(mem, tmp, mpad * nb);
@@ -907,6 +913,36 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       matmulAt(addr(a), addr(b), addr(out), m, n, k, layout, accumulate);
     },
     fp4Matmul,
+    matmulCodes(
+      out: Tensor,
+      a: Tensor,
+      b: QuantizedOperand,
+      m: number,
+      n: number,
+      k: number,
+      layout: "nn" | "tn",
+      accumulate: boolean,
+    ): void {
+      const q = b as WasmQuantized;
+      if (!quantized.has(q)) throw new RangeError("matmulCodes needs b from this quantizeCodes");
+      if (q.rows !== k || q.cols !== n) {
+        throw new RangeError(`matmulCodes: b is ${q.rows}x${q.cols}, the GEMM needs ${k}x${n}`);
+      }
+      matmulCodesAt(
+        addr(a),
+        q.codes,
+        q.scales,
+        addr(out),
+        m,
+        n,
+        k,
+        layout,
+        accumulate,
+        q.blockRows,
+        q.blockCols,
+        q.tensorScale,
+      );
+    },
 
     quantize,
     quantizeCodes,
