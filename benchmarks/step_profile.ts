@@ -2,13 +2,15 @@
  * Where one training step's time goes, per Backend operation: the trainer's step (forward,
  * backward, clipping, AdamW) on a backend wrapped so that every call is timed (synchronous
  * backends: the call's wall time is its work). Prints milliseconds per step for each operation,
- * largest first, and the share of the step they cover.
+ * largest first, and the share of the step they cover, beside the step's wall and process CPU
+ * time.
  *
  * usage: deno run -A benchmarks/step_profile.ts [--preset tiny] [--recipe fp4] [--steps 4]
  *   [--batch 16] [--threads N] [--backend resident|host]
  */
 import { parseArgs } from "node:util";
 import { loadavg } from "node:os";
+import process from "node:process";
 import {
   type Backend,
   createHostCpuBackend,
@@ -82,16 +84,19 @@ const fillBatch = () => {
 fillBatch();
 await trainer.trainStep(tokens, targets);
 timing = true;
-const t0 = performance.now();
+const c0 = process.cpuUsage(), t0 = performance.now();
 for (let s = 1; s <= steps; s++) {
   fillBatch();
   await trainer.trainStep(tokens, targets);
 }
 const stepMs = (performance.now() - t0) / steps;
+// Process CPU time (user + system, every pool thread): steadier than wall time on a shared machine.
+const cpu = process.cpuUsage(c0), cpuMs = (cpu.user + cpu.system) / 1000 / steps;
 trainer.dispose();
 let covered = 0;
 console.log(
-  `${values.preset} ${values.recipe} on ${inner.device}: ${stepMs.toFixed(1)} ms/step ` +
+  `${values.preset} ${values.recipe} on ${inner.device}: ${stepMs.toFixed(1)} ms/step, ` +
+    `${cpuMs.toFixed(1)} CPU ms/step ` +
     `(load average ${loadavg().map((x) => x.toFixed(2)).join(", ")})`,
 );
 for (const [name, e] of [...totals].sort((a, b) => b[1].ms - a[1].ms)) {

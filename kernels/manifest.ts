@@ -272,6 +272,20 @@ const RESIDENT: readonly [string, string, string, string, KernelEntry["agreement
     "1e-6 relative",
   ],
   [
+    "gemm-f32-codes",
+    "gemmF32CodesTask",
+    "C (+)= op(A)·B̂ with B̂ the values of E2M1 codes and scales, decoded while packing B's panels (no dequantized copy)",
+    "@fp4lab/kernels gemmF32Task on the dequantized copy",
+    "bit-identical",
+  ],
+  [
+    "gemm-f32-dge",
+    "gemmF32DgeTask",
+    "acc += (op(A)·op(B)) ⊙ DGE factor: the f32 GEMM with dgeTask's factor in its epilogue (no raw temporary)",
+    "@fp4lab/kernels gemmF32Task then dgeTask",
+    "bit-identical",
+  ],
+  [
     "hadamard",
     "hadamardTask",
     "random Hadamard transform (16 or 32) in place",

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { arena, getThreads, memoryBuffer, runTasks } from "./runtime.ts";
+import { arena, ensureScratch, getThreads, memoryBuffer, runTasks } from "./runtime.ts";
 import { gemmTiles } from "./_tiles.ts";
 import { checkDim, checkF32 } from "./_validate.ts";
 import { kernelExports } from "./runtime.ts";
@@ -143,6 +143,146 @@ export function matmulAt(
     "gemmF32Task",
     [LAYOUTS[layout], a, b, c, m, n, k, accumulate ? 1 : 0, tm, tn],
     total,
+    parallel,
+  );
+}
+
+/**
+ * The f32 GEMM with an epilogue that applies the DGE factor (the FP4 paper's differentiable
+ * gradient estimator) to each product before adding it to C: C[m, n] += (op(A)·op(B)) ⊙ f′(grid),
+ * on operands in the kernels' shared memory. The products are {@link matmulAt}'s (same tiles,
+ * blocks and micro-kernel, so the same f32 values), and each is scaled and added exactly as the
+ * `dgeTask` kernel does; `plan` is that kernel's plan block (the grid's intervals, k, cap), which
+ * the caller builds. The raw product is never written to memory.
+ *
+ * @param a byte offset of A
+ * @param b byte offset of B
+ * @param c byte offset of C (accumulated)
+ * @param m rows of C
+ * @param n columns of C
+ * @param k the reduced dimension
+ * @param layout operand layout
+ * @param grid byte offset of the weight in grid units, [m, n]
+ * @param plan byte offset of the DGE plan block
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heapAlloc, heapFree, matmulDgeAt, memoryBuffer } from "@fp4lab/kernels";
+ * // dgeTask's plan for one interval [-1, 1] with k = 1 (factor 1 inside it, 0 outside), cap 3:
+ * // lo, lo and hi with slack, 1/cell, last cell, 1/k, 1/k − 1, cap, intervals, mid, 1/half;
+ * // then the cells' interval numbers (i32).
+ * const words = [-1, -1, 1, 0.5, 0, 1, 0, 3, 1, 0, 1];
+ * const p = heapAlloc(words.length * 8 + 16 + 10 * 4);
+ * new Float64Array(memoryBuffer(), p, words.length).set(words);
+ * new Int32Array(memoryBuffer(), p + words.length * 8, 4).fill(0);
+ * const at = (i: number) => p + words.length * 8 + 16 + i * 4;
+ * // A [1, 2], B [2, 2], grid [1, 2], C [1, 2]
+ * new Float32Array(memoryBuffer(), at(0), 10).set([1, 2, 3, 4, 0.5, 2, 0.5, 2, 10, 10]);
+ * matmulDgeAt(at(0), at(2), at(8), 1, 2, 2, "nn", at(6), p);
+ * // A·B = [4, 8]; the grid puts the first inside the interval, the second outside
+ * assert.deepEqual(Array.from(new Float32Array(memoryBuffer(), at(8), 2)), [14, 10]);
+ * heapFree(p);
+ * ```
+ */
+export function matmulDgeAt(
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  layout: GemmLayout,
+  grid: number,
+  plan: number,
+): void {
+  if (m === 0 || n === 0) return;
+  const parallel = m * n * k >= PARALLEL_MIN_MACS;
+  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
+  const ex = kernelExports();
+  ensureScratch((ex.gemmF32DgeScratchBytes(tm) as number) + 64);
+  runTasks(
+    "gemmF32DgeTask",
+    [LAYOUTS[layout], a, b, c, m, n, k, grid, plan, tm, tn],
+    ex.gemmF32Tasks(m, n, tm, tn) as number,
+    parallel,
+  );
+}
+
+/**
+ * The f32 GEMM with B given as E2M1 codes and scales, decoded while its panels are packed:
+ * C[m, n] (+)= op(A)·B̂, B̂ [k, n] the values the codes stand for (code value · group scale, then
+ * divided by the tensor scale when it is not 1: the f32 operations of the quantizer's dequantized
+ * copy). Bit for bit {@link matmulAt} on that copy, which then need not exist. Layouts "nn" (A
+ * [m, k]) and "tn" (A [k, m]); B is stored [k, n] either way.
+ *
+ * @param a byte offset of A
+ * @param codes byte offset of B's codes: k rows of ceil(n / 2) bytes, two to a byte, low nibble
+ *   first
+ * @param scales byte offset of B's group scales (f32), row-major, ceil(n / blockCols) per group
+ *   row
+ * @param c byte offset of C
+ * @param m rows of C
+ * @param n columns of C
+ * @param k the reduced dimension
+ * @param layout "nn" or "tn"
+ * @param accumulate add to C instead of overwriting it
+ * @param blockRows rows of B per scale group
+ * @param blockCols columns of B per scale group
+ * @param tensorScale B's tensor scale (1 unless NVFP4)
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heapAlloc, heapFree, matmulCodesAt, memoryBuffer } from "@fp4lab/kernels";
+ * const p = heapAlloc(64);
+ * // A [1, 2] = [1, 2]; B [2, 2] codes [[1, 6], [9, 15]] (0.5, 4, −0.5, −6), scales 2 and 1
+ * new Float32Array(memoryBuffer(), p, 2).set([1, 2]);
+ * new Uint8Array(memoryBuffer(), p + 8, 2).set([0x61, 0xf9]);
+ * new Float32Array(memoryBuffer(), p + 12, 2).set([2, 1]);
+ * matmulCodesAt(p, p + 8, p + 12, p + 20, 1, 2, 2, "nn", false, 1, 2, 1);
+ * // [1·0.5·2 + 2·(−0.5), 1·4·2 + 2·(−6)]
+ * assert.deepEqual(Array.from(new Float32Array(memoryBuffer(), p + 20, 2)), [0, -4]);
+ * heapFree(p);
+ * ```
+ */
+export function matmulCodesAt(
+  a: number,
+  codes: number,
+  scales: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  layout: "nn" | "tn",
+  accumulate: boolean,
+  blockRows: number,
+  blockCols: number,
+  tensorScale: number,
+): void {
+  if (m === 0 || n === 0) return;
+  if (layout !== "nn" && layout !== "tn") {
+    throw new RangeError(`matmulCodesAt: layout must be "nn" or "tn", got ${layout}`);
+  }
+  const parallel = m * n * k >= PARALLEL_MIN_MACS;
+  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
+  runTasks(
+    "gemmF32CodesTask",
+    [
+      LAYOUTS[layout],
+      a,
+      codes,
+      scales,
+      c,
+      m,
+      n,
+      k,
+      accumulate ? 1 : 0,
+      blockRows,
+      blockCols,
+      tensorScale,
+      tm,
+      tn,
+    ],
+    kernelExports().gemmF32Tasks(m, n, tm, tn) as number,
     parallel,
   );
 }

@@ -82,6 +82,8 @@ const TASK_NAMES: readonly string[] = [
   // @fp4lab/mixed-optim's adamwStep (kernels/assembly/optim_pkg.ts)
   "adamwAmaxTask",
   "adamwPkgTask",
+  "gemmF32DgeTask",
+  "gemmF32CodesTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */

@@ -5,6 +5,8 @@
 // writable memory, so the worker pool needs no barrier inside a GEMM. Pointers are byte offsets
 // into the shared memory that the JavaScript side manages; this module allocates nothing.
 
+import { dgeSpan } from "./optim";
+
 export const MR: i32 = 6;
 export const NR: i32 = 8;
 export const MC: i32 = 72;
@@ -254,6 +256,226 @@ export function gemmF32Task(
         macro(ap, bp, c + (<usize>ic * ldc + <usize>jc) * 4, ldc, mc, nc, kc, add, edge);
       }
     }
+  }
+}
+
+// The 16 E2M1 values by code (low three bits the magnitude, bit 3 the sign: code 8 is −0).
+const E2M1_0_3 = f32x4(0, 0.5, 1, 1.5);
+const E2M1_4_7 = f32x4(2, 3, 4, 6);
+const E2M1_8_11 = f32x4(-0.0, -0.5, -1, -1.5);
+const E2M1_12_15 = f32x4(-2, -3, -4, -6);
+
+// One E2M1 code to its value.
+@inline function decodeE2M1(code: u32): f32 {
+  const m = code & 7;
+  const twice: f32 = m < 4 ? <f32>m : m == 4 ? 4 : m == 5 ? 6 : m == 6 ? 8 : 12;
+  const v = twice * 0.5;
+  return (code & 8) != 0 ? -v : v;
+}
+
+// Byte planes of a 16-entry f32 table (the four f32x4 t0..t3): plane b holds byte b of every
+// entry, so one swizzle per plane looks up sixteen codes. (Shuffle lanes must be literals.)
+
+@inline function plane0(t0: v128, t1: v128, t2: v128, t3: v128): v128 {
+  const lo = i8x16.shuffle(t0, t1, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  const hi = i8x16.shuffle(t2, t3, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+@inline function plane1(t0: v128, t1: v128, t2: v128, t3: v128): v128 {
+  const lo = i8x16.shuffle(t0, t1, 1, 5, 9, 13, 17, 21, 25, 29, 0, 0, 0, 0, 0, 0, 0, 0);
+  const hi = i8x16.shuffle(t2, t3, 1, 5, 9, 13, 17, 21, 25, 29, 0, 0, 0, 0, 0, 0, 0, 0);
+  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+@inline function plane2(t0: v128, t1: v128, t2: v128, t3: v128): v128 {
+  const lo = i8x16.shuffle(t0, t1, 2, 6, 10, 14, 18, 22, 26, 30, 0, 0, 0, 0, 0, 0, 0, 0);
+  const hi = i8x16.shuffle(t2, t3, 2, 6, 10, 14, 18, 22, 26, 30, 0, 0, 0, 0, 0, 0, 0, 0);
+  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+@inline function plane3(t0: v128, t1: v128, t2: v128, t3: v128): v128 {
+  const lo = i8x16.shuffle(t0, t1, 3, 7, 11, 15, 19, 23, 27, 31, 0, 0, 0, 0, 0, 0, 0, 0);
+  const hi = i8x16.shuffle(t2, t3, 3, 7, 11, 15, 19, 23, 27, 31, 0, 0, 0, 0, 0, 0, 0, 0);
+  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+// Packs B(pc.., jc..) from E2M1 codes into NR-column panels like packB for B stored [k, n]:
+// row r of B is row r of a quantized [k, n] operand (nibble-packed, rowBytes per row), each value
+// code · scale of its (row group, column group) (divided by the tensor scale ts when it is not
+// 1): the f32 multiply (and division) the quantizer's dequantized copy was made with, so the
+// panel holds the same bits that copy would have. Row by row: the sixteen possible values of a
+// scale group are computed once (that same multiply), then eight codes at a time are looked up
+// by byte-plane swizzles and written to their panel.
+function packBCodes(
+  codes: usize, scales: usize, n: i32, br: i32, bc: i32, ts: f32, jc: i32, nc: i32, pc: i32,
+  kc: i32, dst: usize,
+): void {
+  const rowBytes = <usize>((n + 1) >> 1);
+  const gcols = (n + bc - 1) / bc;
+  const divide = ts != 1;
+  const tv = f32x4.splat(ts);
+  const full = nc & ~(NR - 1);
+  for (let kk = 0; kk < kc; kk++) {
+    const r = pc + kk;
+    const srow = scales + <usize>((r / br) * gcols) * 4;
+    const crow = codes + <usize>r * rowBytes;
+    let group = -1;
+    let p0 = v128.splat<i32>(0), p1 = p0, p2 = p0, p3 = p0;
+    let p = 0;
+    for (; p < full; p += NR) {
+      const c0 = jc + p;
+      const g = c0 / bc;
+      const d = dst + <usize>(p * kc + kk * NR) * 4;
+      if ((c0 + NR - 1) / bc != g || (c0 & 1) != 0) {
+        packCodesScalar(crow, srow, bc, divide, ts, c0, NR, d);
+        continue;
+      }
+      if (g != group) {
+        group = g;
+        const sv = f32x4.splat(load<f32>(srow + <usize>g * 4));
+        let t0 = f32x4.mul(E2M1_0_3, sv), t1 = f32x4.mul(E2M1_4_7, sv);
+        let t2 = f32x4.mul(E2M1_8_11, sv), t3 = f32x4.mul(E2M1_12_15, sv);
+        if (divide) {
+          t0 = f32x4.div(t0, tv);
+          t1 = f32x4.div(t1, tv);
+          t2 = f32x4.div(t2, tv);
+          t3 = f32x4.div(t3, tv);
+        }
+        p0 = plane0(t0, t1, t2, t3);
+        p1 = plane1(t0, t1, t2, t3);
+        p2 = plane2(t0, t1, t2, t3);
+        p3 = plane3(t0, t1, t2, t3);
+      }
+      // eight codes (the low nibble first) as bytes 0..7
+      const word = load<u32>(crow + <usize>(c0 >> 1));
+      const pair = i32x4(<i32>(word & 0x0f0f0f0f), <i32>((word >> 4) & 0x0f0f0f0f), 0, 0);
+      const k8 = i8x16.shuffle(pair, pair, 0, 4, 1, 5, 2, 6, 3, 7, 0, 4, 1, 5, 2, 6, 3, 7);
+      const b0 = i8x16.swizzle(p0, k8), b1 = i8x16.swizzle(p1, k8);
+      const b2 = i8x16.swizzle(p2, k8), b3 = i8x16.swizzle(p3, k8);
+      const x01 = i8x16.shuffle(b0, b1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const x23 = i8x16.shuffle(b2, b3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      v128.store(d, i8x16.shuffle(x01, x23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+      v128.store(d, i8x16.shuffle(x01, x23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), 16);
+    }
+    if (p < nc) packCodesScalar(crow, srow, bc, divide, ts, jc + p, nc - p, dst + <usize>(p * kc + kk * NR) * 4);
+  }
+}
+
+// One row of a panel, value by value: cols valid columns from c0, zeros past them.
+function packCodesScalar(
+  crow: usize, srow: usize, bc: i32, divide: bool, ts: f32, c0: i32, cols: i32, d: usize,
+): void {
+  for (let c = 0; c < NR; c++) {
+    let v: f32 = 0;
+    if (c < cols) {
+      const col = c0 + c;
+      const code = (<u32>load<u8>(crow + <usize>(col >> 1)) >> (<u32>(col & 1) << 2)) & 15;
+      v = decodeE2M1(code) * load<f32>(srow + <usize>(col / bc) * 4);
+      if (divide) v = v / ts;
+    }
+    store<f32>(d + <usize>c * 4, v);
+  }
+}
+
+/**
+ * gemmF32Task ("nn" or "tn": B stored [k, n]) with B given as E2M1 codes and scales, decoded
+ * while its panels are packed: C[m, n] (+)= op(A)·dequantized(B), bit for bit what gemmF32Task
+ * computes on the quantizer's dequantized copy of B (the same panel values, blocks and
+ * micro-kernel), without that copy. Scales: f32 per (row group of br rows, column group of bc
+ * columns), row-major with ceil(n / bc) per group row; ts: the tensor scale (1 but for NVFP4).
+ */
+export function gemmF32CodesTask(
+  layout: i32, a: usize, codes: usize, scales: usize, c: usize, m: i32, n: i32, k: i32,
+  accumulate: i32, br: i32, bc: i32, ts: f32, tm: i32, tn: i32, t: i32, scratch: usize,
+): void {
+  const tilesN = (n + tn - 1) / tn;
+  const i0 = (t / tilesN) * tm;
+  const j0 = (t % tilesN) * tn;
+  const i1 = min(i0 + tm, m);
+  const j1 = min(j0 + tn, n);
+  const ap = scratch;
+  const bp = scratch + <usize>(MC * KC) * 4;
+  const edge = bp + <usize>(KC * NC) * 4;
+  const ldc = <usize>n;
+  if (k == 0) {
+    if (accumulate == 0) {
+      for (let i = i0; i < i1; i++) memory.fill(c + (<usize>i * ldc + <usize>j0) * 4, 0, <usize>(j1 - j0) * 4);
+    }
+    return;
+  }
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const add = accumulate != 0 || pc > 0;
+      packBCodes(codes, scales, n, br, bc, ts, jc, nc, pc, kc, bp);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
+        packA(layout, a, m, k, ic, mc, pc, kc, ap);
+        macro(ap, bp, c + (<usize>ic * ldc + <usize>jc) * 4, ldc, mc, nc, kc, add, edge);
+      }
+    }
+  }
+}
+
+/** Bytes of per-thread scratch gemmF32DgeTask needs for tiles of tm rows. */
+export function gemmF32DgeScratchBytes(tm: i32): i32 {
+  return gemmF32ScratchBytes() + tm * NC * 4;
+}
+
+/**
+ * gemmF32Task with the DGE factor in its epilogue: acc[m, n] += (op(A)·op(B)) ⊙ f′(grid), f′ the
+ * factor of optim's dgeTask (plan: its plan block), bit for bit what gemmF32Task into a
+ * temporary followed by dgeTask writes. The product's partial sums stay in a per-thread tile
+ * [tm, NC] of scratch after the packed panels (the same K blocks, micro-kernel and order as
+ * gemmF32Task, so every raw value is the same f32); once an MC-row block has seen the last K
+ * block, its rows go through the DGE span while they are in cache. The raw gradient never
+ * reaches memory and no second pass reads it back.
+ */
+export function gemmF32DgeTask(
+  layout: i32, a: usize, b: usize, acc: usize, m: i32, n: i32, k: i32, grid: usize, plan: usize,
+  tm: i32, tn: i32, t: i32, scratch: usize,
+): void {
+  const tilesN = (n + tn - 1) / tn;
+  const i0 = (t / tilesN) * tm;
+  const j0 = (t % tilesN) * tn;
+  const i1 = min(i0 + tm, m);
+  const j1 = min(j0 + tn, n);
+  const ap = scratch;
+  const bp = scratch + <usize>(MC * KC) * 4;
+  const edge = bp + <usize>(KC * NC) * 4;
+  const tile = edge + <usize>(MR * NR) * 4;
+  const ldt = <usize>NC;
+  const ldc = <usize>n;
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
+    if (k == 0) {
+      for (let i = i0; i < i1; i++) memory.fill(tile + <usize>(i - i0) * ldt * 4, 0, <usize>nc * 4);
+      dgeRows(tile, ldt, acc, grid, ldc, i0, i1, i0, jc, nc, plan);
+      continue;
+    }
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      packB(layout, b, n, k, jc, nc, pc, kc, bp);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
+        packA(layout, a, m, k, ic, mc, pc, kc, ap);
+        macro(ap, bp, tile + <usize>(ic - i0) * ldt * 4, ldt, mc, nc, kc, pc > 0, edge);
+        if (pc + kc >= k) dgeRows(tile, ldt, acc, grid, ldc, ic, ic + mc, i0, jc, nc, plan);
+      }
+    }
+  }
+}
+
+// acc rows [r0, r1), columns [jc, jc + nc) += tile ⊙ f′(grid) (tile rows counted from i0).
+function dgeRows(
+  tile: usize, ldt: usize, acc: usize, grid: usize, ldc: usize, r0: i32, r1: i32, i0: i32,
+  jc: i32, nc: i32, plan: usize,
+): void {
+  for (let i = r0; i < r1; i++) {
+    const o = (<usize>i * ldc + <usize>jc) * 4;
+    dgeSpan(acc + o, tile + <usize>(i - i0) * ldt * 4, grid + o, nc, plan, 0);
   }
 }
 

@@ -150,13 +150,27 @@ export function scale64Task(p: usize, n: i32, s: f64, per: i32, out: usize, t: i
  * applyGradientFactor in f64 (k, cap, the format's intervals): the cell lookup, then
  * invK · u^(1/k − 1) as invK · exp((1/k − 1) · ln u) on two f64 lanes (within an ulp or two of
  * `Math.pow`, so the f32 results are the reference's but in the rarest ties).
- * out[t]: f64 sum of factors, f64 count capped.
+ * out[t]: f64 sum of factors, f64 count capped. acc = 0: the statistics only.
  */
 export function dgeTask(
   acc: usize, raw: usize, grid: usize, n: i32, plan: usize, per: i32, out: usize, t: i32,
   scratch: usize,
 ): void {
   const i0 = t * per, i1 = min(n, i0 + per);
+  const o = <usize>i0 * 4;
+  dgeSpan(acc != 0 ? acc + o : 0, raw + o, grid + o, i1 - i0, plan, out + <usize>t * 16);
+}
+
+/**
+ * The DGE factor over `count` contiguous elements: acc[i] = f32(acc[i] + f32(raw[i] · f′(grid[i])))
+ * (no stores when acc = 0). Every element's arithmetic is independent of where the span starts
+ * (the four-at-a-time rounds and the one-at-a-time tail compute the same lanes), so the f32 GEMM's
+ * DGE epilogue (gemmF32DgeTask) calling it row by row writes the bits dgeTask writes. With
+ * out != 0, out receives the f64 sum of the factors and the f64 count capped, summed in order.
+ */
+@inline export function dgeSpan(
+  acc: usize, raw: usize, grid: usize, count: i32, plan: usize, out: usize,
+): void {
   const lo = load<f64>(plan), loTol = load<f64>(plan, 8), hiTol = load<f64>(plan, 16);
   const invCell = load<f64>(plan, 24), lastCell = <i32>load<f64>(plan, 32);
   const invK = load<f64>(plan, 40), exponent = load<f64>(plan, 48), cap = load<f64>(plan, 56);
@@ -164,12 +178,13 @@ export function dgeTask(
   const mid = plan + 72;
   const invHalf = mid + <usize>intervals * 8;
   const cells = invHalf + <usize>intervals * 8;
+  const write = acc != 0;
   let sum: f64 = 0, capped: f64 = 0;
   const ikv = f64x2.splat(invK), exv = f64x2.splat(exponent);
-  let i = i0;
+  let i = 0;
   // Four elements a round: two independent f64x2 chains (ln, exp) keep the pipelines busy; each
   // lane's arithmetic and the order of the sums are those of the one-at-a-time loop below.
-  for (; i + 4 <= i1; i += 4) {
+  for (; i + 4 <= count; i += 4) {
     const o = <usize>i * 4;
     const xa = f64x2.promote_low_f32x4(v128.load64_zero(grid + o));
     const xb = f64x2.promote_low_f32x4(v128.load64_zero(grid + o + 8));
@@ -201,12 +216,14 @@ export function dgeTask(
     sum += f1;
     sum += f2;
     sum += f3;
-    store<f32>(acc + o, load<f32>(acc + o) + <f32>(<f64>load<f32>(raw + o) * f0));
-    store<f32>(acc + o + 4, load<f32>(acc + o + 4) + <f32>(<f64>load<f32>(raw + o + 4) * f1));
-    store<f32>(acc + o + 8, load<f32>(acc + o + 8) + <f32>(<f64>load<f32>(raw + o + 8) * f2));
-    store<f32>(acc + o + 12, load<f32>(acc + o + 12) + <f32>(<f64>load<f32>(raw + o + 12) * f3));
+    if (write) {
+      store<f32>(acc + o, load<f32>(acc + o) + <f32>(<f64>load<f32>(raw + o) * f0));
+      store<f32>(acc + o + 4, load<f32>(acc + o + 4) + <f32>(<f64>load<f32>(raw + o + 4) * f1));
+      store<f32>(acc + o + 8, load<f32>(acc + o + 8) + <f32>(<f64>load<f32>(raw + o + 8) * f2));
+      store<f32>(acc + o + 12, load<f32>(acc + o + 12) + <f32>(<f64>load<f32>(raw + o + 12) * f3));
+    }
   }
-  for (; i < i1; i++) {
+  for (; i < count; i++) {
     const o = <usize>i * 4;
     const x = <f64>load<f32>(grid + o);
     let factor: f64 = 0;
@@ -221,10 +238,12 @@ export function dgeTask(
       }
     }
     sum += factor;
-    store<f32>(acc + o, load<f32>(acc + o) + <f32>(<f64>load<f32>(raw + o) * factor));
+    if (write) store<f32>(acc + o, load<f32>(acc + o) + <f32>(<f64>load<f32>(raw + o) * factor));
   }
-  store<f64>(out + <usize>t * 16, sum);
-  store<f64>(out + <usize>t * 16 + 8, capped);
+  if (out != 0) {
+    store<f64>(out, sum);
+    store<f64>(out + 8, capped);
+  }
 }
 
 // ---- random Hadamard transform ----------------------------------------------------------------

@@ -196,6 +196,8 @@ export interface Backend {
   /**
    * Codes and scales of `src` [rows, cols] for the FP4 GEMM (`spec` is a scaled E2M1 scheme);
    * `dequantized` receives the values they stand for, `grid` (optional) the grid units.
+   * `dequantized` may be null (no f32 copy) only on backends with {@link Backend.matmulCodes},
+   * whose GEMMs then read the codes.
    */
   quantizeCodes(
     src: Tensor,
@@ -203,9 +205,26 @@ export interface Backend {
     cols: number,
     spec: OperandSpec,
     seed: number,
-    dequantized: Tensor,
+    dequantized: Tensor | null,
     grid?: Tensor,
   ): QuantizedOperand;
+  /**
+   * Optional: the f32 GEMM with B given as codes and scales, decoded as the GEMM packs it:
+   * out[m, n] (+)= op(A)·B̂ for "nn" (A [m, k]) or "tn" (A [k, m]), B̂ [k, n] the values of `b`
+   * (`b.rows` = k, `b.cols` = n), equal bit for bit to {@link Backend.matmul} on the
+   * `dequantized` copy {@link Backend.quantizeCodes} would have written, so that copy need not
+   * exist.
+   */
+  matmulCodes?(
+    out: Tensor,
+    a: Tensor,
+    b: QuantizedOperand,
+    m: number,
+    n: number,
+    k: number,
+    layout: "nn" | "tn",
+    accumulate: boolean,
+  ): void;
   /** Frees a {@link QuantizedOperand}. */
   freeQuantized(q: QuantizedOperand): void;
   /** Crest factors of `src` and the fraction `rounded` flushed to zero, both [rows, cols]. */
@@ -258,6 +277,27 @@ export interface Backend {
     k: number,
     cap: number,
   ): Promise<DgeStats>;
+  /**
+   * Optional fusion of the weight-gradient GEMM with DGE, equal bit for bit to
+   * `matmul(tmp, a, b, m, n, k, layout, false)` followed by `dge(acc, tmp, grid, format, dgeK,
+   * cap)`: acc[m, n] += (op(A)·op(B)) ⊙ f′(grid), the factor applied in the GEMM's epilogue so
+   * the raw gradient needs no temporary. Resolves dge's statistics when `stats`, else returns
+   * null. Backends without it are called as the two operations.
+   */
+  matmulDge?(
+    acc: Tensor,
+    a: Tensor,
+    b: Tensor,
+    m: number,
+    n: number,
+    k: number,
+    layout: GemmLayout,
+    grid: Tensor,
+    format: string,
+    dgeK: number,
+    cap: number,
+    stats: boolean,
+  ): Promise<DgeStats> | null;
   /**
    * In place: each row of t [rows, cols] times a random Hadamard transform of `size` along the
    * row (signs seeded by `seed`).

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import type { Backend, DgeStats, OperandStats, OutlierResidual, Tensor } from "./backend.ts";
+import type {
+  Backend,
+  DgeStats,
+  OperandStats,
+  OutlierResidual,
+  QuantizedOperand,
+  Tensor,
+} from "./backend.ts";
 import type { LinearRecipe, OperandSpec } from "./recipe.ts";
 import { seedFor, type SeedGemm } from "./seed.ts";
 
@@ -62,7 +69,11 @@ interface LinearBuffers {
   dyTq: Tensor | null;
   aT: Tensor | null;
   aTq: Tensor | null;
-  dw: Tensor | null; // weight gradient before DGE
+  dw: Tensor | null; // weight gradient before DGE (backends without matmulDge)
+  // FP4 codes kept from the forward for the backward GEMMs that read them in place of the f32
+  // copies aq / wq (backends with matmulCodes), freed by the backward
+  qa: QuantizedOperand | null;
+  qw: QuantizedOperand | null;
   pending: Promise<void>[];
 }
 
@@ -142,7 +153,10 @@ export function createLinear(
       dyTq: alloc(reqDyT && need(wg.dy), M * N),
       aT: alloc(reqAT, M * K),
       aTq: alloc(reqAT && need(wg.a), M * K),
-      dw: alloc(recipe.dge !== null, N * K),
+      // The raw weight gradient before DGE, unless the backend applies DGE in the GEMM.
+      dw: alloc(recipe.dge !== null && backend.matmulDge === undefined, N * K),
+      qa: null,
+      qw: null,
       pending: [],
     },
   };
@@ -187,6 +201,7 @@ export function linearForward(
   collect: boolean,
 ): void {
   const { M, K, N, recipe, buf, backend: be } = lin;
+  releaseCodes(lin); // a forward whose backward never came (evaluation)
   buf.a = a;
   buf.w = w;
   const seed = (operand: "a" | "w") => seedFor(step, lin.layer, lin.gemm, operand);
@@ -229,13 +244,25 @@ export function linearForward(
     if (collect) track(lin, residual.sparsity.then((s) => void (lin.stats.occSparsity = s)));
   }
   if (fp4) {
-    // Both operands E2M1: the exact FP4 GEMM on codes and scales.
-    const qa = be.quantizeCodes(src, M, K, fa, seed("a"), buf.aq!);
-    const qw = be.quantizeCodes(w, N, K, fw, seed("w"), buf.wq!, buf.wGrid ?? undefined);
+    // Both operands E2M1: the exact FP4 GEMM on codes and scales. Where no f32 copy is needed
+    // (see codesPlan), the quantizer writes none and the backward's GEMMs read the codes.
+    const plan = codesPlan(lin, collect || residual !== null);
+    const qa = be.quantizeCodes(src, M, K, fa, seed("a"), plan.copyA ? buf.aq! : null);
+    const qw = be.quantizeCodes(
+      w,
+      N,
+      K,
+      fw,
+      seed("w"),
+      plan.copyW ? buf.wq! : null,
+      buf.wGrid ?? undefined,
+    );
     collectOperandStats(lin, collect);
     be.fp4Matmul(out, qa, qw);
-    be.freeQuantized(qa);
-    be.freeQuantized(qw);
+    if (plan.keepA) buf.qa = qa;
+    else be.freeQuantized(qa);
+    if (plan.keepW) buf.qw = qw;
+    else be.freeQuantized(qw);
   } else {
     if (buf.aq) be.quantize(buf.aq, src, M, K, fa, seed("a"));
     if (buf.wq) be.quantize(buf.wq, w, N, K, fw, seed("w"), buf.wGrid ?? undefined);
@@ -257,6 +284,38 @@ export function linearForward(
     be.freeResidual(residual);
   }
   if (!fp4) be.matmul(out, buf.aq ?? a, buf.wq ?? w, M, N, K, "nt", false);
+}
+
+/** What the exact FP4 forward keeps for the backward: f32 copies, codes, or neither. */
+interface CodesPlan {
+  copyA: boolean;
+  copyW: boolean;
+  keepA: boolean;
+  keepW: boolean;
+}
+
+// Which f32 copies of the FP4 forward operands something reads, on a backend whose GEMMs can
+// read codes instead (matmulCodes): Ŵ only feeds dA = dŶ·Ŵ when the input gradient reuses it,
+// Â only feeds dW = dŶᵀ·Â when the weight gradient reuses both operands and applies no DGE (the
+// DGE epilogue reads f32). With OCC, Â carries ΔA and the residual product reads Ŵ; statistics
+// read both: copies then, as on backends without matmulCodes.
+function codesPlan(lin: Linear, needCopies: boolean): CodesPlan {
+  const { recipe, backend: be } = lin;
+  if (needCopies || !be.matmulCodes || recipe.occ) {
+    return { copyA: true, copyW: true, keepA: false, keepW: false };
+  }
+  const ig = recipe.inputGrad, wg = recipe.weightGrad;
+  const keepW = ig.w === "reuse";
+  const keepA = wg.a === "reuse" && wg.dy === "reuse" && recipe.dge === null;
+  // a requantized operand starts from the forward's own A or W, not from the copy
+  return { copyA: wg.a === "reuse" && !keepA, copyW: false, keepA, keepW };
+}
+
+function releaseCodes(lin: Linear): void {
+  const { buf, backend: be } = lin;
+  if (buf.qa) be.freeQuantized(buf.qa);
+  if (buf.qw) be.freeQuantized(buf.qw);
+  buf.qa = buf.qw = null;
 }
 
 // Crest of the raw operands; zeros are entries that rounding flushed (before OCC's ΔA returns).
@@ -337,7 +396,9 @@ export function linearBackward(
     dyUse = buf.dyq;
   }
   if (da) {
-    if (ig.w === "reuse") {
+    if (ig.w === "reuse" && buf.qw) {
+      be.matmulCodes!(da, dyUse, buf.qw, M, K, N, "nn", true);
+    } else if (ig.w === "reuse") {
       be.matmul(da, dyUse, buf.wq ?? w, M, K, N, "nn", true);
     } else {
       be.transpose(buf.wT!, w, N, K);
@@ -351,8 +412,22 @@ export function linearBackward(
   }
   const target = buf.dw ?? dw;
   const acc = buf.dw === null;
-  if (wg.dy === "reuse" && wg.a === "reuse") {
-    be.matmul(target, dyUse, buf.aq ?? a, N, K, M, "tn", acc);
+  // DGE in the weight GEMM's epilogue where the backend fuses it (the same bits as the GEMM into
+  // buf.dw followed by dge below).
+  const dge = recipe.dge && buf.wGrid && be.matmulDge ? recipe.dge : null;
+  if (recipe.dge && !dge && !buf.dw) {
+    throw new Error(`${lin.name}: the backend lost matmulDge after the layer was created`);
+  }
+  const weightGemm = (x: Tensor, y: Tensor, layout: "tn" | "nt") => {
+    if (!dge) return be.matmul(target, x, y, N, K, M, layout, acc);
+    const f = recipe.forward.w.format;
+    const stats = be.matmulDge!(dw, x, y, N, K, M, layout, buf.wGrid!, f, dge.k, dge.cap, collect);
+    if (stats) track(lin, stats.then((s) => void (lin.stats.dge = s)));
+  };
+  if (wg.dy === "reuse" && wg.a === "reuse" && buf.qa && !dge) {
+    be.matmulCodes!(target, dyUse, buf.qa, N, K, M, "tn", acc);
+  } else if (wg.dy === "reuse" && wg.a === "reuse") {
+    weightGemm(dyUse, buf.aq ?? a, "tn");
   } else {
     // Requantize along the token axis: transpose so tokens are contiguous, round rows. With a
     // random Hadamard transform, both operands get the same signs (seeded per step and layer).
@@ -383,9 +458,9 @@ export function linearBackward(
         aT = buf.aTq;
       }
     }
-    be.matmul(target, dyT, aT, N, K, M, "nt", acc);
+    weightGemm(dyT, aT, "nt");
   }
-  if (recipe.dge && buf.dw && buf.wGrid) {
+  if (!dge && recipe.dge && buf.dw && buf.wGrid) {
     // DGE: ∂L/∂W = ∂L/∂Ŵ ⊙ f′(W in grid units) (the FP4 paper, arXiv 2501.17116, §3.1).
     const stats = be.dge(
       dw,
@@ -397,6 +472,7 @@ export function linearBackward(
     );
     if (collect) track(lin, stats.then((s) => void (lin.stats.dge = s)));
   }
+  releaseCodes(lin);
 }
 
 /**
@@ -410,6 +486,7 @@ export function linearBackward(
  * ```
  */
 export function freeLinear(lin: Linear): void {
+  releaseCodes(lin);
   for (const [key, t] of Object.entries(lin.buf)) {
     if (key !== "a" && key !== "w" && key !== "pending" && t) lin.backend.free(t as Tensor);
   }

@@ -160,6 +160,27 @@ function cases(): Case[] {
     const s = await be.dge(acc, raw, grid, "E2M1", 5, 3);
     return [...await read(be, acc), s.meanFactor, s.cappedFraction];
   });
+  for (const layout of ["tn", "nt"] as const) {
+    // The weight gradient with DGE: the fused op where the backend has it, else its two calls.
+    add(`matmul ${layout} with DGE 13x33 over 300`, "sum", async (be) => {
+      const w = put(be, testValues(13 * 33, 22, false)), grid = be.alloc(13 * 33);
+      be.quantize(be.alloc(13 * 33), w, 13, 33, SPECS[0][1], 0, grid);
+      const dy = put(be, testValues(300 * 13, 23)), a = put(be, testValues(300 * 33, 24));
+      const dyT = be.alloc(13 * 300), aT = be.alloc(33 * 300);
+      be.transpose(dyT, dy, 300, 13);
+      be.transpose(aT, a, 300, 33);
+      const [x, y] = layout === "tn" ? [dy, a] : [dyT, aT];
+      const acc = put(be, testValues(13 * 33, 25));
+      let s = be.matmulDge?.(acc, x, y, 13, 33, 300, layout, grid, "E2M1", 5, 3, true);
+      if (!s) {
+        const raw = be.alloc(13 * 33);
+        be.matmul(raw, x, y, 13, 33, 300, layout, false);
+        s = be.dge(acc, raw, grid, "E2M1", 5, 3);
+      }
+      const stats = await s;
+      return [...await read(be, acc), stats.meanFactor, stats.cappedFraction];
+    });
+  }
   for (const size of [16, 32] as const) {
     add(`hadamard ${size}`, "sum", async (be) => {
       const t = put(be, testValues(5 * 96, 19));

@@ -240,7 +240,7 @@ export function createHostBackend(name: string, device: string, gemms: HostGemms
         rows,
         cols,
         spec,
-        f(dequantized),
+        dequantized ? f(dequantized) : new Float32Array(rows * cols),
         seed,
         grid ? f(grid) : undefined,
       );

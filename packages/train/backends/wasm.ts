@@ -20,6 +20,8 @@ import {
   heapFree,
   kernelExports,
   matmulAt,
+  matmulCodesAt,
+  matmulDgeAt,
   memoryBuffer,
   runTasks,
   setThreads,
@@ -144,6 +146,16 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     return workPtr;
   };
   const kx = kernelExports();
+  // The residual product's transposed W, kept between calls and grown on demand.
+  let wTPtr = 0, wTBytes = 0;
+  const transposeScratch = (bytes: number): number => {
+    if (bytes > wTBytes) {
+      if (wTPtr) heapFree(wTPtr);
+      wTBytes = bytes;
+      wTPtr = heapAlloc(wTBytes);
+    }
+    return wTPtr;
+  };
 
   function alloc(length: number, dtype: DType = "f32"): Tensor {
     if (!Number.isSafeInteger(length) || length < 0) {
@@ -418,7 +430,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     cols: number,
     spec: OperandSpec,
     seed: number,
-    dequantized: Tensor,
+    dequantized: Tensor | null,
     grid?: Tensor,
   ): QuantizedOperand {
     const plan = planOf(spec, rows, cols);
@@ -426,7 +438,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       throw new RangeError(`quantizeCodes needs a scaled E2M1 spec, got ${JSON.stringify(spec)}`);
     }
     if (!kernelSupports(spec)) {
-      return hostQuantizeCodes(src, rows, cols, spec, seed, dequantized, grid);
+      // The TypeScript quantizer always writes the values: a temporary when none is wanted.
+      const tmp = dequantized ?? alloc(rows * cols);
+      const q = hostQuantizeCodes(src, rows, cols, spec, seed, tmp, grid);
+      if (!dequantized) freeBuffer(tmp);
+      return q;
     }
     const rowBytes = Math.ceil(cols / 2);
     const groupRows = Math.ceil(rows / plan.blockRows);
@@ -441,7 +457,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       cols,
       plan,
       seed,
-      addr(dequantized),
+      dequantized ? addr(dequantized) : 0,
       codes,
       grid ? addr(grid) : 0,
       scales,
@@ -478,9 +494,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     // Scales in the GEMM's epilogue layout: A's per (row, block) row-major, W's block-major.
     // Per-row A with its own block is already laid out so (rows padded at allocation).
     let sA = qa.scales;
-    const mem = memoryBuffer();
     const bytes = (mpad + npad) * nb * 4;
+    // (work may grow the memory: take the buffer after it)
     const tmp = work(bytes + 64);
+    const mem = memoryBuffer();
     if (!(qa.blockRows === 1 && kbA === kb)) {
       const src = new Float32Array(mem, qa.scales, Math.ceil(m / qa.blockRows) * nbA);
       const dst = new Float32Array(mem, tmp, mpad * nb);
@@ -678,6 +695,37 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     return p;
   }
 
+  /** dgeTask over the grid: acc += raw ⊙ f′(grid) (acc = 0: the statistics only). */
+  function dgeRun(
+    acc: number,
+    raw: number,
+    grid: Tensor,
+    format: string,
+    k: number,
+    cap: number,
+  ): Promise<DgeStats> {
+    const n = grid.length;
+    const plan = dgePlan(format, k, cap);
+    const per = ELEMENTS_PER_TASK, total = Math.ceil(n / per);
+    const out = work(total * 16 + 64);
+    runTasks(
+      "dgeTask",
+      [acc, raw, addr(grid), n, plan, per, out],
+      total,
+      n >= PARALLEL_MIN_ELEMENTS / 4,
+    );
+    const r = new Float64Array(memoryBuffer(), out, total * 2);
+    let sum = 0, capped = 0;
+    for (let t = 0; t < total; t++) {
+      sum += r[2 * t];
+      capped += r[2 * t + 1];
+    }
+    return Promise.resolve({
+      meanFactor: n === 0 ? 0 : sum / n,
+      cappedFraction: n === 0 ? 0 : capped / n,
+    });
+  }
+
   // ---- optimizer helpers ----------------------------------------------------------------------
 
   /** Byte ranges of a tensor list, adjacent ranges merged (one job instead of one per tensor). */
@@ -825,6 +873,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       dgePlans.clear();
       if (workPtr) heapFree(workPtr);
       workPtr = workBytes = 0;
+      if (wTPtr) heapFree(wTPtr);
+      wTPtr = wTBytes = 0;
     },
 
     fill(t: Tensor, value: number): void {
@@ -863,6 +913,36 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       matmulAt(addr(a), addr(b), addr(out), m, n, k, layout, accumulate);
     },
     fp4Matmul,
+    matmulCodes(
+      out: Tensor,
+      a: Tensor,
+      b: QuantizedOperand,
+      m: number,
+      n: number,
+      k: number,
+      layout: "nn" | "tn",
+      accumulate: boolean,
+    ): void {
+      const q = b as WasmQuantized;
+      if (!quantized.has(q)) throw new RangeError("matmulCodes needs b from this quantizeCodes");
+      if (q.rows !== k || q.cols !== n) {
+        throw new RangeError(`matmulCodes: b is ${q.rows}x${q.cols}, the GEMM needs ${k}x${n}`);
+      }
+      matmulCodesAt(
+        addr(a),
+        q.codes,
+        q.scales,
+        addr(out),
+        m,
+        n,
+        k,
+        layout,
+        accumulate,
+        q.blockRows,
+        q.blockCols,
+        q.tensorScale,
+      );
+    },
 
     quantize,
     quantizeCodes,
@@ -886,8 +966,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       const k = r.cols;
       // The kernel reads W transposed ([K, N]): eight neighbouring outputs' weights for one
       // residual entry are then one contiguous load. Transposing W (N·K) is cheap beside the
-      // product (rows · N · entries per row).
-      const wT = heapAlloc(n * k * 4);
+      // product (rows · N · entries per row); its buffer is kept between calls (grown to the
+      // largest layer), so the step allocates nothing here.
+      const wT = transposeScratch(n * k * 4);
       runTasks(
         "transposeTask",
         [wT, addr(w), n, k],
@@ -901,7 +982,6 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
         r.rows,
         n * 8,
       );
-      heapFree(wT);
     },
     residualAdd(dense: Tensor, residual: OutlierResidual): void {
       const r = residualOf(residual);
@@ -925,26 +1005,39 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       k: number,
       cap: number,
     ): Promise<DgeStats> {
-      const n = acc.length;
-      const plan = dgePlan(format, k, cap);
-      const per = ELEMENTS_PER_TASK, total = Math.ceil(n / per);
-      const out = work(total * 16 + 64);
-      runTasks(
-        "dgeTask",
-        [addr(acc), addr(raw), addr(grid), n, plan, per, out],
-        total,
-        n >= PARALLEL_MIN_ELEMENTS / 4,
-      );
-      const r = new Float64Array(memoryBuffer(), out, total * 2);
-      let sum = 0, capped = 0;
-      for (let t = 0; t < total; t++) {
-        sum += r[2 * t];
-        capped += r[2 * t + 1];
+      return dgeRun(addr(acc), addr(raw), grid, format, k, cap);
+    },
+    matmulDge(
+      acc: Tensor,
+      a: Tensor,
+      b: Tensor,
+      m: number,
+      n: number,
+      k: number,
+      layout: GemmLayout,
+      grid: Tensor,
+      format: string,
+      dgeK: number,
+      cap: number,
+      stats: boolean,
+    ): Promise<DgeStats> | null {
+      if (acc.length !== m * n || grid.length !== m * n) {
+        throw new RangeError(`matmulDge: acc and grid must hold m·n = ${m * n} values`);
       }
-      return Promise.resolve({
-        meanFactor: n === 0 ? 0 : sum / n,
-        cappedFraction: n === 0 ? 0 : capped / n,
-      });
+      // The f32 GEMM's tiles and sums, the factor applied in its epilogue (no raw temporary).
+      matmulDgeAt(
+        addr(a),
+        addr(b),
+        addr(acc),
+        m,
+        n,
+        k,
+        layout,
+        addr(grid),
+        dgePlan(format, dgeK, cap),
+      );
+      // The statistics read only the grid: dge's pass without its stores, in its order.
+      return stats ? dgeRun(0, 0, grid, format, dgeK, cap) : null;
     },
     hadamard(t: Tensor, rows: number, cols: number, size: 16 | 32, seed: number): void {
       if (cols % size !== 0) throw new RangeError(`cols ${cols} is not a multiple of ${size}`);

@@ -320,6 +320,83 @@ eachThreads("DGE factor applied to the gradient as dge's applyGradientFactor", a
   assert.ok(Math.abs(stats.cappedFraction - want.cappedFraction) <= 2 / w.length);
 });
 
+eachThreads("matmulDge equals matmul then dge, bit for bit, statistics included", async (be) => {
+  // Odd sizes: partial micro-tiles, K past one and two K blocks (256), N past one column block
+  // (256), an empty K, more rows than one A block (72); every layout; accumulating onto a
+  // non-zero gradient.
+  const shapes = [[13, 33, 300], [29, 301, 70], [7, 5, 600], [40, 19, 1], [6, 8, 0], [1, 1, 257]];
+  shapes.push([97, 301, 520]); // above the GEMM's threshold for the pool: several tiles per thread
+  for (const [m, n, k] of shapes) {
+    for (const layout of ["tn", "nt", "nn"] as const) {
+      const name = `${layout} ${m}x${n} over ${k}`;
+      const w = randn(m * n, m + n, 0.05);
+      const grid = new Float32Array(w.length);
+      quantizeOperand(
+        w,
+        m,
+        n,
+        { format: "E2M1", granularity: "row" },
+        new Float32Array(w.length),
+        0,
+        grid,
+      );
+      const a = put(be, randn(m * k, 7 + k)), b = put(be, randn(k * n, 8 + k));
+      const acc0 = randn(m * n, 9), g = put(be, grid);
+      const raw = be.alloc(m * n), want = put(be, acc0);
+      be.matmul(raw, a, b, m, n, k, layout, false);
+      const wantStats = await be.dge(want, raw, g, "E2M1", 5, 3);
+      const got = put(be, acc0);
+      const stats = await be.matmulDge!(got, a, b, m, n, k, layout, g, "E2M1", 5, 3, true);
+      assertBitsEqual(await get(be, got), await get(be, want), name);
+      assert.deepEqual(stats, wantStats, `${name} statistics`);
+      const quiet = put(be, acc0);
+      assert.equal(be.matmulDge!(quiet, a, b, m, n, k, layout, g, "E2M1", 5, 3, false), null);
+      assertBitsEqual(await get(be, quiet), await get(be, want), `${name} without statistics`);
+    }
+  }
+});
+
+eachThreads("matmulCodes equals matmul on the dequantized copy, bit for bit", async (be) => {
+  // Every scale layout the quantizer writes: per row, per tensor, 1-D blocks (absmax, E8M0),
+  // NVFP4's 16 x 16 tiles with its tensor scale, and a scheme the TypeScript quantizer serves
+  // (ties up). B [k, n] with odd n (a half-filled last code byte, partial panels), K past one
+  // block (256), a product above the pool's threshold; "nn" and "tn"; accumulating or not.
+  const specs: OperandSpec[] = [
+    { format: "E2M1", granularity: "row" },
+    { format: "E2M1", granularity: "tensor" },
+    { format: "E2M1", granularity: "block", blockSize: 32, scaleRule: "e8m0-floor" },
+    { format: "E2M1", granularity: "block", blockSize: 16 },
+    { format: "E2M1", granularity: "block2d", blockSize: 16, scaleRule: "nvfp4" },
+    { format: "E2M1", granularity: "row", rounding: "nearest-up" },
+  ];
+  const shapes = [[7, 13, 5], [29, 77, 300], [130, 264, 150], [3, 1, 9]];
+  for (const spec of specs) {
+    for (const [m, n, k] of shapes) {
+      const bSrc = put(be, randn(k * n, m + n + k));
+      const deq = be.alloc(k * n);
+      const withCopy = be.quantizeCodes(bSrc, k, n, spec, 3, deq);
+      const noCopy = be.quantizeCodes(bSrc, k, n, spec, 3, null);
+      for (const layout of ["nn", "tn"] as const) {
+        for (const accumulate of [false, true]) {
+          const name = `${JSON.stringify(spec)} ${layout} ${m}x${n} over ${k} acc=${accumulate}`;
+          const a = put(be, randn(m * k, 40 + k)), c0 = randn(m * n, 41);
+          const want = put(be, c0), got = put(be, c0), got2 = put(be, c0);
+          be.matmul(want, a, deq, m, n, k, layout, accumulate);
+          be.matmulCodes!(got, a, withCopy, m, n, k, layout, accumulate);
+          be.matmulCodes!(got2, a, noCopy, m, n, k, layout, accumulate);
+          const expect = await get(be, want);
+          assertBitsEqual(await get(be, got), expect, name);
+          assertBitsEqual(await get(be, got2), expect, `${name} (codes without a copy)`);
+        }
+      }
+      be.freeQuantized(withCopy);
+      be.freeQuantized(noCopy);
+    }
+  }
+  const q = be.quantizeCodes(put(be, randn(12, 1)), 3, 4, specs[0], 0, null);
+  assert.throws(() => be.matmulCodes!(be.alloc(8), be.alloc(8), q, 2, 4, 2, "nn", false), /3x4/);
+});
+
 eachThreads("random Hadamard transform is bit-identical", async (be) => {
   for (const size of [16, 32] as const) {
     const rows = 19, cols = 96;
@@ -620,6 +697,18 @@ for (const threads of [1, 2]) {
     }
   });
 }
+
+// The fused operations (DGE in the weight GEMM, FP4 codes decoded in GEMM packing) move
+// arithmetic, they do not change it: a smoke step with them equals one without, bit for bit.
+eachThreads("fp4 recipes: a smoke step with the GEMM fusions equals one without", async (be) => {
+  const plain: Backend = { ...be, matmulDge: undefined, matmulCodes: undefined };
+  for (const recipe of ["fp4", "fp4-direct", "nvfp4", "mxfp4", "fp4-paper-exact"] as const) {
+    const fused = await smokeStep(be, recipe, wasmCodes);
+    const unfused = await smokeStep(plain, recipe, wasmCodes);
+    assert.ok(Object.is(fused.loss, unfused.loss), `${recipe} loss`);
+    assertBitsEqual(fused.grads, unfused.grads, `${recipe} gradients`);
+  }
+});
 
 // The host `cpu` backend runs layers.ts with the kernel set's GEMMs: the resident kernels repeat
 // its f64 arithmetic and its GEMMs' summation order, so a training run gives the same losses on
