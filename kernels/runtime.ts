@@ -79,6 +79,8 @@ const TASK_NAMES: readonly string[] = [
   "hadamardTask",
   "operandStatsTask",
   "fakeQuantTask",
+  // @fp4lab/quant-granularity's quantizer (kernels/assembly/qg_ops.ts)
+  "qgQuantTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */

@@ -7,3 +7,4 @@ export * from "./attention";
 export * from "./quant_ops";
 export * from "./occ";
 export * from "./optim";
+export * from "./qg_ops";

@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { checkMatrix, checkOut, resolveScheme } from "./_resolve.ts";
-import { computeScales, groupAmax } from "./_scales.ts";
-import { runQuantization } from "./_run.ts";
+import { kernelTakes, quantizeOnKernels } from "./_kernel.ts";
+import { fakeQuantPrepared, prepareFakeQuant } from "./_reference.ts";
 import type { QuantScheme } from "./types.ts";
 
 /**
@@ -39,12 +38,9 @@ export function fakeQuant(
   scheme: QuantScheme,
   out?: Float32Array,
 ): Float32Array {
-  checkMatrix(values, rows, cols);
-  const result = out ?? new Float32Array(values.length);
-  checkOut(result, values.length);
-  const plan = resolveScheme(scheme, rows, cols);
-  const amax = groupAmax(values, rows, cols, plan);
-  const group = computeScales(amax, plan, values, cols);
-  runQuantization(values, rows, cols, plan, group, { out: result });
-  return result;
+  const { plan, result } = prepareFakeQuant(values, rows, cols, scheme, out);
+  if (kernelTakes(plan, values.length)) {
+    if (quantizeOnKernels(values, rows, cols, plan, { out: result })) return result;
+  }
+  return fakeQuantPrepared(values, rows, cols, plan, result);
 }

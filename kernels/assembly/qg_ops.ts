@@ -1,0 +1,327 @@
+// @fp4lab/quant-granularity's quantizer on the kernel set: quantizeTensor (codes, f32 scales,
+// scale bytes, the clipped count) and fakeQuant (dequantized values) for signed minifloats of at
+// most 8 bits with 1 to 7 mantissa bits, round-to-nearest-even, and every scale rule of the
+// package (absmax, pow2-floor, the four E8M0 rules, NVFP4's UE4M3 group scales) over tensor, row,
+// 1-D block and 2-D tile groups. Bit-identical to the package's TypeScript path (its reference):
+// the same f32 operations in the same order, and codes read off the rounding itself.
+//
+// Rounding: with the grid spacing s = 2^(max(e, emin) − m) of |v| (|v| first clamped to the max
+// normal, a grid point, which is the same as saturating after rounding), the f32 sum
+// |v| + 1.5·2^23·s is rounded to a multiple of s by the IEEE add (nearest-even), and its bits
+// minus the bits of the constant are round(|v| / s); the code magnitude is then
+// ((max(e, emin) − emin) << m) + that integer, which carries into the next binade by itself.
+//
+// A call's parameters are a block of 32-bit words in the shared memory; see the QG_* offsets.
+
+// Parameter block (word offsets).
+const QG_SRC = 0; // f32 [rows, cols]
+const QG_ROWS = 1;
+const QG_COLS = 2;
+const QG_PER = 3; // rows per task (a multiple of blockRows unless the scope is the tensor)
+const QG_BLOCK_ROWS = 4;
+const QG_BLOCK_COLS = 5;
+const QG_MBITS = 6;
+const QG_EBITS = 7;
+const QG_BIAS = 8;
+const QG_MAX = 9; // f32 maxNormal
+const QG_RULE = 10; // 1 absmax, 2 pow2-floor, 3 e8m0-floor, 4 e8m0-ceil, 5 e8m0-even, 6 e8m0-rceil, 7 nvfp4
+const QG_EMAX = 11; // the element format's emax (E8M0 rules)
+const QG_GIVEN_AMAX = 12; // f32 amax of the whole tensor (tensor scope), or -1
+const QG_PER_AMAX = 13; // NVFP4: f32(sEnc · f32(1/maxNormal))
+const QG_SDEC = 14; // NVFP4: f32(1 / sEnc)
+const QG_TSCALE = 15; // f32 tensor scale (NVFP4: sEnc; else 1), divides dequantized values
+const QG_CODES = 16; // codes (4-bit: rows × ceil(cols/2) bytes, low nibble first; else rows × cols) or 0
+const QG_DEQ = 17; // f32 [rows, cols] dequantized values, or 0
+const QG_SCALES = 18; // f32 per group [groupRows, groupCols], or 0
+const QG_SCALE_CODES = 19; // u8 per group (E8M0 / UE4M3 byte), or 0
+const QG_GROUP_COLS = 20;
+const QG_STATS = 21; // per task two i32: elements saturated, flags (1: a NaN was seen)
+
+/** Words in a parameter block of {@link qgQuantTask}. */
+export function qgParamWords(): i32 {
+  return 22;
+}
+
+/** Per-thread scratch bytes {@link qgQuantTask} needs for a matrix with `cols` columns. */
+export function qgScratchBytes(cols: i32, groupCols: i32): i32 {
+  return groupCols * 8 + cols + 64;
+}
+
+@inline function pi(p: usize, w: i32): i32 {
+  return load<i32>(p + <usize>w * 4);
+}
+
+@inline function pf(p: usize, w: i32): f32 {
+  return load<f32>(p + <usize>w * 4);
+}
+
+const FLT_MAX: f32 = 3.4028234663852886e38;
+
+/** 2^k as an f32, for k in [−149, 127]. */
+@inline function pow2f(k: i32): f32 {
+  return k >= -126
+    ? reinterpret<f32>(<u32>(k + 127) << 23)
+    : reinterpret<f32>(<u32>1 << <u32>(k + 149));
+}
+
+/** 2^k as an f64, for k in [−1022, 1023]. */
+@inline function pow2d(k: i32): f64 {
+  return reinterpret<f64>(<u64>(k + 1023) << 52);
+}
+
+/** floor(log2 a) for a positive finite f32, subnormals included. */
+@inline function floorLog2f(a: f32): i32 {
+  const b = reinterpret<u32>(a);
+  const field = <i32>(b >>> 23);
+  return field != 0 ? field - 127 : 31 - <i32>clz(b) - 149;
+}
+
+/** floor(log2 a) for a positive finite f64 that is a normal number. */
+@inline function floorLog2d(a: f64): i32 {
+  return <i32>((reinterpret<u64>(a) >>> 52) & 2047) - 1023;
+}
+
+/**
+ * The unbiased E8M0 exponent of a finite amax > 0 under rule 3–6 (floor, ceil, even, rceil),
+ * before clamping: the package's e8m0Exponent, term for term.
+ */
+function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i32 {
+  const k = floorLog2f(amax);
+  if (rule == 3) return k - emax;
+  if (rule == 4) return (<f64>amax == pow2d(k) ? k : k + 1) - emax;
+  if (rule == 5) {
+    // amax rounded to mbits bits leaves its binade iff its significand is ≥ 2 − 2^−(m+1).
+    const significand = <f64>amax / pow2d(k);
+    return (significand >= 2 - pow2d(-(mbits + 1)) ? k + 1 : k) - emax;
+  }
+  // rceil: the smallest e with amax ≤ maxNormal · 2^e, exact in f64.
+  const m = <f64>maxv;
+  let e = k - floorLog2d(m) - 1;
+  while (m * pow2d(e) < <f64>amax) e++;
+  return e;
+}
+
+/**
+ * Rounds magnitudes |v| (already clamped to the max normal) to the grid: returns the code
+ * magnitudes; `rounded` receives the grid values.
+ */
+@inline function gridCodes(a: v128, mbits: i32, eminField: v128, shiftMagic: v128): v128 {
+  const field = i32x4.max_s(i32x4.shr_u(a, 23), eminField);
+  const magic = v128.or(i32x4.shl(i32x4.add(field, shiftMagic), 23), i32x4.splat(0x400000));
+  const sum = f32x4.add(a, magic);
+  const k = i32x4.sub(sum, magic);
+  return i32x4.add(i32x4.shl(i32x4.sub(field, eminField), mbits), k);
+}
+
+@inline function gridValues(a: v128, eminField: v128, shiftMagic: v128): v128 {
+  const field = i32x4.max_s(i32x4.shr_u(a, 23), eminField);
+  const magic = v128.or(i32x4.shl(i32x4.add(field, shiftMagic), 23), i32x4.splat(0x400000));
+  return f32x4.sub(f32x4.add(a, magic), magic);
+}
+
+/** UE4M3 (bias 7, 3 mantissa bits, max 448) nearest-even of a in [0, 448]: value and code. */
+@inline function ue4m3Code(a: f32): i32 {
+  const v = f32x4.splat(a);
+  return i32x4.extract_lane(gridCodes(v, 3, i32x4.splat(-6 + 127), i32x4.splat(20)), 0);
+}
+
+@inline function ue4m3Value(a: f32): f32 {
+  return f32x4.extract_lane(gridValues(f32x4.splat(a), i32x4.splat(-6 + 127), i32x4.splat(20)), 0);
+}
+
+/**
+ * One band of rows [t·per, (t+1)·per) of the quantizer described by the parameter block at
+ * `params`: each group's amax (unless the tensor's is given), its scale under the rule, then every
+ * element scaled, rounded to nearest-even with saturation, and written as codes and/or
+ * dequantized values. Counts saturated elements and flags NaN in the task's stats slot.
+ */
+export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
+  const src = <usize>pi(params, QG_SRC);
+  const rows = pi(params, QG_ROWS), cols = pi(params, QG_COLS);
+  const per = pi(params, QG_PER);
+  const given = pf(params, QG_GIVEN_AMAX);
+  const tensorScope = given >= 0;
+  const br = tensorScope ? 1 : pi(params, QG_BLOCK_ROWS);
+  const bc = pi(params, QG_BLOCK_COLS);
+  const mbits = pi(params, QG_MBITS), ebits = pi(params, QG_EBITS), bias = pi(params, QG_BIAS);
+  const maxv = pf(params, QG_MAX);
+  const rule = pi(params, QG_RULE);
+  const emaxElem = pi(params, QG_EMAX);
+  const perAmax = pf(params, QG_PER_AMAX), sDec = pf(params, QG_SDEC);
+  const ts = pf(params, QG_TSCALE);
+  const codes = <usize>pi(params, QG_CODES), deq = <usize>pi(params, QG_DEQ);
+  const scales = <usize>pi(params, QG_SCALES), scaleCodes = <usize>pi(params, QG_SCALE_CODES);
+  const gcols = pi(params, QG_GROUP_COLS);
+  const stats = <usize>pi(params, QG_STATS) + <usize>t * 8;
+  const nibbles = ebits + mbits == 3;
+  const rowBytes = nibbles ? (cols + 1) >> 1 : cols;
+  const signShift = ebits + mbits;
+  const divide = rule == 1;
+  const eminField = i32x4.splat(1 - bias + 127);
+  const shiftMagic = i32x4.splat(23 - mbits);
+  const maxvv = f32x4.splat(maxv);
+  const absMask = i32x4.splat(0x7fffffff);
+  // scratch: per group column the encoder and the scale of the current group row, then one row
+  // of byte codes (4-bit formats, packed at the end of the row).
+  const encs = scratch;
+  const scl = encs + <usize>gcols * 4;
+  const rowCodes = scl + <usize>gcols * 4;
+  let clipped = i32x4.splat(0);
+  let clippedTail: i32 = 0;
+  let flags: i32 = 0;
+  const r0 = t * per, r1 = min(rows, r0 + per);
+  for (let g0 = r0; g0 < r1; g0 += br) {
+    const g1 = min(r1, g0 + br);
+    const gr = tensorScope ? 0 : g0 / br;
+    for (let gc = 0; gc < gcols; gc++) {
+      const c0 = gc * bc, c1 = min(cols, c0 + bc);
+      let amax: f32;
+      if (tensorScope) amax = given;
+      else {
+        let m: u32 = 0;
+        for (let r = g0; r < g1; r++) {
+          const row = src + <usize>r * <usize>cols * 4;
+          let mv = i32x4.splat(0);
+          let c = c0;
+          for (; c + 8 <= c1; c += 8) {
+            mv = i32x4.max_u(mv, v128.and(v128.load(row + <usize>c * 4), absMask));
+            mv = i32x4.max_u(mv, v128.and(v128.load(row + <usize>c * 4, 16), absMask));
+          }
+          for (; c + 4 <= c1; c += 4) {
+            mv = i32x4.max_u(mv, v128.and(v128.load(row + <usize>c * 4), absMask));
+          }
+          m = max(m, max(
+            max(i32x4.extract_lane(mv, 0) as u32, i32x4.extract_lane(mv, 1) as u32),
+            max(i32x4.extract_lane(mv, 2) as u32, i32x4.extract_lane(mv, 3) as u32),
+          ));
+          for (; c < c1; c++) m = max(m, load<u32>(row + <usize>c * 4) & 0x7fffffff);
+        }
+        if (m > 0x7f800000) flags |= 1;
+        amax = reinterpret<f32>(m);
+      }
+      let enc: f32, scale: f32, code: i32 = 0;
+      if (rule == 1) {
+        // absmax: an all-zero or infinite group, or a scale that underflows, gets scale 1.
+        let s: f32 = amax > 0 && amax < Infinity ? amax / maxv : 1;
+        if (s == 0) s = 1;
+        enc = s;
+        scale = s;
+      } else if (rule == 2) {
+        // pow2-floor: γ = maxNormal / amax floored to 2^e; the scale is 2^−e.
+        let e: i32 = 0;
+        if (amax > 0 && amax < Infinity) {
+          const gamma = maxv / amax;
+          e = gamma == Infinity ? 127 : min(floorLog2f(gamma), 127);
+        }
+        // Past E8M0's range (a format with max normal below 2 and a near-FLT_MAX amax) the
+        // TypeScript path's scale table reads NaN: the group then reads back as NaN there too.
+        scale = e < -127 ? NaN : pow2f(-e);
+        enc = e < -127 ? NaN : pow2f(e);
+      } else if (rule == 7) {
+        const sd = ue4m3Value(min(amax * perAmax, <f32>448));
+        code = ue4m3Code(min(amax * perAmax, <f32>448));
+        scale = sd;
+        enc = min(<f32>1 / (sd * sDec), FLT_MAX);
+      } else {
+        if (amax == Infinity) code = 0xff; // a block holding ±Inf reads back as NaN (OCP MX)
+        else if (amax == 0) code = 0;
+        else {
+          const e = e8m0Exponent(amax, rule, emaxElem, mbits, maxv);
+          code = e < -127 ? 0 : e > 127 ? 254 : e + 127;
+        }
+        scale = code == 0xff ? NaN : pow2f(code - 127);
+        enc = code == 0xff ? NaN : pow2f(127 - code);
+      }
+      store<f32>(encs + <usize>gc * 4, enc);
+      store<f32>(scl + <usize>gc * 4, scale);
+      if (scales != 0) store<f32>(scales + (<usize>gr * <usize>gcols + <usize>gc) * 4, scale);
+      if (scaleCodes != 0) store<u8>(scaleCodes + <usize>gr * <usize>gcols + <usize>gc, <u8>code);
+    }
+    for (let r = g0; r < g1; r++) {
+      const row = src + <usize>r * <usize>cols * 4;
+      const deqRow = deq + <usize>r * <usize>cols * 4;
+      const codeRow = nibbles ? rowCodes : codes + <usize>r * <usize>rowBytes;
+      for (let gc = 0; gc < gcols; gc++) {
+        const c0 = gc * bc, c1 = min(cols, c0 + bc);
+        const enc = load<f32>(encs + <usize>gc * 4);
+        const scale = load<f32>(scl + <usize>gc * 4);
+        if (enc != enc) {
+          // E8M0 0xFF group: codes 0, and the NaN scale makes it read back as NaN.
+          if (codes != 0) memory.fill(codeRow + <usize>c0, 0, <usize>(c1 - c0));
+          if (deq != 0) {
+            for (let c = c0; c < c1; c++) store<f32>(deqRow + <usize>c * 4, NaN);
+          }
+          continue;
+        }
+        const encv = f32x4.splat(enc), sv = f32x4.splat(scale), tsv = f32x4.splat(ts);
+        let c = c0;
+        for (; c + 4 <= c1; c += 4) {
+          const x = v128.load(row + <usize>c * 4);
+          const v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
+          const av = v128.and(v, absMask);
+          clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+          const a = f32x4.min(av, maxvv);
+          const sign = v128.andnot(v, absMask);
+          if (codes != 0) {
+            const k = v128.or(
+              gridCodes(a, mbits, eminField, shiftMagic),
+              i32x4.shr_u(sign, 31 - signShift),
+            );
+            const kb = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(k, k), i16x8.splat(0));
+            store<u32>(codeRow + <usize>c, i32x4.extract_lane(kb, 0));
+          }
+          if (deq != 0) {
+            let d = f32x4.mul(v128.or(gridValues(a, eminField, shiftMagic), sign), sv);
+            if (ts != 1) d = f32x4.div(d, tsv);
+            v128.store(deqRow + <usize>c * 4, d);
+          }
+        }
+        for (; c < c1; c++) {
+          const x = load<f32>(row + <usize>c * 4);
+          const v = divide ? x / enc : x * enc;
+          const av = abs(v);
+          if (av > maxv) clippedTail++;
+          const a = f32x4.splat(min(av, maxv));
+          const neg = reinterpret<u32>(v) >>> 31;
+          if (codes != 0) {
+            const k = i32x4.extract_lane(gridCodes(a, mbits, eminField, shiftMagic), 0);
+            store<u8>(codeRow + <usize>c, <u8>(k | (neg << signShift)));
+          }
+          if (deq != 0) {
+            const g = f32x4.extract_lane(gridValues(a, eminField, shiftMagic), 0);
+            let d = (neg != 0 ? -g : g) * scale;
+            if (ts != 1) d = d / ts;
+            store<f32>(deqRow + <usize>c * 4, d);
+          }
+        }
+      }
+      if (codes != 0 && nibbles) {
+        const dst = codes + <usize>r * <usize>rowBytes;
+        const pairs = cols >> 1;
+        let j = 0;
+        for (; j + 8 <= pairs; j += 8) {
+          // 16 codes -> 8 bytes: (lo | hi << 8) per 16-bit lane becomes lo | hi << 4.
+          const v = v128.load(rowCodes + <usize>(2 * j));
+          const packed = v128.or(
+            v128.and(v, i16x8.splat(0x0f)),
+            v128.and(i16x8.shr_u(v, 4), i16x8.splat(0xf0)),
+          );
+          v128.store64_lane(dst + <usize>j, i8x16.narrow_i16x8_u(packed, packed), 0);
+        }
+        for (; j < pairs; j++) {
+          store<u8>(
+            dst + <usize>j,
+            load<u8>(rowCodes + <usize>(2 * j)) | (load<u8>(rowCodes + <usize>(2 * j + 1)) << 4),
+          );
+        }
+        if (cols & 1) store<u8>(dst + <usize>pairs, load<u8>(rowCodes + <usize>(cols - 1)));
+      }
+    }
+  }
+  store<i32>(
+    stats,
+    i32x4.extract_lane(clipped, 0) + i32x4.extract_lane(clipped, 1) +
+      i32x4.extract_lane(clipped, 2) + i32x4.extract_lane(clipped, 3) + clippedTail,
+  );
+  store<i32>(stats + 4, flags);
+}

@@ -1,0 +1,223 @@
+// The kernel-set path of quantizeTensor and fakeQuant: the same numbers as the TypeScript path
+// (kept in _reference.ts and tested against it bit for bit), computed by @fp4lab/kernels'
+// WebAssembly SIMD quantizer (kernels/assembly/qg_ops.ts) on its worker pool. The TypeScript path
+// stays in charge of everything the kernel does not implement (stochastic and ties-up rounding,
+// formats wider than 8 bits, runtimes without shared memory, small inputs) and of every error:
+// where the kernel meets a NaN, or NVFP4 an infinity, it declines and the TypeScript path throws
+// the error it always threw.
+import {
+  ensureScratch,
+  getThreads,
+  heapAlloc,
+  heapFree,
+  kernelExports,
+  memoryBuffer,
+  runTasks,
+} from "@fp4lab/kernels";
+import type { FloatFormat } from "@fp4lab/fp4-format";
+import type { ResolvedScheme } from "./_resolve.ts";
+import { FLT_MAX } from "./_scales.ts";
+
+/**
+ * Switches and thresholds of the kernel path (module state, so that tests can force either
+ * path). The thresholds come from benchmarks/quant_granularity_ratio.ts --crossover.
+ */
+export const kernelPath = {
+  /** false: always the TypeScript path. */
+  enabled: true,
+  /** Fewer elements than this run the TypeScript path (the kernel's fixed costs dominate). */
+  minElements: 4096,
+  /** From this many elements the kernel runs on the worker pool (when it has > 1 thread). */
+  parallelMinElements: 1 << 16,
+  /** Calls the kernel completed (tests check that the path they meant to test ran). */
+  runs: 0,
+};
+
+/** The scale rules in the kernel's numbering. */
+const RULES: Readonly<Record<string, number>> = {
+  "absmax": 1,
+  "pow2-floor": 2,
+  "e8m0-floor": 3,
+  "e8m0-ceil": 4,
+  "e8m0-even": 5,
+  "e8m0-rceil": 6,
+  "nvfp4": 7,
+};
+
+/**
+ * Formats whose grid the kernel rounds to: signed ExMy of at most 8 bits with at least one
+ * mantissa bit, whose range keeps the kernel's rounding constants normal f32 numbers.
+ */
+function kernelFormat(format: FloatFormat): boolean {
+  const m = format.mantissaBits;
+  return format.signed && format.bits <= 8 && m >= 1 && m <= 7 &&
+    format.bits === 1 + format.exponentBits + m && 1 - format.bias >= -100 &&
+    format.maxNormal > 0 && format.maxNormal < 2 ** 100;
+}
+
+let available: boolean | undefined;
+
+/** Whether the kernel set loads here (it needs SharedArrayBuffer and WebAssembly SIMD). */
+function kernelsAvailable(): boolean {
+  if (available === undefined) {
+    try {
+      available = typeof kernelExports().qgQuantTask === "function";
+    } catch {
+      available = false;
+    }
+  }
+  return available;
+}
+
+/** Whether {@link quantizeOnKernels} takes a scheme (before looking at the values). */
+export function kernelTakes(plan: ResolvedScheme, elements: number): boolean {
+  return kernelPath.enabled && elements >= kernelPath.minElements &&
+    plan.rounding === "nearest-even" && RULES[plan.scaleRule] !== undefined &&
+    kernelFormat(plan.format) && kernelsAvailable();
+}
+
+/** One long-lived block of the kernels' memory for a call's inputs and outputs, grown as needed. */
+let stagingPtr = 0;
+let stagingBytes = 0;
+
+function staging(bytes: number): number {
+  if (bytes > stagingBytes) {
+    // Grow by a quarter at least, so that slowly rising sizes do not reallocate every call.
+    const size = Math.max(bytes, Math.ceil(stagingBytes * 1.25));
+    if (stagingBytes > 0) heapFree(stagingPtr);
+    stagingBytes = 0;
+    stagingPtr = heapAlloc(size);
+    stagingBytes = size;
+  }
+  return stagingPtr;
+}
+
+const align = (n: number) => Math.ceil(n / 64) * 64;
+
+/** Where the kernel's results go. */
+export interface KernelSinks {
+  /** Codes (quantizeTensor). */
+  readonly data?: Uint8Array;
+  /** Dequantized values (fakeQuant); may be `values` itself. */
+  readonly out?: Float32Array;
+  /** One f32 scale per group. */
+  readonly scales?: Float32Array;
+  /** One byte per group (E8M0 and NVFP4 rules). */
+  readonly scaleCodes?: Uint8Array;
+}
+
+/** What the kernel reports besides its outputs. */
+export interface KernelResult {
+  readonly clipped: number;
+  readonly tensorScale: number;
+}
+
+/**
+ * Quantizes on the kernel set, or returns undefined when the values hold something the
+ * TypeScript path must report (NaN; ±Inf under NVFP4) or the kernels' memory cannot hold the
+ * call. Call only when {@link kernelTakes} said yes.
+ */
+export function quantizeOnKernels(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  plan: ResolvedScheme,
+  sinks: KernelSinks,
+): KernelResult | undefined {
+  const { format, blockRows, blockCols, groupRows, groupCols } = plan;
+  const n = rows * cols;
+  const groups = groupRows * groupCols;
+  const nibbles = format.bits === 4;
+  const rowBytes = nibbles ? (cols + 1) >> 1 : cols;
+  const threads = getThreads();
+  const parallel = threads > 1 && n >= kernelPath.parallelMinElements;
+  const tensorScope = blockRows >= rows && blockCols >= cols;
+  // Row bands: a few per thread so that a slow thread does not hold up the job; whole group rows.
+  let per = parallel ? Math.ceil(rows / (4 * threads)) : rows;
+  if (!tensorScope && blockRows > 1) per = Math.ceil(per / blockRows) * blockRows;
+  const tasks = Math.ceil(rows / per);
+  const amaxPer = 1 << 15;
+  const amaxTasks = Math.ceil(n / amaxPer);
+  // Layout of the staging block: values (dequantized in place), codes, scales, scale codes,
+  // per-task statistics, the tensor amax partials, the parameter block.
+  const valuesAt = 0;
+  const codesAt = valuesAt + align(n * 4);
+  const scalesAt = codesAt + (sinks.data ? align(rows * rowBytes) : 0);
+  const scaleCodesAt = scalesAt + align(groups * 4);
+  const statsAt = scaleCodesAt + (sinks.scaleCodes ? align(groups) : 0);
+  const amaxAt = statsAt + align(tasks * 8);
+  const paramsAt = amaxAt + align(amaxTasks * 4);
+  let base: number;
+  try {
+    base = staging(paramsAt + 128);
+  } catch (e) {
+    if (e instanceof RangeError) return undefined; // more than the kernels' memory holds
+    throw e;
+  }
+  let mem = memoryBuffer();
+  const src = base + valuesAt;
+  new Float32Array(mem, src, n).set(values);
+
+  const ruleNumber = RULES[plan.scaleRule];
+  const nvfp4 = ruleNumber === 7;
+  let given = -1, perAmax = 0, sDec = 0, tensorScale = 1;
+  if (tensorScope || nvfp4) {
+    runTasks("amaxTask", [src, n, amaxPer, base + amaxAt], amaxTasks, parallel);
+    mem = memoryBuffer();
+    const partial = new Uint32Array(mem, base + amaxAt, amaxTasks);
+    let bits = 0;
+    for (let i = 0; i < amaxTasks; i++) if (partial[i] > bits) bits = partial[i];
+    if (bits > 0x7f800000) return undefined; // NaN: the TypeScript path names its row
+    if (nvfp4 && bits === 0x7f800000) return undefined; // NVFP4 refuses ±Inf there
+    const amax = new Float32Array(new Uint32Array([bits]).buffer)[0];
+    if (tensorScope) given = amax;
+    if (nvfp4) {
+      // The tensor-level scale in TransformerEngine's f32 order (as _scales.ts nvfp4Scales).
+      const fr = Math.fround;
+      const sEnc = amax === 0 ? 1 : Math.min(fr(fr(448 * format.maxNormal) / amax), FLT_MAX);
+      tensorScale = sEnc;
+      sDec = fr(1 / sEnc);
+      perAmax = fr(sEnc * fr(1 / format.maxNormal));
+    }
+  }
+  const paramsPtr = base + paramsAt;
+  const i32 = new Int32Array(mem, paramsPtr, 22);
+  const f32 = new Float32Array(mem, paramsPtr, 22);
+  i32[0] = src;
+  i32[1] = rows;
+  i32[2] = cols;
+  i32[3] = per;
+  i32[4] = blockRows;
+  i32[5] = blockCols;
+  i32[6] = format.mantissaBits;
+  i32[7] = format.exponentBits;
+  i32[8] = format.bias;
+  f32[9] = format.maxNormal;
+  i32[10] = ruleNumber;
+  i32[11] = format.emax;
+  f32[12] = given;
+  f32[13] = perAmax;
+  f32[14] = sDec;
+  f32[15] = tensorScale;
+  i32[16] = sinks.data ? base + codesAt : 0;
+  i32[17] = sinks.out ? src : 0;
+  i32[18] = base + scalesAt;
+  i32[19] = sinks.scaleCodes ? base + scaleCodesAt : 0;
+  i32[20] = groupCols;
+  i32[21] = base + statsAt;
+  ensureScratch(groupCols * 8 + cols + 64);
+  runTasks("qgQuantTask", [paramsPtr], tasks, parallel);
+  mem = memoryBuffer();
+  const stats = new Int32Array(mem, base + statsAt, tasks * 2);
+  let clipped = 0;
+  for (let t = 0; t < tasks; t++) {
+    if (stats[2 * t + 1] & 1) return undefined; // NaN: the TypeScript path names its row
+    clipped += stats[2 * t];
+  }
+  if (sinks.data) sinks.data.set(new Uint8Array(mem, base + codesAt, rows * rowBytes));
+  if (sinks.out) sinks.out.set(new Float32Array(mem, src, n));
+  if (sinks.scales) sinks.scales.set(new Float32Array(mem, base + scalesAt, groups));
+  if (sinks.scaleCodes) sinks.scaleCodes.set(new Uint8Array(mem, base + scaleCodesAt, groups));
+  kernelPath.runs++;
+  return { clipped, tensorScale };
+}
