@@ -130,6 +130,109 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
 }
 
 /**
+ * Elements [c0, c1) of one row of one group: scaled (divided by enc for absmax, else multiplied),
+ * counted when they saturate, rounded, and written as byte codes at codeRow (sign above the
+ * magnitude) and/or dequantized values at deqRow. Returns the saturation counts per lane.
+ * Inlined with constant format fields where the caller has them, so they fold.
+ */
+@inline function quantGroup(
+  row: usize, codeRow: usize, deqRow: usize, c0: i32, c1: i32, enc: f32, scale: f32, ts: f32,
+  maxv: f32, mbits: i32, ebits: i32, bias: i32, divide: bool, wantCodes: bool, wantDeq: bool,
+  clipped: v128,
+): v128 {
+  const signShift = ebits + mbits;
+  const eminField = i32x4.splat(1 - bias + 127);
+  const shiftMagic = i32x4.splat(23 - mbits);
+  const maxvv = f32x4.splat(maxv);
+  const absMask = i32x4.splat(0x7fffffff);
+  const encv = f32x4.splat(enc), sv = f32x4.splat(scale), tsv = f32x4.splat(ts);
+  let c = c0;
+  if (wantCodes && !wantDeq) {
+    // Sixteen at a time: four vectors of codes narrowed into one store.
+    for (; c + 16 <= c1; c += 16) {
+      const p = row + <usize>c * 4;
+      let x = v128.load(p);
+      let v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
+      let av = v128.and(v, absMask);
+      clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+      const k0 = v128.or(
+        gridCodes(f32x4.min(av, maxvv), mbits, eminField, shiftMagic),
+        i32x4.shr_u(v128.andnot(v, absMask), 31 - signShift),
+      );
+      x = v128.load(p, 16);
+      v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
+      av = v128.and(v, absMask);
+      clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+      const k1 = v128.or(
+        gridCodes(f32x4.min(av, maxvv), mbits, eminField, shiftMagic),
+        i32x4.shr_u(v128.andnot(v, absMask), 31 - signShift),
+      );
+      x = v128.load(p, 32);
+      v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
+      av = v128.and(v, absMask);
+      clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+      const k2 = v128.or(
+        gridCodes(f32x4.min(av, maxvv), mbits, eminField, shiftMagic),
+        i32x4.shr_u(v128.andnot(v, absMask), 31 - signShift),
+      );
+      x = v128.load(p, 48);
+      v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
+      av = v128.and(v, absMask);
+      clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+      const k3 = v128.or(
+        gridCodes(f32x4.min(av, maxvv), mbits, eminField, shiftMagic),
+        i32x4.shr_u(v128.andnot(v, absMask), 31 - signShift),
+      );
+      v128.store(
+        codeRow + <usize>c,
+        i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(k0, k1), i16x8.narrow_i32x4_u(k2, k3)),
+      );
+    }
+  }
+  for (; c + 4 <= c1; c += 4) {
+    const x = v128.load(row + <usize>c * 4);
+    const v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
+    const av = v128.and(v, absMask);
+    clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+    const a = f32x4.min(av, maxvv);
+    const sign = v128.andnot(v, absMask);
+    if (wantCodes) {
+      const k = v128.or(
+        gridCodes(a, mbits, eminField, shiftMagic),
+        i32x4.shr_u(sign, 31 - signShift),
+      );
+      const kb = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(k, k), i16x8.splat(0));
+      store<u32>(codeRow + <usize>c, i32x4.extract_lane(kb, 0));
+    }
+    if (wantDeq) {
+      let d = f32x4.mul(v128.or(gridValues(a, eminField, shiftMagic), sign), sv);
+      if (ts != 1) d = f32x4.div(d, tsv);
+      v128.store(deqRow + <usize>c * 4, d);
+    }
+  }
+  for (; c < c1; c++) {
+    const x = load<f32>(row + <usize>c * 4);
+    const v = divide ? x / enc : x * enc;
+    const av = abs(v);
+    // Lane 0 counts the scalar tail.
+    clipped = i32x4.sub(clipped, i32x4(av > maxv ? -1 : 0, 0, 0, 0));
+    const a = f32x4.splat(min(av, maxv));
+    const neg = reinterpret<u32>(v) >>> 31;
+    if (wantCodes) {
+      const k = i32x4.extract_lane(gridCodes(a, mbits, eminField, shiftMagic), 0);
+      store<u8>(codeRow + <usize>c, <u8>(k | (neg << signShift)));
+    }
+    if (wantDeq) {
+      const g = f32x4.extract_lane(gridValues(a, eminField, shiftMagic), 0);
+      let d = (neg != 0 ? -g : g) * scale;
+      if (ts != 1) d = d / ts;
+      store<f32>(deqRow + <usize>c * 4, d);
+    }
+  }
+  return clipped;
+}
+
+/**
  * One band of rows [t·per, (t+1)·per) of the quantizer described by the parameter block at
  * `params`: each group's amax (unless the tensor's is given), its scale under the rule, then every
  * element scaled, rounded to nearest-even with saturation, and written as codes and/or
@@ -155,11 +258,8 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
   const stats = <usize>pi(params, QG_STATS) + <usize>t * 8;
   const nibbles = ebits + mbits == 3;
   const rowBytes = nibbles ? (cols + 1) >> 1 : cols;
-  const signShift = ebits + mbits;
   const divide = rule == 1;
-  const eminField = i32x4.splat(1 - bias + 127);
-  const shiftMagic = i32x4.splat(23 - mbits);
-  const maxvv = f32x4.splat(maxv);
+  const e2m1Codes = codes != 0 && deq == 0 && ebits == 2 && mbits == 1 && bias == 1 && maxv == 6;
   const absMask = i32x4.splat(0x7fffffff);
   // scratch: per group column the encoder and the scale of the current group row, then one row
   // of byte codes (4-bit formats, packed at the end of the row).
@@ -167,7 +267,6 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
   const scl = encs + <usize>gcols * 4;
   const rowCodes = scl + <usize>gcols * 4;
   let clipped = i32x4.splat(0);
-  let clippedTail: i32 = 0;
   let flags: i32 = 0;
   const r0 = t * per, r1 = min(rows, r0 + per);
   for (let g0 = r0; g0 < r1; g0 += br) {
@@ -253,46 +352,19 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
           }
           continue;
         }
-        const encv = f32x4.splat(enc), sv = f32x4.splat(scale), tsv = f32x4.splat(ts);
-        let c = c0;
-        for (; c + 4 <= c1; c += 4) {
-          const x = v128.load(row + <usize>c * 4);
-          const v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
-          const av = v128.and(v, absMask);
-          clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
-          const a = f32x4.min(av, maxvv);
-          const sign = v128.andnot(v, absMask);
-          if (codes != 0) {
-            const k = v128.or(
-              gridCodes(a, mbits, eminField, shiftMagic),
-              i32x4.shr_u(sign, 31 - signShift),
-            );
-            const kb = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(k, k), i16x8.splat(0));
-            store<u32>(codeRow + <usize>c, i32x4.extract_lane(kb, 0));
+        // The common cases with their constants folded in (E2M1 codes, absmax or power-of-two
+        // scales); everything else through the general loop.
+        if (e2m1Codes) {
+          if (divide) {
+            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, clipped);
+          } else {
+            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, false, true, false, clipped);
           }
-          if (deq != 0) {
-            let d = f32x4.mul(v128.or(gridValues(a, eminField, shiftMagic), sign), sv);
-            if (ts != 1) d = f32x4.div(d, tsv);
-            v128.store(deqRow + <usize>c * 4, d);
-          }
-        }
-        for (; c < c1; c++) {
-          const x = load<f32>(row + <usize>c * 4);
-          const v = divide ? x / enc : x * enc;
-          const av = abs(v);
-          if (av > maxv) clippedTail++;
-          const a = f32x4.splat(min(av, maxv));
-          const neg = reinterpret<u32>(v) >>> 31;
-          if (codes != 0) {
-            const k = i32x4.extract_lane(gridCodes(a, mbits, eminField, shiftMagic), 0);
-            store<u8>(codeRow + <usize>c, <u8>(k | (neg << signShift)));
-          }
-          if (deq != 0) {
-            const g = f32x4.extract_lane(gridValues(a, eminField, shiftMagic), 0);
-            let d = (neg != 0 ? -g : g) * scale;
-            if (ts != 1) d = d / ts;
-            store<f32>(deqRow + <usize>c * 4, d);
-          }
+        } else {
+          clipped = quantGroup(
+            row, codeRow, deqRow, c0, c1, enc, scale, ts, maxv, mbits, ebits, bias, divide,
+            codes != 0, deq != 0, clipped,
+          );
         }
       }
       if (codes != 0 && nibbles) {
@@ -321,7 +393,7 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
   store<i32>(
     stats,
     i32x4.extract_lane(clipped, 0) + i32x4.extract_lane(clipped, 1) +
-      i32x4.extract_lane(clipped, 2) + i32x4.extract_lane(clipped, 3) + clippedTail,
+      i32x4.extract_lane(clipped, 2) + i32x4.extract_lane(clipped, 3),
   );
   store<i32>(stats + 4, flags);
 }

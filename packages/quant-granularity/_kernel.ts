@@ -29,6 +29,8 @@ export const kernelPath = {
   minElements: 4096,
   /** From this many elements the kernel runs on the worker pool (when it has > 1 thread). */
   parallelMinElements: 1 << 16,
+  /** Elements per staged band of quantizeTensor's input (about half a 1 MiB L2). */
+  chunkElements: 1 << 17,
   /** Calls the kernel completed (tests check that the path they meant to test ran). */
   runs: 0,
 };
@@ -115,7 +117,13 @@ export interface KernelResult {
 /**
  * Quantizes on the kernel set, or returns undefined when the values hold something the
  * TypeScript path must report (NaN; ±Inf under NVFP4) or the kernels' memory cannot hold the
- * call. Call only when {@link kernelTakes} said yes.
+ * call. Call only when {@link kernelTakes} said yes. Nothing reaches the sinks before the whole
+ * matrix is done, so a declined call leaves them as they were.
+ *
+ * Codes (quantizeTensor): the values are staged in bands of whole group rows of about
+ * {@link kernelPath}.chunkElements, so that the kernel reads each band from cache right after
+ * it was copied in; codes and scales stay in the kernels' memory until the end. Dequantized
+ * values (fakeQuant) are computed in place over the whole staged matrix.
  */
 export function quantizeOnKernels(
   values: Float32Array,
@@ -132,16 +140,24 @@ export function quantizeOnKernels(
   const threads = getThreads();
   const parallel = threads > 1 && n >= kernelPath.parallelMinElements;
   const tensorScope = blockRows >= rows && blockCols >= cols;
-  // Row bands: a few per thread so that a slow thread does not hold up the job; whole group rows.
-  let per = parallel ? Math.ceil(rows / (4 * threads)) : rows;
-  if (!tensorScope && blockRows > 1) per = Math.ceil(per / blockRows) * blockRows;
-  const tasks = Math.ceil(rows / per);
+  const bandRows = tensorScope ? 1 : blockRows; // rows a band must hold whole
+  // Bands: the whole matrix for fakeQuant (its output is staged in place), else about
+  // chunkElements each.
+  let chunkRows = rows;
+  if (!sinks.out) {
+    chunkRows = Math.max(1, Math.floor(kernelPath.chunkElements / cols));
+    chunkRows = Math.min(rows, Math.ceil(chunkRows / bandRows) * bandRows);
+  }
+  // Tasks of a band: a few per thread so that a slow thread does not hold up the job.
+  let per = parallel ? Math.ceil(chunkRows / (4 * threads)) : chunkRows;
+  per = Math.ceil(per / bandRows) * bandRows;
+  const tasks = Math.ceil(chunkRows / per);
   const amaxPer = 1 << 15;
-  const amaxTasks = Math.ceil(n / amaxPer);
-  // Layout of the staging block: values (dequantized in place), codes, scales, scale codes,
-  // per-task statistics, the tensor amax partials, the parameter block.
+  const amaxTasks = Math.ceil((chunkRows * cols) / amaxPer);
+  // Layout of the staging block: one band of values (dequantized in place), codes, scales,
+  // scale codes, per-task statistics, the tensor amax partials, the parameter block.
   const valuesAt = 0;
-  const codesAt = valuesAt + align(n * 4);
+  const codesAt = valuesAt + align(chunkRows * cols * 4);
   const scalesAt = codesAt + (sinks.data ? align(rows * rowBytes) : 0);
   const scaleCodesAt = scalesAt + align(groups * 4);
   const statsAt = scaleCodesAt + (sinks.scaleCodes ? align(groups) : 0);
@@ -154,19 +170,29 @@ export function quantizeOnKernels(
     if (e instanceof RangeError) return undefined; // more than the kernels' memory holds
     throw e;
   }
-  let mem = memoryBuffer();
   const src = base + valuesAt;
-  new Float32Array(mem, src, n).set(values);
+  /** Copies rows [r0, r0 + nr) into the staging band; returns a view of it. */
+  const stage = (r0: number, nr: number) => {
+    const band = new Float32Array(memoryBuffer(), src, nr * cols);
+    band.set(values.subarray(r0 * cols, (r0 + nr) * cols));
+    return band;
+  };
 
   const ruleNumber = RULES[plan.scaleRule];
   const nvfp4 = ruleNumber === 7;
   let given = -1, perAmax = 0, sDec = 0, tensorScale = 1;
   if (tensorScope || nvfp4) {
-    runTasks("amaxTask", [src, n, amaxPer, base + amaxAt], amaxTasks, parallel);
-    mem = memoryBuffer();
-    const partial = new Uint32Array(mem, base + amaxAt, amaxTasks);
+    // The tensor amax first: band by band, unless the whole matrix is one band (then it stays
+    // staged for the quantization pass).
     let bits = 0;
-    for (let i = 0; i < amaxTasks; i++) if (partial[i] > bits) bits = partial[i];
+    for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+      const nr = Math.min(chunkRows, rows - r0);
+      stage(r0, nr);
+      const total = Math.ceil((nr * cols) / amaxPer);
+      runTasks("amaxTask", [src, nr * cols, amaxPer, base + amaxAt], total, parallel);
+      const partial = new Uint32Array(memoryBuffer(), base + amaxAt, total);
+      for (let i = 0; i < total; i++) if (partial[i] > bits) bits = partial[i];
+    }
     if (bits > 0x7f800000) return undefined; // NaN: the TypeScript path names its row
     if (nvfp4 && bits === 0x7f800000) return undefined; // NVFP4 refuses ±Inf there
     const amax = new Float32Array(new Uint32Array([bits]).buffer)[0];
@@ -181,39 +207,47 @@ export function quantizeOnKernels(
     }
   }
   const paramsPtr = base + paramsAt;
-  const i32 = new Int32Array(mem, paramsPtr, 22);
-  const f32 = new Float32Array(mem, paramsPtr, 22);
-  i32[0] = src;
-  i32[1] = rows;
-  i32[2] = cols;
-  i32[3] = per;
-  i32[4] = blockRows;
-  i32[5] = blockCols;
-  i32[6] = format.mantissaBits;
-  i32[7] = format.exponentBits;
-  i32[8] = format.bias;
-  f32[9] = format.maxNormal;
-  i32[10] = ruleNumber;
-  i32[11] = format.emax;
-  f32[12] = given;
-  f32[13] = perAmax;
-  f32[14] = sDec;
-  f32[15] = tensorScale;
-  i32[16] = sinks.data ? base + codesAt : 0;
-  i32[17] = sinks.out ? src : 0;
-  i32[18] = base + scalesAt;
-  i32[19] = sinks.scaleCodes ? base + scaleCodesAt : 0;
-  i32[20] = groupCols;
-  i32[21] = base + statsAt;
   ensureScratch(groupCols * 8 + cols + 64);
-  runTasks("qgQuantTask", [paramsPtr], tasks, parallel);
-  mem = memoryBuffer();
-  const stats = new Int32Array(mem, base + statsAt, tasks * 2);
   let clipped = 0;
-  for (let t = 0; t < tasks; t++) {
-    if (stats[2 * t + 1] & 1) return undefined; // NaN: the TypeScript path names its row
-    clipped += stats[2 * t];
+  for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+    const nr = Math.min(chunkRows, rows - r0);
+    if (chunkRows < rows || !(tensorScope || nvfp4)) stage(r0, nr);
+    // The band's first group row (bands hold whole group rows; the tensor's one group is 0).
+    const g0 = tensorScope ? 0 : (r0 / blockRows) * groupCols;
+    const mem = memoryBuffer();
+    const i32 = new Int32Array(mem, paramsPtr, 22);
+    const f32 = new Float32Array(mem, paramsPtr, 22);
+    i32[0] = src;
+    i32[1] = nr;
+    i32[2] = cols;
+    i32[3] = per;
+    i32[4] = blockRows;
+    i32[5] = blockCols;
+    i32[6] = format.mantissaBits;
+    i32[7] = format.exponentBits;
+    i32[8] = format.bias;
+    f32[9] = format.maxNormal;
+    i32[10] = ruleNumber;
+    i32[11] = format.emax;
+    f32[12] = given;
+    f32[13] = perAmax;
+    f32[14] = sDec;
+    f32[15] = tensorScale;
+    i32[16] = sinks.data ? base + codesAt + r0 * rowBytes : 0;
+    i32[17] = sinks.out ? src : 0;
+    i32[18] = base + scalesAt + g0 * 4;
+    i32[19] = sinks.scaleCodes ? base + scaleCodesAt + g0 : 0;
+    i32[20] = groupCols;
+    i32[21] = base + statsAt;
+    const bandTasks = Math.ceil(nr / per);
+    runTasks("qgQuantTask", [paramsPtr], bandTasks, parallel);
+    const stats = new Int32Array(memoryBuffer(), base + statsAt, bandTasks * 2);
+    for (let t = 0; t < bandTasks; t++) {
+      if (stats[2 * t + 1] & 1) return undefined; // NaN: the TypeScript path names its row
+      clipped += stats[2 * t];
+    }
   }
+  const mem = memoryBuffer();
   if (sinks.data) sinks.data.set(new Uint8Array(mem, base + codesAt, rows * rowBytes));
   if (sinks.out) sinks.out.set(new Float32Array(mem, src, n));
   if (sinks.scales) sinks.scales.set(new Float32Array(mem, base + scalesAt, groups));

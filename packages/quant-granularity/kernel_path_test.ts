@@ -58,13 +58,17 @@ function mixedMatrix(rows: number, cols: number, seed: number, inf: boolean): Fl
   return x;
 }
 
-/** Runs `body` with the kernel path forced on (any size) and the pool at `threads`. */
-function withKernel<T>(threads: number, body: () => T): T {
+/**
+ * Runs `body` with the kernel path forced on (any size), the pool at `threads`, and
+ * quantizeTensor's input staged in bands of about `chunkElements` (small: many bands).
+ */
+function withKernel<T>(threads: number, body: () => T, chunkElements = 1 << 17): T {
   const saved = { ...kernelPath };
   const savedThreads = getThreads();
   kernelPath.enabled = true;
   kernelPath.minElements = 1;
   kernelPath.parallelMinElements = 1; // 2 threads: every call on the pool
+  kernelPath.chunkElements = chunkElements;
   setThreads(threads);
   try {
     return body();
@@ -72,6 +76,7 @@ function withKernel<T>(threads: number, body: () => T): T {
     kernelPath.enabled = saved.enabled;
     kernelPath.minElements = saved.minElements;
     kernelPath.parallelMinElements = saved.parallelMinElements;
+    kernelPath.chunkElements = saved.chunkElements;
     setThreads(savedThreads);
   }
 }
@@ -258,9 +263,15 @@ Deno.test("kernel path: the TypeScript path's errors, word for word", () => {
         x[20 * cols + 3] = NaN;
         const want = errorOf(() => quantizeTensorReference(x, rows, cols, scheme));
         assert.match(want.message, /row 17 \(column 40\)/);
-        const got = withKernel(threads, () => errorOf(() => quantizeTensor(x, rows, cols, scheme)));
-        assert.equal(got.constructor, want.constructor);
-        assert.equal(got.message, want.message);
+        for (const chunk of [1 << 17, 40]) {
+          const got = withKernel(
+            threads,
+            () => errorOf(() => quantizeTensor(x, rows, cols, scheme)),
+            chunk,
+          );
+          assert.equal(got.constructor, want.constructor);
+          assert.equal(got.message, want.message);
+        }
         const gotFake = withKernel(threads, () => errorOf(() => fakeQuant(x, rows, cols, scheme)));
         assert.equal(gotFake.message, want.message);
       }
@@ -270,8 +281,14 @@ Deno.test("kernel path: the TypeScript path's errors, word for word", () => {
     y[9 * cols + 2] = -Infinity;
     const want = errorOf(() => quantizeTensorReference(y, rows, cols, NVFP4));
     assert.match(want.message, /-Infinity at row 9 \(column 2\)/);
-    const got = withKernel(threads, () => errorOf(() => quantizeTensor(y, rows, cols, NVFP4)));
-    assert.equal(got.message, want.message);
+    for (const chunk of [1 << 17, 40]) {
+      const got = withKernel(
+        threads,
+        () => errorOf(() => quantizeTensor(y, rows, cols, NVFP4)),
+        chunk,
+      );
+      assert.equal(got.message, want.message);
+    }
     assert.equal(
       withKernel(threads, () => errorOf(() => fakeQuant(y, rows, cols, NVFP4))).message,
       want.message,
