@@ -36,15 +36,16 @@ const QG_SCALES = 18; // f32 per group [groupRows, groupCols], or 0
 const QG_SCALE_CODES = 19; // u8 per group (E8M0 / UE4M3 byte), or 0
 const QG_GROUP_COLS = 20;
 const QG_STATS = 21; // per task two i32: elements saturated, flags (1: a NaN was seen)
+const QG_ZERO = 22; // 0 (a run-time zero; see quantGroup)
 
 /** Words in a parameter block of {@link qgQuantTask}. */
 export function qgParamWords(): i32 {
-  return 22;
+  return 23;
 }
 
 /** Per-thread scratch bytes {@link qgQuantTask} needs for a matrix with `cols` columns. */
 export function qgScratchBytes(cols: i32, groupCols: i32): i32 {
-  return groupCols * 8 + cols + 64;
+  return groupCols * 12 + cols + 64;
 }
 
 @inline function pi(p: usize, w: i32): i32 {
@@ -102,49 +103,59 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
 }
 
 /**
- * Rounds magnitudes |v| (already clamped to the max normal) to the grid: returns the code
- * magnitudes; `rounded` receives the grid values.
+ * Rounds magnitudes |v| (already clamped to the max normal) to the grid and returns their code
+ * magnitudes. eminField: splat(emin + 127); magicBase: splat(((23 − m) << 23) | 0x400000).
  */
-@inline function gridCodes(a: v128, mbits: i32, eminField: v128, shiftMagic: v128): v128 {
+@inline function gridCodes(a: v128, mbits: i32, eminField: v128, magicBase: v128): v128 {
   const field = i32x4.max_s(i32x4.shr_u(a, 23), eminField);
-  const magic = v128.or(i32x4.shl(i32x4.add(field, shiftMagic), 23), i32x4.splat(0x400000));
-  const sum = f32x4.add(a, magic);
-  const k = i32x4.sub(sum, magic);
+  const magic = i32x4.add(i32x4.shl(field, 23), magicBase);
+  const k = i32x4.sub(f32x4.add(a, magic), magic);
   return i32x4.add(i32x4.shl(i32x4.sub(field, eminField), mbits), k);
 }
 
-@inline function gridValues(a: v128, eminField: v128, shiftMagic: v128): v128 {
+/** The grid values of magnitudes |v| (already clamped to the max normal). */
+@inline function gridValues(a: v128, eminField: v128, magicBase: v128): v128 {
   const field = i32x4.max_s(i32x4.shr_u(a, 23), eminField);
-  const magic = v128.or(i32x4.shl(i32x4.add(field, shiftMagic), 23), i32x4.splat(0x400000));
+  const magic = i32x4.add(i32x4.shl(field, 23), magicBase);
   return f32x4.sub(f32x4.add(a, magic), magic);
+}
+
+/** splat(((23 − m) << 23) | 0x400000): 1.5 · 2^23 · 2^−m times 2^(field − 127) once shifted in. */
+@inline function magicBaseOf(mbits: i32, opaque: i32): v128 {
+  return i32x4.splat((((23 - mbits) << 23) | 0x400000) + opaque);
 }
 
 /** UE4M3 (bias 7, 3 mantissa bits, max 448) nearest-even of a in [0, 448]: value and code. */
 @inline function ue4m3Code(a: f32): i32 {
   const v = f32x4.splat(a);
-  return i32x4.extract_lane(gridCodes(v, 3, i32x4.splat(-6 + 127), i32x4.splat(20)), 0);
+  return i32x4.extract_lane(gridCodes(v, 3, i32x4.splat(-6 + 127), magicBaseOf(3, 0)), 0);
 }
 
 @inline function ue4m3Value(a: f32): f32 {
-  return f32x4.extract_lane(gridValues(f32x4.splat(a), i32x4.splat(-6 + 127), i32x4.splat(20)), 0);
+  return f32x4.extract_lane(
+    gridValues(f32x4.splat(a), i32x4.splat(-6 + 127), magicBaseOf(3, 0)),
+    0,
+  );
 }
 
 /**
  * Elements [c0, c1) of one row of one group: scaled (divided by enc for absmax, else multiplied),
- * counted when they saturate, rounded, and written as byte codes at codeRow (sign above the
+ * counted when they saturate (`count` false: the caller knows none can), rounded, and written as byte codes at codeRow (sign above the
  * magnitude) and/or dequantized values at deqRow. Returns the saturation counts per lane.
  * Inlined with constant format fields where the caller has them, so they fold.
  */
 @inline function quantGroup(
   row: usize, codeRow: usize, deqRow: usize, c0: i32, c1: i32, enc: f32, scale: f32, ts: f32,
   maxv: f32, mbits: i32, ebits: i32, bias: i32, divide: bool, wantCodes: bool, wantDeq: bool,
-  clipped: v128,
+  count: bool, clipped: v128, opaque: i32,
 ): v128 {
   const signShift = ebits + mbits;
-  const eminField = i32x4.splat(1 - bias + 127);
-  const shiftMagic = i32x4.splat(23 - mbits);
-  const maxvv = f32x4.splat(maxv);
-  const absMask = i32x4.splat(0x7fffffff);
+  // Vector constants built from a run-time zero (`opaque`), so that they stay in registers
+  // rather than being folded into every use and rematerialised inside the loop.
+  const eminField = i32x4.splat(1 - bias + 127 + opaque);
+  const shiftMagic = magicBaseOf(mbits, opaque);
+  const maxvv = f32x4.splat(maxv + <f32>opaque);
+  const absMask = i32x4.splat(0x7fffffff + opaque);
   const encv = f32x4.splat(enc), sv = f32x4.splat(scale), tsv = f32x4.splat(ts);
   let c = c0;
   if (wantCodes && !wantDeq) {
@@ -154,33 +165,33 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
       let x = v128.load(p);
       let v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
       let av = v128.and(v, absMask);
-      clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+      if (count) clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
       const k0 = v128.or(
-        gridCodes(f32x4.min(av, maxvv), mbits, eminField, shiftMagic),
+        gridCodes(f32x4.pmin(av, maxvv), mbits, eminField, shiftMagic),
         i32x4.shr_u(v128.andnot(v, absMask), 31 - signShift),
       );
       x = v128.load(p, 16);
       v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
       av = v128.and(v, absMask);
-      clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+      if (count) clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
       const k1 = v128.or(
-        gridCodes(f32x4.min(av, maxvv), mbits, eminField, shiftMagic),
+        gridCodes(f32x4.pmin(av, maxvv), mbits, eminField, shiftMagic),
         i32x4.shr_u(v128.andnot(v, absMask), 31 - signShift),
       );
       x = v128.load(p, 32);
       v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
       av = v128.and(v, absMask);
-      clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+      if (count) clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
       const k2 = v128.or(
-        gridCodes(f32x4.min(av, maxvv), mbits, eminField, shiftMagic),
+        gridCodes(f32x4.pmin(av, maxvv), mbits, eminField, shiftMagic),
         i32x4.shr_u(v128.andnot(v, absMask), 31 - signShift),
       );
       x = v128.load(p, 48);
       v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
       av = v128.and(v, absMask);
-      clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+      if (count) clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
       const k3 = v128.or(
-        gridCodes(f32x4.min(av, maxvv), mbits, eminField, shiftMagic),
+        gridCodes(f32x4.pmin(av, maxvv), mbits, eminField, shiftMagic),
         i32x4.shr_u(v128.andnot(v, absMask), 31 - signShift),
       );
       v128.store(
@@ -193,8 +204,8 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
     const x = v128.load(row + <usize>c * 4);
     const v = divide ? f32x4.div(x, encv) : f32x4.mul(x, encv);
     const av = v128.and(v, absMask);
-    clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
-    const a = f32x4.min(av, maxvv);
+    if (count) clipped = i32x4.sub(clipped, f32x4.gt(av, maxvv));
+    const a = f32x4.pmin(av, maxvv); // pmin: |v| unless above maxv (one instruction; min is not)
     const sign = v128.andnot(v, absMask);
     if (wantCodes) {
       const k = v128.or(
@@ -215,7 +226,7 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
     const v = divide ? x / enc : x * enc;
     const av = abs(v);
     // Lane 0 counts the scalar tail.
-    clipped = i32x4.sub(clipped, i32x4(av > maxv ? -1 : 0, 0, 0, 0));
+    if (count) clipped = i32x4.sub(clipped, i32x4(av > maxv ? -1 : 0, 0, 0, 0));
     const a = f32x4.splat(min(av, maxv));
     const neg = reinterpret<u32>(v) >>> 31;
     if (wantCodes) {
@@ -256,16 +267,18 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
   const scales = <usize>pi(params, QG_SCALES), scaleCodes = <usize>pi(params, QG_SCALE_CODES);
   const gcols = pi(params, QG_GROUP_COLS);
   const stats = <usize>pi(params, QG_STATS) + <usize>t * 8;
+  const opaque = pi(params, QG_ZERO);
   const nibbles = ebits + mbits == 3;
   const rowBytes = nibbles ? (cols + 1) >> 1 : cols;
   const divide = rule == 1;
   const e2m1Codes = codes != 0 && deq == 0 && ebits == 2 && mbits == 1 && bias == 1 && maxv == 6;
   const absMask = i32x4.splat(0x7fffffff);
-  // scratch: per group column the encoder and the scale of the current group row, then one row
-  // of byte codes (4-bit formats, packed at the end of the row).
+  // scratch: per group column the encoder, the scale and whether an element can saturate (for
+  // the current group row), then one row of byte codes (4-bit formats, packed at the row's end).
   const encs = scratch;
   const scl = encs + <usize>gcols * 4;
-  const rowCodes = scl + <usize>gcols * 4;
+  const mayClip = scl + <usize>gcols * 4;
+  const rowCodes = mayClip + <usize>gcols * 4;
   let clipped = i32x4.splat(0);
   let flags: i32 = 0;
   const r0 = t * per, r1 = min(rows, r0 + per);
@@ -325,7 +338,11 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
         if (amax == Infinity) code = 0xff; // a block holding ±Inf reads back as NaN (OCP MX)
         else if (amax == 0) code = 0;
         else {
-          const e = e8m0Exponent(amax, rule, emaxElem, mbits, maxv);
+          const field = <i32>(reinterpret<u32>(amax) >>> 23);
+          // OCP floor with a normal amax straight from the exponent field; the rest by the rule.
+          const e = rule == 3 && field != 0
+            ? field - 127 - emaxElem
+            : e8m0Exponent(amax, rule, emaxElem, mbits, maxv);
           code = e < -127 ? 0 : e > 127 ? 254 : e + 127;
         }
         scale = code == 0xff ? NaN : pow2f(code - 127);
@@ -333,6 +350,10 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
       }
       store<f32>(encs + <usize>gc * 4, enc);
       store<f32>(scl + <usize>gc * 4, scale);
+      // Scaling and rounding to f32 are monotone: when the group's amax scales to at most the
+      // max normal, no element of it saturates and counting can be skipped.
+      const scaledAmax = divide ? amax / enc : amax * enc;
+      store<i32>(mayClip + <usize>gc * 4, scaledAmax <= maxv ? 0 : 1);
       if (scales != 0) store<f32>(scales + (<usize>gr * <usize>gcols + <usize>gc) * 4, scale);
       if (scaleCodes != 0) store<u8>(scaleCodes + <usize>gr * <usize>gcols + <usize>gc, <u8>code);
     }
@@ -354,16 +375,23 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
         }
         // The common cases with their constants folded in (E2M1 codes, absmax or power-of-two
         // scales); everything else through the general loop.
+        const count = load<i32>(mayClip + <usize>gc * 4) != 0;
         if (e2m1Codes) {
           if (divide) {
-            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, clipped);
+            if (count) {
+              clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, true, clipped, opaque);
+            } else {
+              clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, false, clipped, opaque);
+            }
+          } else if (count) {
+            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, false, true, false, true, clipped, opaque);
           } else {
-            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, false, true, false, clipped);
+            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, false, true, false, false, clipped, opaque);
           }
         } else {
           clipped = quantGroup(
             row, codeRow, deqRow, c0, c1, enc, scale, ts, maxv, mbits, ebits, bias, divide,
-            codes != 0, deq != 0, clipped,
+            codes != 0, deq != 0, true, clipped, opaque,
           );
         }
       }

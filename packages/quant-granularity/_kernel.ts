@@ -207,7 +207,7 @@ export function quantizeOnKernels(
     }
   }
   const paramsPtr = base + paramsAt;
-  ensureScratch(groupCols * 8 + cols + 64);
+  ensureScratch(groupCols * 12 + cols + 64);
   let clipped = 0;
   for (let r0 = 0; r0 < rows; r0 += chunkRows) {
     const nr = Math.min(chunkRows, rows - r0);
@@ -215,8 +215,8 @@ export function quantizeOnKernels(
     // The band's first group row (bands hold whole group rows; the tensor's one group is 0).
     const g0 = tensorScope ? 0 : (r0 / blockRows) * groupCols;
     const mem = memoryBuffer();
-    const i32 = new Int32Array(mem, paramsPtr, 22);
-    const f32 = new Float32Array(mem, paramsPtr, 22);
+    const i32 = new Int32Array(mem, paramsPtr, 23);
+    const f32 = new Float32Array(mem, paramsPtr, 23);
     i32[0] = src;
     i32[1] = nr;
     i32[2] = cols;
@@ -239,6 +239,7 @@ export function quantizeOnKernels(
     i32[19] = sinks.scaleCodes ? base + scaleCodesAt + g0 : 0;
     i32[20] = groupCols;
     i32[21] = base + statsAt;
+    i32[22] = 0;
     const bandTasks = Math.ceil(nr / per);
     runTasks("qgQuantTask", [paramsPtr], bandTasks, parallel);
     const stats = new Int32Array(memoryBuffer(), base + statsAt, bandTasks * 2);
