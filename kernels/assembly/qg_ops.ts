@@ -243,6 +243,159 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
   return clipped;
 }
 
+/** Lane-wise max of |x| bits over elements [c0, c1) of a row (the tail folded into lane 0). */
+@inline function laneMax(row: usize, c0: i32, c1: i32, absMask: v128): v128 {
+  let mv = i32x4.splat(0);
+  let c = c0;
+  for (; c + 8 <= c1; c += 8) {
+    mv = i32x4.max_u(mv, v128.and(v128.load(row + <usize>c * 4), absMask));
+    mv = i32x4.max_u(mv, v128.and(v128.load(row + <usize>c * 4, 16), absMask));
+  }
+  for (; c + 4 <= c1; c += 4) mv = i32x4.max_u(mv, v128.and(v128.load(row + <usize>c * 4), absMask));
+  for (; c < c1; c++) {
+    mv = i32x4.max_u(mv, i32x4(load<u32>(row + <usize>c * 4) & 0x7fffffff, 0, 0, 0));
+  }
+  return mv;
+}
+
+/** [max lanes of a, of b, of c, of d] (unsigned). */
+@inline function reduce4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.max_u(
+    i32x4.shuffle(a, b, 0, 1, 4, 5),
+    i32x4.shuffle(a, b, 2, 3, 6, 7),
+  );
+  const cd = i32x4.max_u(
+    i32x4.shuffle(c, d, 0, 1, 4, 5),
+    i32x4.shuffle(c, d, 2, 3, 6, 7),
+  );
+  return i32x4.max_u(i32x4.shuffle(ab, cd, 0, 2, 4, 6), i32x4.shuffle(ab, cd, 1, 3, 5, 7));
+}
+
+/**
+ * {@link groupScale} for four groups at once (amax bits in `am`), for the rules whose vector form
+ * is short: absmax, OCP E8M0 floor (element emax ≥ 0, so a subnormal amax gives byte 0) and NVFP4.
+ */
+@inline function scales4(
+  am: v128, gc: i32, rule: i32, maxv: f32, emaxElem: i32, perAmax: f32, sDec: f32, encs: usize,
+  scl: usize, mayClip: usize, scalesRow: usize, scaleCodesRow: usize,
+): void {
+  const maxvv = f32x4.splat(maxv);
+  let enc: v128, scale: v128, code = i32x4.splat(0), scaled: v128;
+  if (rule == 1) {
+    // absmax: scale amax / maxNormal; 1 for an all-zero or infinite group or a scale of 0.
+    const s = f32x4.div(am, maxvv);
+    const keep = v128.and(
+      v128.and(f32x4.gt(am, f32x4.splat(0)), f32x4.lt(am, f32x4.splat(Infinity))),
+      f32x4.ne(s, f32x4.splat(0)),
+    );
+    scale = v128.bitselect(s, f32x4.splat(1), keep);
+    enc = scale;
+    scaled = f32x4.div(am, enc);
+  } else if (rule == 3) {
+    // OCP floor: byte = clamp(exponent field − emax, 0, 254); 0xFF for an infinite amax.
+    const field = i32x4.shr_u(am, 23);
+    const inf = i32x4.eq(field, i32x4.splat(255));
+    code = v128.bitselect(
+      i32x4.splat(255),
+      i32x4.min_s(i32x4.max_s(i32x4.sub(field, i32x4.splat(emaxElem)), i32x4.splat(0)), i32x4.splat(254)),
+      inf,
+    );
+    // 2^(byte − 127) and 2^(127 − byte); byte 0 and 254 give the subnormal 2^−127.
+    const nan = i32x4.splat(0x7fc00000), sub = i32x4.splat(0x00400000);
+    scale = v128.bitselect(
+      nan,
+      v128.bitselect(sub, i32x4.shl(code, 23), i32x4.eq(code, i32x4.splat(0))),
+      inf,
+    );
+    enc = v128.bitselect(
+      nan,
+      v128.bitselect(
+        sub,
+        i32x4.shl(i32x4.sub(i32x4.splat(254), code), 23),
+        i32x4.eq(code, i32x4.splat(254)),
+      ),
+      inf,
+    );
+    scaled = f32x4.mul(am, enc);
+  } else {
+    // NVFP4: sd = UE4M3(min(amax · perAmax, 448)); enc = min(1 / (sd · sDec), FLT_MAX).
+    const a = f32x4.pmin(f32x4.mul(am, f32x4.splat(perAmax)), f32x4.splat(448));
+    const eminField = i32x4.splat(-6 + 127), magicBase = magicBaseOf(3, 0);
+    code = gridCodes(a, 3, eminField, magicBase);
+    scale = gridValues(a, eminField, magicBase);
+    enc = f32x4.pmin(
+      f32x4.div(f32x4.splat(1), f32x4.mul(scale, f32x4.splat(sDec))),
+      f32x4.splat(FLT_MAX),
+    );
+    scaled = f32x4.mul(am, enc);
+  }
+  v128.store(encs + <usize>gc * 4, enc);
+  v128.store(scl + <usize>gc * 4, scale);
+  // 0 where no element can saturate (see groupScale), else all ones.
+  v128.store(mayClip + <usize>gc * 4, v128.not(f32x4.le(scaled, maxvv)));
+  v128.store(scalesRow + <usize>gc * 4, scale);
+  if (scaleCodesRow != 0) {
+    const b = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(code, code), i16x8.splat(0));
+    store<u32>(scaleCodesRow + <usize>gc, i32x4.extract_lane(b, 0));
+  }
+}
+
+/**
+ * The scale of one group from its amax under `rule` (the package's computeScales, term for term):
+ * writes its encoder (divisor for absmax, else multiplier), scale and whether an element can
+ * saturate into the scratch rows at column gc, its scale and scale code into the output rows.
+ */
+function groupScale(
+  amax: f32, gc: i32, rule: i32, maxv: f32, emaxElem: i32, mbits: i32, perAmax: f32, sDec: f32,
+  encs: usize, scl: usize, mayClip: usize, scalesRow: usize, scaleCodesRow: usize,
+): void {
+  let enc: f32, scale: f32, code: i32 = 0;
+  if (rule == 1) {
+    // absmax: an all-zero or infinite group, or a scale that underflows, gets scale 1.
+    let s: f32 = amax > 0 && amax < Infinity ? amax / maxv : 1;
+    if (s == 0) s = 1;
+    enc = s;
+    scale = s;
+  } else if (rule == 2) {
+    // pow2-floor: γ = maxNormal / amax floored to 2^e; the scale is 2^−e.
+    let e: i32 = 0;
+    if (amax > 0 && amax < Infinity) {
+      const gamma = maxv / amax;
+      e = gamma == Infinity ? 127 : min(floorLog2f(gamma), 127);
+    }
+    // Past E8M0's range (a format with max normal below 2 and a near-FLT_MAX amax) the
+    // TypeScript path's scale table reads NaN: the group then reads back as NaN there too.
+    scale = e < -127 ? NaN : pow2f(-e);
+    enc = e < -127 ? NaN : pow2f(e);
+  } else if (rule == 7) {
+    const sd = ue4m3Value(min(amax * perAmax, <f32>448));
+    code = ue4m3Code(min(amax * perAmax, <f32>448));
+    scale = sd;
+    enc = min(<f32>1 / (sd * sDec), FLT_MAX);
+  } else {
+    if (amax == Infinity) code = 0xff; // a block holding ±Inf reads back as NaN (OCP MX)
+    else if (amax == 0) code = 0;
+    else {
+      const field = <i32>(reinterpret<u32>(amax) >>> 23);
+      // OCP floor with a normal amax straight from the exponent field; the rest by the rule.
+      const e = rule == 3 && field != 0
+        ? field - 127 - emaxElem
+        : e8m0Exponent(amax, rule, emaxElem, mbits, maxv);
+      code = e < -127 ? 0 : e > 127 ? 254 : e + 127;
+    }
+    scale = code == 0xff ? NaN : pow2f(code - 127);
+    enc = code == 0xff ? NaN : pow2f(127 - code);
+  }
+  store<f32>(encs + <usize>gc * 4, enc);
+  store<f32>(scl + <usize>gc * 4, scale);
+  // Scaling and rounding to f32 are monotone: when the group's amax scales to at most the
+  // max normal, no element of it saturates and counting can be skipped.
+  const scaledAmax = rule == 1 ? amax / enc : amax * enc;
+  store<i32>(mayClip + <usize>gc * 4, scaledAmax <= maxv ? 0 : 1);
+  store<f32>(scalesRow + <usize>gc * 4, scale);
+  if (scaleCodesRow != 0) store<u8>(scaleCodesRow + <usize>gc, <u8>code);
+}
+
 /**
  * One band of rows [t·per, (t+1)·per) of the quantizer described by the parameter block at
  * `params`: each group's amax (unless the tensor's is given), its scale under the rule, then every
@@ -285,7 +438,49 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
   for (let g0 = r0; g0 < r1; g0 += br) {
     const g1 = min(r1, g0 + br);
     const gr = tensorScope ? 0 : g0 / br;
-    for (let gc = 0; gc < gcols; gc++) {
+    const scalesRow = scales + <usize>gr * <usize>gcols * 4;
+    const scaleCodesRow = scaleCodes != 0 ? scaleCodes + <usize>gr * <usize>gcols : 0;
+    let gc = 0;
+    if (br == 1 && !tensorScope) {
+      // One-row groups, four at a time: their amax side by side in one vector, and for the
+      // absmax, OCP floor and NVFP4 rules their scales computed as vectors too.
+      const row = src + <usize>g0 * <usize>cols * 4;
+      const vectorRule = rule == 1 || rule == 7 || (rule == 3 && emaxElem >= 0);
+      for (; gc + 4 <= gcols; gc += 4) {
+        const c0 = gc * bc;
+        const am = reduce4(
+          laneMax(row, c0, c0 + bc, absMask),
+          laneMax(row, c0 + bc, c0 + 2 * bc, absMask),
+          laneMax(row, c0 + 2 * bc, c0 + 3 * bc, absMask),
+          laneMax(row, c0 + 3 * bc, min(cols, c0 + 4 * bc), absMask),
+        );
+        if (v128.any_true(i32x4.gt_u(am, i32x4.splat(0x7f800000)))) flags |= 1;
+        if (vectorRule) {
+          scales4(
+            am, gc, rule, maxv, emaxElem, perAmax, sDec, encs, scl, mayClip, scalesRow,
+            scaleCodesRow,
+          );
+        } else {
+          groupScale(
+            f32x4.extract_lane(am, 0), gc, rule, maxv, emaxElem, mbits, perAmax, sDec, encs, scl,
+            mayClip, scalesRow, scaleCodesRow,
+          );
+          groupScale(
+            f32x4.extract_lane(am, 1), gc + 1, rule, maxv, emaxElem, mbits, perAmax, sDec, encs,
+            scl, mayClip, scalesRow, scaleCodesRow,
+          );
+          groupScale(
+            f32x4.extract_lane(am, 2), gc + 2, rule, maxv, emaxElem, mbits, perAmax, sDec, encs,
+            scl, mayClip, scalesRow, scaleCodesRow,
+          );
+          groupScale(
+            f32x4.extract_lane(am, 3), gc + 3, rule, maxv, emaxElem, mbits, perAmax, sDec, encs,
+            scl, mayClip, scalesRow, scaleCodesRow,
+          );
+        }
+      }
+    }
+    for (; gc < gcols; gc++) {
       const c0 = gc * bc, c1 = min(cols, c0 + bc);
       let amax: f32;
       if (tensorScope) amax = given;
@@ -311,51 +506,10 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
         if (m > 0x7f800000) flags |= 1;
         amax = reinterpret<f32>(m);
       }
-      let enc: f32, scale: f32, code: i32 = 0;
-      if (rule == 1) {
-        // absmax: an all-zero or infinite group, or a scale that underflows, gets scale 1.
-        let s: f32 = amax > 0 && amax < Infinity ? amax / maxv : 1;
-        if (s == 0) s = 1;
-        enc = s;
-        scale = s;
-      } else if (rule == 2) {
-        // pow2-floor: γ = maxNormal / amax floored to 2^e; the scale is 2^−e.
-        let e: i32 = 0;
-        if (amax > 0 && amax < Infinity) {
-          const gamma = maxv / amax;
-          e = gamma == Infinity ? 127 : min(floorLog2f(gamma), 127);
-        }
-        // Past E8M0's range (a format with max normal below 2 and a near-FLT_MAX amax) the
-        // TypeScript path's scale table reads NaN: the group then reads back as NaN there too.
-        scale = e < -127 ? NaN : pow2f(-e);
-        enc = e < -127 ? NaN : pow2f(e);
-      } else if (rule == 7) {
-        const sd = ue4m3Value(min(amax * perAmax, <f32>448));
-        code = ue4m3Code(min(amax * perAmax, <f32>448));
-        scale = sd;
-        enc = min(<f32>1 / (sd * sDec), FLT_MAX);
-      } else {
-        if (amax == Infinity) code = 0xff; // a block holding ±Inf reads back as NaN (OCP MX)
-        else if (amax == 0) code = 0;
-        else {
-          const field = <i32>(reinterpret<u32>(amax) >>> 23);
-          // OCP floor with a normal amax straight from the exponent field; the rest by the rule.
-          const e = rule == 3 && field != 0
-            ? field - 127 - emaxElem
-            : e8m0Exponent(amax, rule, emaxElem, mbits, maxv);
-          code = e < -127 ? 0 : e > 127 ? 254 : e + 127;
-        }
-        scale = code == 0xff ? NaN : pow2f(code - 127);
-        enc = code == 0xff ? NaN : pow2f(127 - code);
-      }
-      store<f32>(encs + <usize>gc * 4, enc);
-      store<f32>(scl + <usize>gc * 4, scale);
-      // Scaling and rounding to f32 are monotone: when the group's amax scales to at most the
-      // max normal, no element of it saturates and counting can be skipped.
-      const scaledAmax = divide ? amax / enc : amax * enc;
-      store<i32>(mayClip + <usize>gc * 4, scaledAmax <= maxv ? 0 : 1);
-      if (scales != 0) store<f32>(scales + (<usize>gr * <usize>gcols + <usize>gc) * 4, scale);
-      if (scaleCodes != 0) store<u8>(scaleCodes + <usize>gr * <usize>gcols + <usize>gc, <u8>code);
+      groupScale(
+        amax, gc, rule, maxv, emaxElem, mbits, perAmax, sDec, encs, scl, mayClip, scalesRow,
+        scaleCodesRow,
+      );
     }
     for (let r = g0; r < g1; r++) {
       const row = src + <usize>r * <usize>cols * 4;
