@@ -14,6 +14,8 @@ const cases: Record<string, () => unknown> = {
   row: () => quantizeTensor(x, n, n, FP4_PAPER_ACT, rowInto),
   mx: () => quantizeTensor(x, n, n, MXFP4, mxInto),
   nv: () => quantizeTensor(x, n, n, NVFP4, nvInto),
+  mx16: () => quantizeTensor(x, n, n, { ...MXFP4, blockSize: 16 }, nvInto),
+  nvRow: () => quantizeTensor(x, n, n, { ...NVFP4, granularity: "row" }, { data: rowInto.data, scales: rowInto.scales, scaleCodes: new Uint8Array(n) }),
 };
 const cpu: Record<string, number[]> = {};
 for (const k in cases) { cases[k](); cpu[k] = []; }

@@ -142,7 +142,8 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
  * Elements [c0, c1) of one row of one group: scaled (divided by enc for absmax, else multiplied),
  * counted when they saturate (`count` false: the caller knows none can), rounded, and written as byte codes at codeRow (sign above the
  * magnitude) and/or dequantized values at deqRow. Returns the saturation counts per lane.
- * Inlined with constant format fields where the caller has them, so they fold.
+ * Inlined with constant format fields where the caller has them, so they fold. (Packing the
+ * 4-bit codes here instead of in a pass per row measured slower.)
  */
 @inline function quantGroup(
   row: usize, codeRow: usize, deqRow: usize, c0: i32, c1: i32, enc: f32, scale: f32, ts: f32,
@@ -424,7 +425,8 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
   const nibbles = ebits + mbits == 3;
   const rowBytes = nibbles ? (cols + 1) >> 1 : cols;
   const divide = rule == 1;
-  const e2m1Codes = codes != 0 && deq == 0 && ebits == 2 && mbits == 1 && bias == 1 && maxv == 6;
+  // E2M1 codes (MXFP4, NVFP4, the FP4 paper's rows): a loop with the format's constants folded.
+  const direct = codes != 0 && deq == 0 && ebits == 2 && mbits == 1 && bias == 1 && maxv == 6;
   const absMask = i32x4.splat(0x7fffffff);
   // scratch: per group column the encoder, the scale and whether an element can saturate (for
   // the current group row), then one row of byte codes (4-bit formats, packed at the row's end).
@@ -529,8 +531,10 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
         }
         // The common cases with their constants folded in (E2M1 codes, absmax or power-of-two
         // scales); everything else through the general loop.
-        const count = load<i32>(mayClip + <usize>gc * 4) != 0;
-        if (e2m1Codes) {
+        // Counting saturation is skipped where no element can saturate; for short groups the
+        // branch costs more than the count.
+        const count = bc < 64 || load<i32>(mayClip + <usize>gc * 4) != 0;
+        if (direct) {
           if (divide) {
             if (count) {
               clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, true, clipped, opaque);
