@@ -69,7 +69,12 @@ function fill(x: Float32Array): Float32Array {
 if (args.crossover) {
   // Kernel vs TypeScript path, and the kernel on 1 vs 2 threads, by matrix size.
   const rows: Record<string, unknown>[] = [];
-  for (const [r, c] of [[4, 256], [8, 512], [16, 512], [32, 1024], [64, 1024], [128, 2048]]) {
+  for (
+    const [r, c] of [[1, 64], [4, 64], [4, 256], [16, 512], [64, 1024], [128, 2048], [512, 2048], [
+      1024,
+      4096,
+    ]]
+  ) {
     const x = fill(new Float32Array(r * c));
     const reps = Math.max(1, Math.floor(2 ** 20 / (r * c)));
     const repeat = (f: () => unknown) => () => {

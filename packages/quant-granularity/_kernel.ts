@@ -4,7 +4,8 @@
 // stays in charge of everything the kernel does not implement (stochastic and ties-up rounding,
 // formats wider than 8 bits, runtimes without shared memory, small inputs) and of every error:
 // where the kernel meets a NaN, or NVFP4 an infinity, it declines and the TypeScript path throws
-// the error it always threw.
+// the error it always threw. It imports the kernels' runtime entry point only (the module and its
+// pool), not their WGSL sources and manifest, to keep importing this package cheap.
 import {
   ensureScratch,
   getThreads,
@@ -13,24 +14,28 @@ import {
   kernelExports,
   memoryBuffer,
   runTasks,
-} from "@fp4lab/kernels";
+} from "@fp4lab/kernels/runtime";
 import type { FloatFormat } from "@fp4lab/fp4-format";
 import type { ResolvedScheme } from "./_resolve.ts";
 import { FLT_MAX } from "./_scales.ts";
 
 /**
  * Switches and thresholds of the kernel path (module state, so that tests can force either
- * path). The thresholds come from benchmarks/quant_granularity_ratio.ts --crossover.
+ * path). Chosen from `deno run -A benchmarks/quant_granularity_ratio.ts --crossover` (MXFP4,
+ * shared 2-core AMD EPYC, load average about 2): once loaded, the kernel beat the TypeScript path
+ * at every size from 64 elements (3.5 µs against 19 µs; 8192: 9 against 39 µs), but loading it
+ * costs 11–17 ms once; 2 threads lost to 1 below 2^20 elements (8192: 26 against 9 µs) and did
+ * not win above it at that load (2^22: 4.6 against 4.1 ms; bands of 2^17 to 2^30 elements alike).
  */
 export const kernelPath = {
   /** false: always the TypeScript path. */
   enabled: true,
-  /** Fewer elements than this run the TypeScript path (the kernel's fixed costs dominate). */
+  /** Fewer elements than this run the TypeScript path (a one-off small call need not load it). */
   minElements: 4096,
   /** From this many elements the kernel runs on the worker pool (when it has > 1 thread). */
-  parallelMinElements: 1 << 16,
-  /** Elements per staged band of quantizeTensor's input (about half a 1 MiB L2). */
-  chunkElements: 1 << 17,
+  parallelMinElements: 1 << 20,
+  /** Elements per staged band of quantizeTensor's input. */
+  chunkElements: 1 << 20,
   /** Calls the kernel completed (tests check that the path they meant to test ran). */
   runs: 0,
 };
@@ -121,9 +126,10 @@ export interface KernelResult {
  * matrix is done, so a declined call leaves them as they were.
  *
  * Codes (quantizeTensor): the values are staged in bands of whole group rows of about
- * {@link kernelPath}.chunkElements, so that the kernel reads each band from cache right after
- * it was copied in; codes and scales stay in the kernels' memory until the end. Dequantized
- * values (fakeQuant) are computed in place over the whole staged matrix.
+ * {@link kernelPath}.chunkElements (which bounds the staging memory and lets the tensor-amax pass
+ * of NVFP4 and per-tensor scales read each band while it is still in cache); codes and scales
+ * stay in the kernels' memory until the end. Dequantized values (fakeQuant) are computed in place
+ * over the whole staged matrix.
  */
 export function quantizeOnKernels(
   values: Float32Array,

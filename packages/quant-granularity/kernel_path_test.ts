@@ -187,6 +187,22 @@ Deno.test("kernel path = TypeScript path on a larger matrix split into many row 
   }
 });
 
+Deno.test("kernel path = TypeScript path on the worker pool, warm, in many tasks", () => {
+  // Large enough that both threads take tasks once the worker has started (the first call
+  // starts it); each call is still compared in full.
+  const rows = 256, cols = 1024;
+  for (const scheme of [MXFP4, NVFP4, { format: E2M1, granularity: "row" } as QuantScheme]) {
+    const x = mixedMatrix(rows, cols, 14, scheme !== NVFP4);
+    const want = quantizeTensorReference(x, rows, cols, scheme);
+    for (let i = 0; i < 3; i++) {
+      assert.deepStrictEqual(
+        withKernel(2, () => quantizeTensor(x, rows, cols, scheme), 1 << 16),
+        want,
+      );
+    }
+  }
+});
+
 Deno.test("kernel path = TypeScript path for other ExMy formats of at most 8 bits", () => {
   const formats = [
     floatFormat(1, 2),
