@@ -126,7 +126,6 @@ const cases: Record<string, () => unknown> = {
   "copy (element loop)": () => {
     for (let i = 0; i < x.length; i++) dst[i] = x[i];
   },
-  "copy (slice, allocating)": () => x.slice(),
   "per-row E2M1 quantize+pack": () => quantizeTensor(x, n, n, FP4_PAPER_ACT),
   "per-row E2M1 quantize+pack, reused buffers": () =>
     quantizeTensor(x, n, n, FP4_PAPER_ACT, rowInto),

@@ -139,7 +139,8 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
 }
 
 /**
- * Elements [c0, c1) of one row of one group: scaled (divided by enc for absmax, else multiplied),
+ * Elements [c0, c1) of one row of one group (vector constants from the caller, made once per
+ * task: splat(emin + 127), magicBaseOf(mbits), splat(maxNormal), splat(0x7fffffff)): scaled (divided by enc for absmax, else multiplied),
  * counted when they saturate (`count` false: the caller knows none can), rounded, and written as byte codes at codeRow (sign above the
  * magnitude) and/or dequantized values at deqRow. Returns the saturation counts per lane.
  * Inlined with constant format fields where the caller has them, so they fold. (Packing the
@@ -148,15 +149,9 @@ function e8m0Exponent(amax: f32, rule: i32, emax: i32, mbits: i32, maxv: f32): i
 @inline function quantGroup(
   row: usize, codeRow: usize, deqRow: usize, c0: i32, c1: i32, enc: f32, scale: f32, ts: f32,
   maxv: f32, mbits: i32, ebits: i32, bias: i32, divide: bool, wantCodes: bool, wantDeq: bool,
-  count: bool, clipped: v128, opaque: i32,
+  count: bool, clipped: v128, eminField: v128, shiftMagic: v128, maxvv: v128, absMask: v128,
 ): v128 {
   const signShift = ebits + mbits;
-  // Vector constants built from a run-time zero (`opaque`), so that they stay in registers
-  // rather than being folded into every use and rematerialised inside the loop.
-  const eminField = i32x4.splat(1 - bias + 127 + opaque);
-  const shiftMagic = magicBaseOf(mbits, opaque);
-  const maxvv = f32x4.splat(maxv + <f32>opaque);
-  const absMask = i32x4.splat(0x7fffffff + opaque);
   const encv = f32x4.splat(enc), sv = f32x4.splat(scale), tsv = f32x4.splat(ts);
   let c = c0;
   if (wantCodes && !wantDeq) {
@@ -422,6 +417,12 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
   const gcols = pi(params, QG_GROUP_COLS);
   const stats = <usize>pi(params, QG_STATS) + <usize>t * 8;
   const opaque = pi(params, QG_ZERO);
+  // Vector constants of the element loops, made once here from a run-time zero (`opaque`) so that
+  // they are neither folded into every use nor rematerialised per group: E2M1's, and the format's.
+  const k2Emin = i32x4.splat(127 + opaque), k2Magic = magicBaseOf(1, opaque);
+  const k2Max = f32x4.splat(6 + <f32>opaque);
+  const kEmin = i32x4.splat(1 - bias + 127 + opaque), kMagic = magicBaseOf(mbits, opaque);
+  const kMax = f32x4.splat(maxv + <f32>opaque), kAbs = i32x4.splat(0x7fffffff + opaque);
   const nibbles = ebits + mbits == 3;
   const rowBytes = nibbles ? (cols + 1) >> 1 : cols;
   const divide = rule == 1;
@@ -537,19 +538,19 @@ export function qgQuantTask(params: usize, t: i32, scratch: usize): void {
         if (direct) {
           if (divide) {
             if (count) {
-              clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, true, clipped, opaque);
+              clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, true, clipped, k2Emin, k2Magic, k2Max, kAbs);
             } else {
-              clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, false, clipped, opaque);
+              clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, true, true, false, false, clipped, k2Emin, k2Magic, k2Max, kAbs);
             }
           } else if (count) {
-            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, false, true, false, true, clipped, opaque);
+            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, false, true, false, true, clipped, k2Emin, k2Magic, k2Max, kAbs);
           } else {
-            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, false, true, false, false, clipped, opaque);
+            clipped = quantGroup(row, codeRow, 0, c0, c1, enc, scale, ts, 6, 1, 2, 1, false, true, false, false, clipped, k2Emin, k2Magic, k2Max, kAbs);
           }
         } else {
           clipped = quantGroup(
             row, codeRow, deqRow, c0, c1, enc, scale, ts, maxv, mbits, ebits, bias, divide,
-            codes != 0, deq != 0, true, clipped, opaque,
+            codes != 0, deq != 0, true, clipped, kEmin, kMagic, kMax, kAbs,
           );
         }
       }
