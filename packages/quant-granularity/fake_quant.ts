@@ -11,7 +11,9 @@ import type { QuantScheme } from "./types.ts";
  * Quantizes and dequantizes the rows × cols matrix `values` under `scheme` without materialising
  * codes: the result is bit-identical to `dequantize(quantizeTensor(values, rows, cols, scheme))`.
  * Works in place when `out` is `values`. Unlike {@link quantizeTensor}, any element format is
- * allowed, including FP16 and BF16.
+ * allowed, including FP16 and BF16. Like quantizeTensor, it runs on `@fp4lab/kernels`' quantizer
+ * where that applies (formats of at most 8 bits, nearest-even, 4096 elements and more), with the
+ * same bits.
  *
  * @param values the matrix, rows · cols f32 values
  * @param rows number of rows (tokens, or output channels of a weight stored [N, K])

@@ -29,6 +29,10 @@ export interface QuantizeInto {
  * (scale 1) under `absmax`/`pow2-floor`, makes its E8M0 block read back as NaN (scale byte 0xFF),
  * and is refused by NVFP4 (its tensor scale would be 0).
  *
+ * Matrices of 4096 elements and more under nearest-even rounding with a format of at most 8 bits
+ * run on `@fp4lab/kernels`' WebAssembly SIMD quantizer (on its worker pool from 2^20 elements), with
+ * results identical to the bit to the plain TypeScript path that runs everything else.
+ *
  * @param values the matrix, rows · cols f32 values
  * @param rows number of rows (tokens for activations, output channels for weights stored [N, K])
  * @param cols number of columns (K, the reduction axis)
