@@ -126,6 +126,18 @@ const cases: Record<string, () => unknown> = {
   "copy (element loop)": () => {
     for (let i = 0; i < x.length; i++) dst[i] = x[i];
   },
+  // What allocating the outputs alone costs (page faults, the collector): the allocating cases
+  // below pay it on top of the reused-buffer ones.
+  "allocate the outputs only (MXFP4 sizes)": () => [
+    new Uint8Array((n * n) / 2),
+    new Float32Array((n * n) / 32),
+    new Uint8Array((n * n) / 32),
+  ],
+  "allocate the outputs only (NVFP4 sizes)": () => [
+    new Uint8Array((n * n) / 2),
+    new Float32Array((n * n) / 16),
+    new Uint8Array((n * n) / 16),
+  ],
   "per-row E2M1 quantize+pack": () => quantizeTensor(x, n, n, FP4_PAPER_ACT),
   "per-row E2M1 quantize+pack, reused buffers": () =>
     quantizeTensor(x, n, n, FP4_PAPER_ACT, rowInto),

@@ -11,9 +11,10 @@ import {
   getThreads,
   heapAlloc,
   heapFree,
+  joinTasks,
   kernelExports,
   memoryBuffer,
-  runTasks,
+  postTasks,
 } from "@fp4lab/kernels/runtime";
 import type { FloatFormat } from "@fp4lab/fp4-format";
 import type { ResolvedScheme } from "./_resolve.ts";
@@ -22,10 +23,13 @@ import { FLT_MAX } from "./_scales.ts";
 /**
  * Switches and thresholds of the kernel path (module state, so that tests can force either
  * path). Chosen from `deno run -A benchmarks/quant_granularity_ratio.ts --crossover` (MXFP4,
- * shared 2-core AMD EPYC, load average about 2): once loaded, the kernel beat the TypeScript path
- * at every size from 64 elements (3.5 µs against 19 µs; 8192: 9 against 39 µs), but loading it
- * costs 11–17 ms once; 2 threads lost to 1 below 2^20 elements (8192: 26 against 9 µs) and did
- * not win above it at that load (2^22: 4.6 against 4.1 ms; bands of 2^17 to 2^30 elements alike).
+ * shared 2-core AMD EPYC): once loaded, the kernel beat the TypeScript path at every size from 64
+ * elements (3.2 µs against 17 µs; 8192: 9 against 40 µs), but loading it costs 11–17 ms once. At
+ * load average 0.7, 2 threads lost to 1 below 2^18 elements (8192: 25 against 9 µs), tied at 2^18
+ * and won from 2^20 (1.1 ms against 0.66 ms; 2^22: 4.4 against 2.7 ms); at load average 2 they did
+ * not win at any size. Bands of 2^21 elements were fastest on 2 threads (per-row E2M1, 4096 ×
+ * 4096: 10.1 ms against 11.0 for 2^20 and 11.4 for the whole matrix); NVFP4 staged whole took
+ * 15.3 ms against 18.9–20.3 in two to eight bands (each staged twice).
  */
 export const kernelPath = {
   /** false: always the TypeScript path. */
@@ -34,8 +38,10 @@ export const kernelPath = {
   minElements: 4096,
   /** From this many elements the kernel runs on the worker pool (when it has > 1 thread). */
   parallelMinElements: 1 << 20,
-  /** Elements per staged band of quantizeTensor's input. */
-  chunkElements: 1 << 20,
+  /** Elements per staged band of quantizeTensor's input (two bands are staged at a time). */
+  chunkElements: 1 << 21,
+  /** Up to this many elements, NVFP4 and per-tensor scales stage the whole input at once. */
+  wholeMaxElements: 1 << 26,
   /** Calls the kernel completed (tests check that the path they meant to test ran). */
   runs: 0,
 };
@@ -126,10 +132,11 @@ export interface KernelResult {
  * matrix is done, so a declined call leaves them as they were.
  *
  * Codes (quantizeTensor): the values are staged in bands of whole group rows of about
- * {@link kernelPath}.chunkElements (which bounds the staging memory and lets the tensor-amax pass
- * of NVFP4 and per-tensor scales read each band while it is still in cache); codes and scales
- * stay in the kernels' memory until the end. Dequantized values (fakeQuant) are computed in place
- * over the whole staged matrix.
+ * {@link kernelPath}.chunkElements, two slots in turn, so that the next band is copied in while
+ * the pool works on this one; codes and scales stay in the kernels' memory until the end. NVFP4
+ * and per-tensor scales (a tensor-amax pass first) stage the whole matrix up to
+ * {@link kernelPath}.wholeMaxElements, else their bands twice. Dequantized values (fakeQuant) are
+ * computed in place over the whole staged matrix. The staging block is kept for the next call.
  */
 export function quantizeOnKernels(
   values: Float32Array,
@@ -147,56 +154,63 @@ export function quantizeOnKernels(
   const parallel = threads > 1 && n >= kernelPath.parallelMinElements;
   const tensorScope = blockRows >= rows && blockCols >= cols;
   const bandRows = tensorScope ? 1 : blockRows; // rows a band must hold whole
-  // Bands: the whole matrix for fakeQuant (its output is staged in place), else about
-  // chunkElements each.
+  const ruleNumber = RULES[plan.scaleRule];
+  const nvfp4 = ruleNumber === 7;
+  // Bands of about chunkElements, except: fakeQuant (its output is staged in place) and, up to
+  // wholeMaxElements, schemes that need the tensor amax first (NVFP4, per-tensor), which would
+  // otherwise stage every band twice.
   let chunkRows = rows;
-  if (!sinks.out) {
+  if (!sinks.out && !((tensorScope || nvfp4) && n <= kernelPath.wholeMaxElements)) {
     chunkRows = Math.max(1, Math.floor(kernelPath.chunkElements / cols));
     chunkRows = Math.min(rows, Math.ceil(chunkRows / bandRows) * bandRows);
   }
+  const bands = Math.ceil(rows / chunkRows);
   // Tasks of a band: a few per thread so that a slow thread does not hold up the job.
   let per = parallel ? Math.ceil(chunkRows / (4 * threads)) : chunkRows;
   per = Math.ceil(per / bandRows) * bandRows;
   const tasks = Math.ceil(chunkRows / per);
   const amaxPer = 1 << 15;
   const amaxTasks = Math.ceil((chunkRows * cols) / amaxPer);
-  // Layout of the staging block: one band of values (dequantized in place), codes, scales,
-  // scale codes, per-task statistics, the tensor amax partials, the parameter block.
-  const valuesAt = 0;
-  const codesAt = valuesAt + align(chunkRows * cols * 4);
+  // Layout of the staging block: two bands of values (band k in slot k % 2, so that the next band
+  // is copied in while the pool works on this one; one slot when there is one band), codes,
+  // scales, scale codes, then per slot the task statistics, tensor amax partials and parameters.
+  const slotBytes = align(chunkRows * cols * 4);
+  const codesAt = (bands > 1 ? 2 : 1) * slotBytes;
   const scalesAt = codesAt + (sinks.data ? align(rows * rowBytes) : 0);
   const scaleCodesAt = scalesAt + align(groups * 4);
-  const statsAt = scaleCodesAt + (sinks.scaleCodes ? align(groups) : 0);
-  const amaxAt = statsAt + align(tasks * 8);
-  const paramsAt = amaxAt + align(amaxTasks * 4);
+  const slotMetaAt = scaleCodesAt + (sinks.scaleCodes ? align(groups) : 0);
+  const statsOff = 0, amaxOff = align(tasks * 8), paramsOff = amaxOff + align(amaxTasks * 4);
+  const metaBytes = paramsOff + 128;
   let base: number;
   try {
-    base = staging(paramsAt + 128);
+    base = staging(slotMetaAt + 2 * metaBytes);
   } catch (e) {
     if (e instanceof RangeError) return undefined; // more than the kernels' memory holds
     throw e;
   }
-  const src = base + valuesAt;
-  /** Copies rows [r0, r0 + nr) into the staging band; returns a view of it. */
-  const stage = (r0: number, nr: number) => {
-    const band = new Float32Array(memoryBuffer(), src, nr * cols);
-    band.set(values.subarray(r0 * cols, (r0 + nr) * cols));
-    return band;
+  const slot = (k: number) => base + (k % 2) * slotBytes;
+  const meta = (k: number) => base + slotMetaAt + (k % 2) * metaBytes;
+  const bandRowsOf = (k: number) => Math.min(chunkRows, rows - k * chunkRows);
+  /** Copies band k's rows into its slot. */
+  const stage = (k: number) => {
+    const r0 = k * chunkRows, nr = bandRowsOf(k);
+    new Float32Array(memoryBuffer(), slot(k), nr * cols)
+      .set(values.subarray(r0 * cols, (r0 + nr) * cols));
   };
 
-  const ruleNumber = RULES[plan.scaleRule];
-  const nvfp4 = ruleNumber === 7;
   let given = -1, perAmax = 0, sDec = 0, tensorScale = 1;
   if (tensorScope || nvfp4) {
-    // The tensor amax first: band by band, unless the whole matrix is one band (then it stays
-    // staged for the quantization pass).
+    // The tensor amax first, band by band (a single band then stays staged for the next pass).
     let bits = 0;
-    for (let r0 = 0; r0 < rows; r0 += chunkRows) {
-      const nr = Math.min(chunkRows, rows - r0);
-      stage(r0, nr);
+    stage(0);
+    for (let k = 0; k < bands; k++) {
+      const nr = bandRowsOf(k);
       const total = Math.ceil((nr * cols) / amaxPer);
-      runTasks("amaxTask", [src, nr * cols, amaxPer, base + amaxAt], total, parallel);
-      const partial = new Uint32Array(memoryBuffer(), base + amaxAt, total);
+      const partialAt = meta(k) + amaxOff;
+      postTasks("amaxTask", [slot(k), nr * cols, amaxPer, partialAt], total, parallel);
+      if (k + 1 < bands) stage(k + 1);
+      joinTasks();
+      const partial = new Uint32Array(memoryBuffer(), partialAt, total);
       for (let i = 0; i < total; i++) if (partial[i] > bits) bits = partial[i];
     }
     if (bits > 0x7f800000) return undefined; // NaN: the TypeScript path names its row
@@ -212,18 +226,19 @@ export function quantizeOnKernels(
       perAmax = fr(sEnc * fr(1 / format.maxNormal));
     }
   }
-  const paramsPtr = base + paramsAt;
   ensureScratch(groupCols * 12 + cols + 64);
   let clipped = 0;
-  for (let r0 = 0; r0 < rows; r0 += chunkRows) {
-    const nr = Math.min(chunkRows, rows - r0);
-    if (chunkRows < rows || !(tensorScope || nvfp4)) stage(r0, nr);
+  // Staged already: band 0 when the amax pass ran over a single band.
+  if (!(bands === 1 && (tensorScope || nvfp4))) stage(0);
+  for (let k = 0; k < bands; k++) {
+    const r0 = k * chunkRows, nr = bandRowsOf(k);
     // The band's first group row (bands hold whole group rows; the tensor's one group is 0).
     const g0 = tensorScope ? 0 : (r0 / blockRows) * groupCols;
+    const paramsPtr = meta(k) + paramsOff, statsPtr = meta(k) + statsOff;
     const mem = memoryBuffer();
     const i32 = new Int32Array(mem, paramsPtr, 23);
     const f32 = new Float32Array(mem, paramsPtr, 23);
-    i32[0] = src;
+    i32[0] = slot(k);
     i32[1] = nr;
     i32[2] = cols;
     i32[3] = per;
@@ -240,15 +255,17 @@ export function quantizeOnKernels(
     f32[14] = sDec;
     f32[15] = tensorScale;
     i32[16] = sinks.data ? base + codesAt + r0 * rowBytes : 0;
-    i32[17] = sinks.out ? src : 0;
+    i32[17] = sinks.out ? slot(k) : 0;
     i32[18] = base + scalesAt + g0 * 4;
     i32[19] = sinks.scaleCodes ? base + scaleCodesAt + g0 : 0;
     i32[20] = groupCols;
-    i32[21] = base + statsAt;
+    i32[21] = statsPtr;
     i32[22] = 0;
     const bandTasks = Math.ceil(nr / per);
-    runTasks("qgQuantTask", [paramsPtr], bandTasks, parallel);
-    const stats = new Int32Array(memoryBuffer(), base + statsAt, bandTasks * 2);
+    postTasks("qgQuantTask", [paramsPtr], bandTasks, parallel);
+    if (k + 1 < bands) stage(k + 1);
+    joinTasks();
+    const stats = new Int32Array(memoryBuffer(), statsPtr, bandTasks * 2);
     for (let t = 0; t < bandTasks; t++) {
       if (stats[2 * t + 1] & 1) return undefined; // NaN: the TypeScript path names its row
       clipped += stats[2 * t];
@@ -256,7 +273,7 @@ export function quantizeOnKernels(
   }
   const mem = memoryBuffer();
   if (sinks.data) sinks.data.set(new Uint8Array(mem, base + codesAt, rows * rowBytes));
-  if (sinks.out) sinks.out.set(new Float32Array(mem, src, n));
+  if (sinks.out) sinks.out.set(new Float32Array(mem, slot(0), n));
   if (sinks.scales) sinks.scales.set(new Float32Array(mem, base + scalesAt, groups));
   if (sinks.scaleCodes) sinks.scaleCodes.set(new Uint8Array(mem, base + scaleCodesAt, groups));
   kernelPath.runs++;

@@ -69,6 +69,8 @@ function withKernel<T>(threads: number, body: () => T, chunkElements = 1 << 17):
   kernelPath.minElements = 1;
   kernelPath.parallelMinElements = 1; // 2 threads: every call on the pool
   kernelPath.chunkElements = chunkElements;
+  // Small bands: NVFP4 and per-tensor scales in bands too (their two-pass staging).
+  kernelPath.wholeMaxElements = chunkElements >= 1 << 17 ? saved.wholeMaxElements : 0;
   setThreads(threads);
   try {
     return body();
@@ -77,6 +79,7 @@ function withKernel<T>(threads: number, body: () => T, chunkElements = 1 << 17):
     kernelPath.minElements = saved.minElements;
     kernelPath.parallelMinElements = saved.parallelMinElements;
     kernelPath.chunkElements = saved.chunkElements;
+    kernelPath.wholeMaxElements = saved.wholeMaxElements;
     setThreads(savedThreads);
   }
 }
