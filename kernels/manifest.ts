@@ -237,6 +237,13 @@ const RESIDENT: readonly [string, string, string, string, KernelEntry["agreement
     "bit-identical",
   ],
   [
+    "qg-quantize",
+    "qgQuantTask",
+    "quant-granularity's quantizer: any signed ExMy of at most 8 bits, nearest-even, absmax / pow2-floor / E8M0 floor, ceil, even, rceil / NVFP4 scales per tensor, row, 1-D block or 2-D tile; codes or dequantized values, scales, scale bytes, saturation count and NaN flag in one pass per band of rows",
+    "@fp4lab/quant-granularity quantizeTensor / fakeQuant (their TypeScript path, _reference.ts)",
+    "bit-identical",
+  ],
+  [
     "fake-quantize-pool",
     "fakeQuantTask",
     "fake-quantize on the pool (granularity none)",

@@ -84,6 +84,8 @@ const TASK_NAMES: readonly string[] = [
   "adamwPkgTask",
   "gemmF32DgeTask",
   "gemmF32CodesTask",
+  // @fp4lab/quant-granularity's quantizer (kernels/assembly/qg_ops.ts)
+  "qgQuantTask",
 ];
 
 /** How long an idle worker waits for a job before it ends itself (ms). */
@@ -563,6 +565,7 @@ export function memoryBuffer(): SharedArrayBuffer {
 export function runTasks(name: string, args: number[], total: number, parallel = true): void {
   const r = runtime();
   const fn = r.exports[name] as (...a: number[]) => void;
+  if (posted) throw new Error("a job posted by postTasks is still open: call joinTasks first");
   if (total <= 0) return;
   const call = args.slice();
   call.push(0, r.scratch[0]);
@@ -604,4 +607,114 @@ export function runTasks(name: string, args: number[], total: number, parallel =
   waitForZero(ctrl, ACTIVE);
   if (error) throw error;
   if (Atomics.load(ctrl, ERROR) !== 0) throw new Error(`kernel ${name} failed in a worker`);
+}
+
+/** The job {@link postTasks} left open for {@link joinTasks}. */
+interface PostedJob {
+  name: string;
+  fn: (...a: number[]) => void;
+  call: number[];
+  t0: number;
+  total: number;
+  /** false: no worker was asked; joinTasks runs every task. */
+  pooled: boolean;
+}
+
+let posted: PostedJob | undefined;
+
+/**
+ * Posts a job of {@link runTasks} to the pool and returns at once, so that the calling thread can
+ * prepare the next job's data (for example copy it into the shared memory) while workers run this
+ * one; {@link joinTasks} then takes the tasks no worker has claimed yet and waits for the rest.
+ * With one thread (or one task, or `parallel` false) nothing runs before `joinTasks`. Until then
+ * the job's arguments and the memory its tasks read must stay as they are, and no other job,
+ * {@link ensureScratch} or memory growth may happen.
+ *
+ * @param name the task function's export name (one of the pool's kernels)
+ * @param args numeric arguments before the task index
+ * @param total the number of tasks
+ * @param parallel false runs every task on the calling thread, in joinTasks
+ * @throws {Error} when a posted job is still open
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heapAlloc, heapFree, joinTasks, memoryBuffer, postTasks } from "@fp4lab/kernels";
+ * const ptr = heapAlloc(4000 * 4);
+ * postTasks("fillTask", [ptr, 4000, 1.5, 1000], 4);
+ * // ... the calling thread is free here ...
+ * joinTasks();
+ * assert.equal(new Float32Array(memoryBuffer(), ptr, 4000)[3999], 1.5);
+ * heapFree(ptr);
+ * ```
+ */
+export function postTasks(name: string, args: number[], total: number, parallel = true): void {
+  const r = runtime();
+  if (posted) throw new Error("a job posted by postTasks is still open: call joinTasks first");
+  const fn = r.exports[name] as (...a: number[]) => void;
+  const call = args.slice();
+  call.push(0, r.scratch[0]);
+  const job: PostedJob = { name, fn, call, t0: args.length, total, pooled: false };
+  if (parallel && r.threads > 1 && total > 1) {
+    const kernel = TASK_NAMES.indexOf(name);
+    if (kernel < 0 || args.length > MAX_ARGS) throw new Error(`not a pool kernel: ${name}`);
+    const ctrl = new Int32Array(r.memory.buffer, 0, 128);
+    ensureWorkers(r, ctrl);
+    if (r.threads > 1) {
+      const f64 = new Float64Array(r.memory.buffer, ARGS_BYTE, MAX_ARGS);
+      for (let i = 0; i < args.length; i++) f64[i] = args[i];
+      ctrl[KERNEL] = kernel;
+      ctrl[NARGS] = args.length;
+      Atomics.store(ctrl, THREADS, r.threads);
+      Atomics.store(ctrl, ERROR, 0);
+      Atomics.store(ctrl, TOTAL, total);
+      Atomics.store(ctrl, NEXT, 0);
+      Atomics.store(ctrl, OPEN, 1);
+      Atomics.add(ctrl, GEN, 1);
+      Atomics.notify(ctrl, GEN);
+      job.pooled = true;
+    }
+  }
+  posted = job;
+}
+
+/**
+ * Completes the job {@link postTasks} posted: the calling thread claims the tasks left, then
+ * waits for the workers inside the job. Does nothing when no job is open.
+ *
+ * @throws {Error} when a kernel traps
+ * @example
+ * ```ts
+ * import { joinTasks } from "@fp4lab/kernels";
+ * joinTasks(); // no job open: returns
+ * ```
+ */
+export function joinTasks(): void {
+  const job = posted;
+  if (!job) return;
+  posted = undefined;
+  const { fn, call, t0, total } = job;
+  if (!job.pooled) {
+    for (let t = 0; t < total; t++) {
+      call[t0] = t;
+      fn(...call);
+    }
+    return;
+  }
+  const r = runtime();
+  const ctrl = new Int32Array(r.memory.buffer, 0, 128);
+  let error: unknown;
+  try {
+    let t: number;
+    while ((t = Atomics.add(ctrl, NEXT, 1)) < total) {
+      call[t0] = t;
+      fn(...call);
+    }
+  } catch (e) {
+    error = e;
+    Atomics.store(ctrl, NEXT, total);
+  }
+  Atomics.store(ctrl, OPEN, 0);
+  waitForZero(ctrl, ACTIVE);
+  if (error) throw error;
+  if (Atomics.load(ctrl, ERROR) !== 0) throw new Error(`kernel ${job.name} failed in a worker`);
 }

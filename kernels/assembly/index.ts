@@ -8,3 +8,4 @@ export * from "./quant_ops";
 export * from "./occ";
 export * from "./optim";
 export * from "./optim_pkg";
+export * from "./qg_ops";

@@ -3,16 +3,17 @@
  *
  * @module
  */
-import { checkMatrix, checkOut, resolveScheme } from "./_resolve.ts";
-import { computeScales, groupAmax } from "./_scales.ts";
-import { runQuantization } from "./_run.ts";
+import { kernelTakes, quantizeOnKernels } from "./_kernel.ts";
+import { fakeQuantPrepared, prepareFakeQuant } from "./_reference.ts";
 import type { QuantScheme } from "./types.ts";
 
 /**
  * Quantizes and dequantizes the rows × cols matrix `values` under `scheme` without materialising
  * codes: the result is bit-identical to `dequantize(quantizeTensor(values, rows, cols, scheme))`.
  * Works in place when `out` is `values`. Unlike {@link quantizeTensor}, any element format is
- * allowed, including FP16 and BF16.
+ * allowed, including FP16 and BF16. Like quantizeTensor, it runs on `@fp4lab/kernels`' quantizer
+ * where that applies (formats of at most 8 bits, nearest-even, 4096 elements and more), with the
+ * same bits.
  *
  * @param values the matrix, rows · cols f32 values
  * @param rows number of rows (tokens, or output channels of a weight stored [N, K])
@@ -39,12 +40,9 @@ export function fakeQuant(
   scheme: QuantScheme,
   out?: Float32Array,
 ): Float32Array {
-  checkMatrix(values, rows, cols);
-  const result = out ?? new Float32Array(values.length);
-  checkOut(result, values.length);
-  const plan = resolveScheme(scheme, rows, cols);
-  const amax = groupAmax(values, rows, cols, plan);
-  const group = computeScales(amax, plan, values, cols);
-  runQuantization(values, rows, cols, plan, group, { out: result });
-  return result;
+  const { plan, result } = prepareFakeQuant(values, rows, cols, scheme, out);
+  if (kernelTakes(plan, values.length)) {
+    if (quantizeOnKernels(values, rows, cols, plan, { out: result })) return result;
+  }
+  return fakeQuantPrepared(values, rows, cols, plan, result);
 }

@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { checkMatrix, resolveScheme } from "./_resolve.ts";
-import { computeScales, groupAmax } from "./_scales.ts";
-import { runQuantization } from "./_run.ts";
+import { kernelTakes, quantizeOnKernels } from "./_kernel.ts";
+import { prepareQuantize, quantizedTensor, quantizePrepared } from "./_reference.ts";
 import type { QuantizedTensor, QuantScheme } from "./types.ts";
 
 /** Caller-owned buffers for {@link quantizeTensor}; each is optional. */
@@ -16,20 +15,6 @@ export interface QuantizeInto {
   scales?: Float32Array;
   /** One byte per group, used by the E8M0 and NVFP4 rules. */
   scaleCodes?: Uint8Array;
-}
-
-function checkBuffer<T extends Uint8Array | Float32Array>(
-  name: string,
-  buffer: T | undefined,
-  type: { new (n: number): T; name: string },
-  length: number,
-): T {
-  if (buffer === undefined) return new type(length);
-  if (!(buffer instanceof type)) throw new TypeError(`${name} must be a ${type.name}`);
-  if (buffer.length !== length) {
-    throw new RangeError(`${name} must have length ${length}, got ${buffer.length}`);
-  }
-  return buffer;
 }
 
 /**
@@ -43,6 +28,10 @@ function checkBuffer<T extends Uint8Array | Float32Array>(
  * exactly zero-padding the row to a multiple of the block size. NaN is refused; ±Inf saturates
  * (scale 1) under `absmax`/`pow2-floor`, makes its E8M0 block read back as NaN (scale byte 0xFF),
  * and is refused by NVFP4 (its tensor scale would be 0).
+ *
+ * Matrices of 4096 elements and more under nearest-even rounding with a format of at most 8 bits
+ * run on `@fp4lab/kernels`' WebAssembly SIMD quantizer (on its worker pool from 2^20 elements), with
+ * results identical to the bit to the plain TypeScript path that runs everything else.
  *
  * @param values the matrix, rows · cols f32 values
  * @param rows number of rows (tokens for activations, output channels for weights stored [N, K])
@@ -75,40 +64,21 @@ export function quantizeTensor(
   scheme: QuantScheme,
   into: QuantizeInto = {},
 ): QuantizedTensor {
-  checkMatrix(values, rows, cols);
-  const plan = resolveScheme(scheme, rows, cols);
-  if (plan.format.bits > 8) {
-    throw new RangeError(
-      `scheme.format must have at most 8 bits to be stored as codes, got ${plan.format.name} (${plan.format.bits} bits); use fakeQuant`,
-    );
+  const prepared = prepareQuantize(values, rows, cols, scheme, into);
+  const { plan, data, scales, scaleCodes } = prepared;
+  if (kernelTakes(plan, values.length)) {
+    const done = quantizeOnKernels(values, rows, cols, plan, { data, scales, scaleCodes });
+    if (done) {
+      return quantizedTensor(
+        rows,
+        cols,
+        prepared,
+        scales,
+        scaleCodes,
+        done.tensorScale,
+        done.clipped,
+      );
+    }
   }
-  const groups = plan.groupRows * plan.groupCols;
-  const rowBytes = plan.format.bits === 4 ? (cols + 1) >> 1 : cols;
-  const data = checkBuffer("into.data", into.data, Uint8Array, rows * rowBytes);
-  const scales = checkBuffer("into.scales", into.scales, Float32Array, groups);
-  const scaleCodes = plan.scaleFormat === "f32"
-    ? undefined
-    : checkBuffer("into.scaleCodes", into.scaleCodes, Uint8Array, groups);
-  // NVFP4 needs a second f32 array per group (enc_b beside the scales); the others compute their
-  // scales in place over the amax.
-  const nvfp4 = plan.scaleRule === "nvfp4";
-  const amax = groupAmax(values, rows, cols, plan, nvfp4 ? undefined : scales);
-  const group = computeScales(amax, plan, values, cols, {
-    scaleCodes,
-    spare: nvfp4 ? scales : undefined,
-  });
-  const clipped = runQuantization(values, rows, cols, plan, group, { data });
-  const result: QuantizedTensor = {
-    shape: [rows, cols],
-    format: plan.format,
-    data,
-    blockRows: plan.blockRows,
-    blockCols: plan.blockCols,
-    scales: group.scales,
-    tensorScale: group.tensorScale,
-    scaleFormat: plan.scaleFormat,
-    scheme: plan.name,
-    clipped,
-  };
-  return group.scaleCodes ? { ...result, scaleCodes: group.scaleCodes } : result;
+  return quantizePrepared(values, rows, cols, prepared);
 }
