@@ -3,7 +3,13 @@
 // and gradients are used in place when they already are views of that memory and staged
 // otherwise. Two pool jobs per step: a read-only pass for the largest |m| and v (only when a
 // moment is scaled), then the fused update that writes weights and rounded moments.
-import { heapAlloc, heapFree, kernelExports, memoryBuffer, runTasks } from "@fp4lab/kernels";
+import {
+  heapAlloc,
+  heapFree,
+  kernelExports,
+  memoryBuffer,
+  runTasks,
+} from "@fp4lab/kernels/runtime";
 import type { FloatFormat } from "@fp4lab/fp4-format";
 import type { AdamWState } from "./adamw.ts";
 import { pow2Scale } from "./moment_format.ts";
