@@ -563,50 +563,8 @@ export function memoryBuffer(): SharedArrayBuffer {
  * ```
  */
 export function runTasks(name: string, args: number[], total: number, parallel = true): void {
-  const r = runtime();
-  const fn = r.exports[name] as (...a: number[]) => void;
-  if (posted) throw new Error("a job posted by postTasks is still open: call joinTasks first");
-  if (total <= 0) return;
-  const call = args.slice();
-  call.push(0, r.scratch[0]);
-  const t0 = args.length;
-  if (!parallel || r.threads === 1 || total === 1) {
-    for (let t = 0; t < total; t++) {
-      call[t0] = t;
-      fn(...call);
-    }
-    return;
-  }
-  const kernel = TASK_NAMES.indexOf(name);
-  if (kernel < 0 || args.length > MAX_ARGS) throw new Error(`not a pool kernel: ${name}`);
-  const ctrl = new Int32Array(r.memory.buffer, 0, 128);
-  ensureWorkers(r, ctrl);
-  const f64 = new Float64Array(r.memory.buffer, ARGS_BYTE, MAX_ARGS);
-  for (let i = 0; i < args.length; i++) f64[i] = args[i];
-  ctrl[KERNEL] = kernel;
-  ctrl[NARGS] = args.length;
-  Atomics.store(ctrl, THREADS, r.threads);
-  Atomics.store(ctrl, ERROR, 0);
-  Atomics.store(ctrl, TOTAL, total);
-  Atomics.store(ctrl, NEXT, 0);
-  Atomics.store(ctrl, OPEN, 1);
-  Atomics.add(ctrl, GEN, 1);
-  Atomics.notify(ctrl, GEN);
-  let error: unknown;
-  try {
-    let t: number;
-    while ((t = Atomics.add(ctrl, NEXT, 1)) < total) {
-      call[t0] = t;
-      fn(...call);
-    }
-  } catch (e) {
-    error = e;
-    Atomics.store(ctrl, NEXT, total);
-  }
-  Atomics.store(ctrl, OPEN, 0);
-  waitForZero(ctrl, ACTIVE);
-  if (error) throw error;
-  if (Atomics.load(ctrl, ERROR) !== 0) throw new Error(`kernel ${name} failed in a worker`);
+  postTasks(name, args, total, parallel);
+  joinTasks();
 }
 
 /** The job {@link postTasks} left open for {@link joinTasks}. */
