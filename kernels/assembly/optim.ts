@@ -1,4 +1,4 @@
-import { expd2, lnd2 } from "./vmath";
+import { expd2, lnd2, roundMoment } from "./vmath";
 
 // Optimizer-side kernels on resident buffers: AdamW with the moment rounding fused into the same
 // pass (bit-identical to @fp4lab/mixed-optim's adamwStep), f64 scaling (clipping, unscaling),
@@ -19,30 +19,6 @@ import { expd2, lnd2 } from "./vmath";
 const TR_WORDS = 16;
 // Task record: i32 tensor, i32 start, i32 end, i32 pad, f64 max|m|, f64 max v.
 const TASK_BYTES = 32;
-
-@inline function roundMoment(x: f32, fmt: i32): f32 {
-  if (fmt == 1) return q4(x, 3, -6, 448);
-  if (fmt == 2) return q4(x, 10, -14, 65504);
-  if (fmt == 3) {
-    const b = reinterpret<u32>(x);
-    const a = b & 0x7fffffff;
-    if (a > 0x7f800000) return x;
-    let r = (a + 0x7fff + ((a >> 16) & 1)) & 0xffff0000;
-    if (r > 0x7f7f0000) r = 0x7f7f0000;
-    return reinterpret<f32>(r | (b & 0x80000000));
-  }
-  return x;
-}
-
-@inline function q4(x: f32, mbits: i32, emin: i32, maxv: f32): f32 {
-  const a = reinterpret<u32>(x) & 0x7fffffff;
-  let field = <i32>(a >>> 23);
-  if (field < emin + 127) field = emin + 127;
-  const magicField = min(field + 23 - mbits, 254);
-  const magic = reinterpret<f32>((<u32>magicField << 23) | 0x400000);
-  const r = min((reinterpret<f32>(a) + magic) - magic, maxv);
-  return reinterpret<f32>(reinterpret<u32>(r) | (reinterpret<u32>(x) & 0x80000000));
-}
 
 /**
  * One AdamW task: the chunk [start, end) of one tensor (task record t of `tasks`), f64 update of

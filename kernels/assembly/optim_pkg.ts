@@ -16,35 +16,12 @@
 // Task record (PKG_TASK_BYTES): i32 tensor, i32 start, i32 end, i32 pad, f64 max|m|, f64 max v.
 // Globals (f64): c1, c2, eps, stepSize, invSqrtBc2.
 
+import { roundMoment } from "./vmath";
+
 const TR_WORDS = 16;
 const PKG_TASK_BYTES = 32;
 
-@inline function q4s(x: f32, mbits: i32, emin: i32, maxv: f32): f32 {
-  const a = reinterpret<u32>(x) & 0x7fffffff;
-  let field = <i32>(a >>> 23);
-  if (field < emin + 127) field = emin + 127;
-  const magicField = min(field + 23 - mbits, 254);
-  const magic = reinterpret<f32>((<u32>magicField << 23) | 0x400000);
-  const r = min((reinterpret<f32>(a) + magic) - magic, maxv);
-  return reinterpret<f32>(reinterpret<u32>(r) | (reinterpret<u32>(x) & 0x80000000));
-}
-
-/** Round to nearest even onto E4M3 (1), FP16 (2) or BF16 (3), saturating; NaN stays NaN. */
-@inline function roundScalar(x: f32, fmt: i32): f32 {
-  if (fmt == 1) return q4s(x, 3, -6, 448);
-  if (fmt == 2) return q4s(x, 10, -14, 65504);
-  if (fmt == 3) {
-    const b = reinterpret<u32>(x);
-    const a = b & 0x7fffffff;
-    if (a > 0x7f800000) return x;
-    let r = (a + 0x7fff + ((a >> 16) & 1)) & 0xffff0000;
-    if (r > 0x7f7f0000) r = 0x7f7f0000;
-    return reinterpret<f32>(r | (b & 0x80000000));
-  }
-  return x;
-}
-
-/** q4s on four lanes: the magic-number rounding at each lane's own binade. */
+/** vmath's q4 on four lanes: the magic-number rounding at each lane's own binade. */
 @inline function q4v(x: v128, mbits: i32, emin: i32, maxv: f32): v128 {
   const a = v128.and(x, i32x4.splat(0x7fffffff));
   const field = i32x4.max_s(i32x4.shr_u(a, 23), i32x4.splat(emin + 127));
@@ -98,7 +75,7 @@ const PKG_TASK_BYTES = 32;
   let u = <f32>(m * inv);
   if (fmt == 0) return u;
   if (rescale) u = <f32>(<f64>u * ratio);
-  return roundScalar(u, fmt);
+  return roundMoment(u, fmt);
 }
 
 /**

@@ -151,3 +151,29 @@
   const r = f64x2.add(f64x2.mul(ef, f64x2.splat(0.6931471805599453)), lnm);
   return v128.bitselect(f64x2.splat(-Infinity), r, f64x2.eq(u, f64x2.splat(0)));
 }
+
+/** Round to nearest even onto E4M3 (1), FP16 (2) or BF16 (3), saturating; NaN stays NaN. */
+@inline export function roundMoment(x: f32, fmt: i32): f32 {
+  if (fmt == 1) return q4(x, 3, -6, 448);
+  if (fmt == 2) return q4(x, 10, -14, 65504);
+  if (fmt == 3) {
+    const b = reinterpret<u32>(x);
+    const a = b & 0x7fffffff;
+    if (a > 0x7f800000) return x;
+    let r = (a + 0x7fff + ((a >> 16) & 1)) & 0xffff0000;
+    if (r > 0x7f7f0000) r = 0x7f7f0000;
+    return reinterpret<f32>(r | (b & 0x80000000));
+  }
+  return x;
+}
+
+/** Magic-number rounding to mbits mantissa bits at x's own binade (not below emin), saturating at maxv. */
+@inline export function q4(x: f32, mbits: i32, emin: i32, maxv: f32): f32 {
+  const a = reinterpret<u32>(x) & 0x7fffffff;
+  let field = <i32>(a >>> 23);
+  if (field < emin + 127) field = emin + 127;
+  const magicField = min(field + 23 - mbits, 254);
+  const magic = reinterpret<f32>((<u32>magicField << 23) | 0x400000);
+  const r = min((reinterpret<f32>(a) + magic) - magic, maxv);
+  return reinterpret<f32>(reinterpret<u32>(r) | (reinterpret<u32>(x) & 0x80000000));
+}
