@@ -308,7 +308,7 @@ function quantRowE2M1(
   if (cols & 1) store<u8>(dstCodes + <usize>pairs, load<u8>(rowCodes + <usize>(cols - 1)));
 }
 
-// quant_ops.ts's rne4 for E2M1 (1 mantissa bit, emin 0, max 6)
+// vmath's rne4 for E2M1 (1 mantissa bit, emin 0, max 6)
 @inline function rneE2M1(x: v128): v128 {
   const a = v128.and(x, i32x4.splat(0x7fffffff));
   const field = i32x4.max_s(i32x4.shr_u(a, 23), i32x4.splat(127));

@@ -16,26 +16,14 @@
 // Task record (PKG_TASK_BYTES): i32 tensor, i32 start, i32 end, i32 pad, f64 max|m|, f64 max v.
 // Globals (f64): c1, c2, eps, stepSize, invSqrtBc2.
 
-import { roundMoment } from "./vmath";
+import { rne4, roundMoment } from "./vmath";
 
 const TR_WORDS = 16;
 const PKG_TASK_BYTES = 32;
 
-/** vmath's q4 on four lanes: the magic-number rounding at each lane's own binade. */
-@inline function q4v(x: v128, mbits: i32, emin: i32, maxv: f32): v128 {
-  const a = v128.and(x, i32x4.splat(0x7fffffff));
-  const field = i32x4.max_s(i32x4.shr_u(a, 23), i32x4.splat(emin + 127));
-  const magicField = i32x4.min_s(i32x4.add(field, i32x4.splat(23 - mbits)), i32x4.splat(254));
-  const magic = v128.or(i32x4.shl(magicField, 23), i32x4.splat(0x400000));
-  // pmin(r, maxv) = maxv < r ? maxv : r: min for r ≥ 0 and NaN kept, as f32x4.min, but one
-  // instruction on x86 where f32x4.min's NaN and ±0 rules take several.
-  const r = f32x4.pmin(f32x4.sub(f32x4.add(a, magic), magic), f32x4.splat(maxv));
-  return v128.or(r, v128.and(x, i32x4.splat(<i32>0x80000000)));
-}
-
 @inline function roundVector(x: v128, fmt: i32): v128 {
-  if (fmt == 1) return q4v(x, 3, -6, 448);
-  if (fmt == 2) return q4v(x, 10, -14, 65504);
+  if (fmt == 1) return rne4(x, 3, -6, 448);
+  if (fmt == 2) return rne4(x, 10, -14, 65504);
   if (fmt == 3) {
     const a = v128.and(x, i32x4.splat(0x7fffffff));
     // a ≤ 0x7fffffff: a signed compare is the unsigned one; no overflow below NaN.

@@ -8,7 +8,7 @@
 //
 // A call's parameters are a block of 32-bit words in the shared memory (more than a job's f64
 // argument slots hold); see the QP_* offsets.
-import { mix32x4, uniform24 } from "./vmath";
+import { mix32x4, rne4, uniform24 } from "./vmath";
 import { fakeQuantF32 } from "./quantize";
 
 // Parameter block (word offsets).
@@ -55,20 +55,6 @@ const FLT_MAX: f32 = 3.4028234663852886e38;
 /** UE4M3 (4 exponent bits, 3 mantissa bits, bias 7, max 448) nearest-even of a in [0, 448]. */
 @inline function roundUE4M3(a: f32): f32 {
   return f32x4.extract_lane(rne4(f32x4.splat(a), 3, -6, 448), 0);
-}
-
-/**
- * Nearest-even onto the grid of a format with `mbits` mantissa bits, minimum exponent emin and
- * largest value maxv, saturating (±Inf too), NaN kept, sign kept (−0 too): the f32 magic-number
- * add and subtract of the kernel set's fakeQuantSimd.
- */
-@inline function rne4(x: v128, mbits: i32, emin: i32, maxv: f32): v128 {
-  const a = v128.and(x, i32x4.splat(0x7fffffff));
-  const field = i32x4.max_s(i32x4.shr_u(a, 23), i32x4.splat(emin + 127));
-  const magicField = i32x4.min_s(i32x4.add(field, i32x4.splat(23 - mbits)), i32x4.splat(254));
-  const magic = v128.or(i32x4.shl(magicField, 23), i32x4.splat(0x400000));
-  const r = f32x4.min(f32x4.sub(f32x4.add(a, magic), magic), f32x4.splat(maxv));
-  return v128.or(r, v128.and(x, i32x4.splat(0x80000000)));
 }
 
 /**

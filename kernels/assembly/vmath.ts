@@ -177,3 +177,19 @@
   const r = min((reinterpret<f32>(a) + magic) - magic, maxv);
   return reinterpret<f32>(reinterpret<u32>(r) | (reinterpret<u32>(x) & 0x80000000));
 }
+
+/**
+ * Nearest-even onto the grid of a format with `mbits` mantissa bits, minimum exponent emin and
+ * largest value maxv, saturating (±Inf too), NaN kept, sign kept (−0 too), on four lanes: q4's
+ * f32 magic-number add and subtract at each lane's own binade.
+ */
+@inline export function rne4(x: v128, mbits: i32, emin: i32, maxv: f32): v128 {
+  const a = v128.and(x, i32x4.splat(0x7fffffff));
+  const field = i32x4.max_s(i32x4.shr_u(a, 23), i32x4.splat(emin + 127));
+  const magicField = i32x4.min_s(i32x4.add(field, i32x4.splat(23 - mbits)), i32x4.splat(254));
+  const magic = v128.or(i32x4.shl(magicField, 23), i32x4.splat(0x400000));
+  // pmin(r, maxv) = maxv < r ? maxv : r: min for r ≥ 0 and NaN kept, as f32x4.min, but one
+  // instruction on x86 where f32x4.min's NaN and ±0 rules take several.
+  const r = f32x4.pmin(f32x4.sub(f32x4.add(a, magic), magic), f32x4.splat(maxv));
+  return v128.or(r, v128.and(x, i32x4.splat(<i32>0x80000000)));
+}
