@@ -80,8 +80,8 @@ const TASK_NAMES: readonly string[] = [
   "operandStatsTask",
   "fakeQuantTask",
   // @fp4lab/mixed-optim's adamwStep (kernels/assembly/optim_pkg.ts)
-  "adamwAmaxTask",
   "adamwPkgTask",
+  "adamwRoundTask",
   "gemmF32DgeTask",
   "gemmF32CodesTask",
   // @fp4lab/quant-granularity's quantizer (kernels/assembly/qg_ops.ts)

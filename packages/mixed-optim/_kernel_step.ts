@@ -1,8 +1,9 @@
 // adamwStep on the kernel set: the moments live in the kernels' shared WebAssembly memory
 // between steps (state.m1[k] / state.m2[k] become views of it on the first step), parameters
 // and gradients are used in place when they already are views of that memory and staged
-// otherwise. Two pool jobs per step: a read-only pass for the largest |m| and v (only when a
-// moment is scaled), then the fused update that writes weights and rounded moments.
+// otherwise. Two pool jobs per step: the update, which writes the weights, stores the moments as
+// f32(m / old scale) and finds the largest |m| and v; then (only when a moment's scale may
+// change) the pass that rescales those moments onto the new scale and rounds them.
 import {
   heapAlloc,
   heapFree,
@@ -211,6 +212,8 @@ export function kernelAdamwStep(
     return at;
   };
   const paramAt: number[] = [];
+  const deferred = new Uint8Array(count);
+  let anyDeferred = false;
   for (let k = 0; k < count; k++) {
     const n = params[k].length;
     // The TypeScript's f32-only kernel ignores the scales (β·m, no unit change).
@@ -228,8 +231,15 @@ export function kernelAdamwStep(
     records[o + 8] = 1 / s2;
     records[o + 9] = 1; // ratios, set below once the new scales are known
     records[o + 10] = 1;
-    records[o + 11] = c.f1 === null ? 0 : fmt1;
-    records[o + 12] = c.f2 === null ? 0 : fmt2;
+    // A moment whose scale may change this step is stored as f32(m · inv) by the first pass
+    // (format 0 there) and rounded by the second; an unscaled one at scale 1 keeps scale 1
+    // (pow2Scale of 0), so the first pass rounds it already (ratio 1 either way).
+    const defer1 = c.f1 !== null && (c.scaled1 || state.m1Scales[k] !== 1);
+    const defer2 = c.f2 !== null && (c.scaled2 || state.m2Scales[k] !== 1);
+    deferred[k] = (defer1 ? 1 : 0) | (defer2 ? 2 : 0);
+    if (deferred[k] !== 0) anyDeferred = true;
+    records[o + 11] = c.f1 === null || defer1 ? 0 : fmt1;
+    records[o + 12] = c.f2 === null || defer2 ? 0 : fmt2;
     for (let s = 0; s < n; s += ELEMENTS_PER_TASK, ti++) {
       taskInts[ti * 8] = k;
       taskInts[ti * 8 + 1] = s;
@@ -238,8 +248,8 @@ export function kernelAdamwStep(
   }
   const args = [workPtr, taskBase, global];
   const parallel = total >= PARALLEL_MIN_ELEMENTS;
+  runTasks("adamwPkgTask", args, tasks, parallel);
   if (c.f1 !== null || c.f2 !== null) {
-    if (c.scaled1 || c.scaled2) runTasks("adamwAmaxTask", args, tasks, parallel);
     ti = 0;
     for (let k = 0; k < count; k++) {
       let max1 = 0, max2 = 0;
@@ -252,17 +262,19 @@ export function kernelAdamwStep(
         const old = state.m1Scales[k];
         const scale = pow2Scale(c.scaled1 ? max1 : 0, c.f1.maxNormal);
         records[k * 16 + 9] = old / scale;
+        records[k * 16 + 11] = deferred[k] & 1 ? fmt1 : 0;
         state.m1Scales[k] = scale;
       }
       if (c.f2 !== null) {
         const old = state.m2Scales[k];
         const scale = pow2Scale(c.scaled2 ? max2 : 0, c.f2.maxNormal);
         records[k * 16 + 10] = old / scale;
+        records[k * 16 + 12] = deferred[k] & 2 ? fmt2 : 0;
         state.m2Scales[k] = scale;
       }
     }
+    if (anyDeferred) runTasks("adamwRoundTask", args, tasks, parallel);
   }
-  runTasks("adamwPkgTask", args, tasks, parallel);
   for (let k = 0; k < count; k++) {
     if (!isKernelView(params[k])) {
       params[k].set(new Float32Array(buffer, paramAt[k], params[k].length));
