@@ -8,6 +8,13 @@ import { gemmTiles } from "./_tiles.ts";
 import { checkDim, checkF32 } from "./_validate.ts";
 import { kernelExports } from "./runtime.ts";
 
+/** Whether an f32 GEMM of m·n·k multiply-adds uses the pool, and its tile shape (6x8 micro-tiles). */
+function gemmPlan(m: number, n: number, k: number): [boolean, number, number] {
+  const parallel = m * n * k >= PARALLEL_MIN_MACS;
+  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
+  return [parallel, tm, tn];
+}
+
 /**
  * Operand layouts: `"nn"` A[m,k]·B[k,n]; `"nt"` A[m,k]·B[n,k]ᵀ; `"tn"` A[k,m]ᵀ·B[k,n].
  */
@@ -136,8 +143,7 @@ export function matmulAt(
   accumulate: boolean,
 ): void {
   if (m === 0 || n === 0) return;
-  const parallel = m * n * k >= PARALLEL_MIN_MACS;
-  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
+  const [parallel, tm, tn] = gemmPlan(m, n, k);
   const total = kernelExports().gemmF32Tasks(m, n, tm, tn) as number;
   runTasks(
     "gemmF32Task",
@@ -196,8 +202,7 @@ export function matmulDgeAt(
   plan: number,
 ): void {
   if (m === 0 || n === 0) return;
-  const parallel = m * n * k >= PARALLEL_MIN_MACS;
-  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
+  const [parallel, tm, tn] = gemmPlan(m, n, k);
   const ex = kernelExports();
   ensureScratch((ex.gemmF32DgeScratchBytes(tm) as number) + 64);
   runTasks(
@@ -262,8 +267,7 @@ export function matmulCodesAt(
   if (layout !== "nn" && layout !== "tn") {
     throw new RangeError(`matmulCodesAt: layout must be "nn" or "tn", got ${layout}`);
   }
-  const parallel = m * n * k >= PARALLEL_MIN_MACS;
-  const [tm, tn] = gemmTiles(m, n, parallel ? getThreads() : 1, 6, 8);
+  const [parallel, tm, tn] = gemmPlan(m, n, k);
   runTasks(
     "gemmF32CodesTask",
     [

@@ -13,6 +13,8 @@
 //
 // A call's parameters are a block of 32-bit words in the shared memory; see the QG_* offsets.
 
+import { FLT_MAX, pf, pi } from "./vmath";
+
 // Parameter block (word offsets).
 const QG_SRC = 0; // f32 [rows, cols]
 const QG_ROWS = 1;
@@ -48,15 +50,6 @@ export function qgScratchBytes(cols: i32, groupCols: i32): i32 {
   return groupCols * 12 + cols + 64;
 }
 
-@inline function pi(p: usize, w: i32): i32 {
-  return load<i32>(p + <usize>w * 4);
-}
-
-@inline function pf(p: usize, w: i32): f32 {
-  return load<f32>(p + <usize>w * 4);
-}
-
-const FLT_MAX: f32 = 3.4028234663852886e38;
 
 /** 2^k as an f32, for k in [−149, 127]. */
 @inline function pow2f(k: i32): f32 {

@@ -8,7 +8,7 @@
 //
 // A call's parameters are a block of 32-bit words in the shared memory (more than a job's f64
 // argument slots hold); see the QP_* offsets.
-import { mix32x4, rne4, uniform24 } from "./vmath";
+import { FLT_MAX, mix32x4, pf, pi, rne4, uniform24 } from "./vmath";
 import { fakeQuantF32 } from "./quantize";
 
 // Parameter block (word offsets).
@@ -42,15 +42,6 @@ export function quantParamWords(): i32 {
   return 24;
 }
 
-@inline function pi(p: usize, w: i32): i32 {
-  return load<i32>(p + <usize>w * 4);
-}
-
-@inline function pf(p: usize, w: i32): f32 {
-  return load<f32>(p + <usize>w * 4);
-}
-
-const FLT_MAX: f32 = 3.4028234663852886e38;
 
 /** UE4M3 (4 exponent bits, 3 mantissa bits, bias 7, max 448) nearest-even of a in [0, 448]. */
 @inline function roundUE4M3(a: f32): f32 {

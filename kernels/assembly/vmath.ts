@@ -193,3 +193,16 @@
   const r = f32x4.pmin(f32x4.sub(f32x4.add(a, magic), magic), f32x4.splat(maxv));
   return v128.or(r, v128.and(x, i32x4.splat(<i32>0x80000000)));
 }
+
+/** Word w of a parameter block at p, as i32. */
+@inline export function pi(p: usize, w: i32): i32 {
+  return load<i32>(p + <usize>w * 4);
+}
+
+/** Word w of a parameter block at p, as f32. */
+@inline export function pf(p: usize, w: i32): f32 {
+  return load<f32>(p + <usize>w * 4);
+}
+
+/** The largest finite f32. */
+export const FLT_MAX: f32 = 3.4028234663852886e38;
